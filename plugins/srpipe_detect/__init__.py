@@ -1,0 +1,1 @@
+"""srpipe task plugin: detect (registered through the `srpipe` entry-point group)."""

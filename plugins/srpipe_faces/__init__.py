@@ -1,0 +1,1 @@
+"""srpipe task plugin: faces (registered through the `srpipe` entry-point group)."""

@@ -1,0 +1,1 @@
+"""srpipe task plugin: video (registered through the `srpipe` entry-point group)."""

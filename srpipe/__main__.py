@@ -1,0 +1,6 @@
+"""`python -m srpipe` (also what `torchrun -m srpipe train ...` runs)."""
+
+from srpipe.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""The `srpipe` command line: a click group whose verbs load on demand.
+
+Every verb lives in its own module under ``srpipe.commands`` and is imported only when
+it is invoked (or when ``--help`` lists it), so ``srpipe --help`` never imports torch.
+Errors a user can fix (:class:`srpipe.errors.SrpipeError`) print as one line and exit
+non-zero; anything else prints one line too, plus the traceback with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from srpipe import __version__
+from srpipe.errors import SrpipeError
+
+#: verb -> "module:attribute"; the order is the order of `srpipe --help`.
+COMMANDS: dict[str, str] = {
+    "run": "srpipe.commands.run:run_group",
+    "eval": "srpipe.commands.evaluate:eval_group",
+    "upscale": "srpipe.commands.upscale:upscale",
+    "train": "srpipe.commands.train:train",
+    "data": "srpipe.commands.data:data",
+    "export": "srpipe.commands.export:export",
+    "models": "srpipe.commands.info:models",
+    "tasks": "srpipe.commands.info:tasks",
+    "plugins": "srpipe.commands.info:plugins",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a verb's module only when the verb is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if self._available(name)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # verb not built yet in this checkout
+                return None
+            raise
+        return getattr(module, attr)
+
+    @staticmethod
+    def _available(name: str) -> bool:
+        module_name = COMMANDS[name].split(":")[0]
+        return importlib.util.find_spec(module_name) is not None
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "--version", prog_name="srpipe")
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+@click.option(
+    "-p",
+    "plugin_flags",
+    multiple=True,
+    metavar="no:NAME",
+    help="Block a plugin for this call, e.g. `-p no:faces` (repeatable).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, plugin_flags: tuple[str, ...]) -> None:
+    """Does super-resolution help your downstream task, and by how much?
+
+    srpipe upscales images and videos with classic or learned SR models, feeds them to a
+    task (detection, faces, video, or your own plugin), and measures the task's accuracy
+    on HR, bicubic and SR inputs with confidence intervals.
+
+    \b
+    Start here:
+      srpipe eval sr --sr edsr --scale 4              PSNR/SSIM: bicubic vs EDSR
+      srpipe eval detect --compare bicubic --sr edsr  does EDSR help YOLO on tiny objects?
+      srpipe eval faces --compare bicubic             does SR help face verification?
+      srpipe run detect --sr edsr --scale 4 clip.mp4  annotated video + detections
+      srpipe upscale photo.jpg big.png --sr edsr      just upscale
+    \b
+    Environment: SRPIPE_PLUGINS=a,b (allowlist), SRPIPE_DISABLE_PLUGIN_AUTOLOAD=1,
+    SRPIPE_CACHE (cache dir), SRPIPE_TRACE_HOOKS=1 (print every hook call).
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    blocked = []
+    for flag in plugin_flags:
+        if not flag.startswith("no:"):
+            raise click.UsageError(f"-p expects no:NAME to block a plugin, got {flag!r}")
+        blocked.append(flag[3:])
+    if blocked:
+        from srpipe.plugins import block_plugins
+
+        block_plugins(blocked)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI and turn exceptions into one-line errors."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or os.environ.get("SRPIPE_DEBUG") == "1"
+    try:
+        code = cli.main(args=args, prog_name="srpipe", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except SrpipeError as exc:
+        if debug:
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f"Error: {type(exc).__name__}: {exc} (re-run with --debug for the traceback)",
+            err=True,
+        )
+        sys.exit(1)
+    else:
+        # standalone_mode=False returns ctx.exit()'s code instead of exiting
+        sys.exit(code if isinstance(code, int) else 0)

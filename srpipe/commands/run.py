@@ -1,0 +1,53 @@
+"""`srpipe run TASK INPUT`: upscale an image, folder or video and apply a task to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from srpipe.commands.task_group import TaskGroup, device_option
+
+
+def _common_params() -> list[click.Parameter]:
+    return [
+        click.Argument(["input"], type=click.Path(path_type=Path)),
+        click.Option(
+            ["--sr"],
+            default="none",
+            show_default=True,
+            help="How to upscale first: none, nearest, bilinear, bicubic, a model name "
+            "(`srpipe models`) or a checkpoint path.",
+        ),
+        click.Option(["--scale"], type=int, default=4, show_default=True,
+                     help="Upscaling factor (ignored with --sr none)."),
+        click.Option(["-o", "--out"], type=click.Path(path_type=Path), default=None,
+                     help="Output folder (or video file). Default: runs/<task>-<input name>/."),
+        device_option(),
+        click.Option(["--precision"], type=click.Choice(["fp32", "bf16", "fp16"]),
+                     default="fp32", show_default=True, help="SR arithmetic."),
+        click.Option(["--tile"], type=int, default=0, show_default=True,
+                     help="SR tile size in LR pixels (0 = whole image); bounds memory."),
+        click.Option(["--batch-size"], type=int, default=4, show_default=True,
+                     help="Frames upscaled and predicted together."),
+        click.Option(["--json", "as_json"], is_flag=True,
+                     help="Print the final summary as JSON instead of a table."),
+    ]
+
+
+def _invoke(*, task_cls: type, task_options: dict[str, Any], **values: Any) -> None:
+    from srpipe.runner import run_task
+
+    run_task(task_cls=task_cls, task_options=task_options, **values)
+
+
+run_group = TaskGroup(
+    "run",
+    verb="run",
+    common_params=_common_params,
+    invoke=_invoke,
+    help="Upscale an input (image, folder of images, or video) and run a task on it.\n\n"
+    "Writes annotated images or video plus the task's records as JSON and CSV.\n\n"
+    "Example: srpipe run detect --sr edsr --scale 4 clip.mp4",
+)

@@ -1,0 +1,119 @@
+"""The plugin contract: every hook srpipe calls, and the markers plugins use.
+
+Rules that keep plugins working across releases (as in pytest and tox):
+
+* hooks are always *called* with keyword arguments, and an implementation may accept
+  fewer arguments than the spec lists (pluggy passes only the ones it names);
+* "what exists?" hooks (models, tasks, datasets, options, variants) return lists that are
+  concatenated across plugins; "who handles this?" hooks are ``firstresult``;
+* observer hooks (``srpipe_item_*``, ``srpipe_report_written``) return nothing and must
+  not raise: they are for logging, tracing, dashboards.
+
+The core registers its own models and its image-quality task through these very hooks,
+so a third-party plugin is never a second-class citizen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # imported for annotations only: keeps `import srpipe` light
+    import click
+
+    from srpipe.models.registry import ModelSpec
+    from srpipe.task import DatasetReader, Task, Variant
+
+PROJECT = "srpipe"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+#: Decorate a plugin's hook implementations with this marker.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def srpipe_register_models() -> Sequence[ModelSpec]:
+    """Return the SR architectures this plugin provides.
+
+    Each :class:`~srpipe.models.registry.ModelSpec` names a builder, the scales it supports,
+    its paper and, optionally, bundled default weights per scale. Names must be unique
+    across plugins; a clash is reported by ``srpipe plugins``.
+    """
+
+
+@hookspec
+def srpipe_register_tasks() -> Sequence[type[Task]]:
+    """Return the downstream tasks this plugin provides (subclasses of :class:`~srpipe.task.Task`).
+
+    Each task gets ``srpipe run NAME`` and ``srpipe eval NAME`` with no further code.
+    """
+
+
+@hookspec
+def srpipe_register_datasets() -> Sequence[DatasetReader]:
+    """Return dataset readers (e.g. YOLO ``data.yaml``, COCO json, LFW ``pairs.txt``).
+
+    A reader declares which task it feeds and answers ``can_read(path)``; ``srpipe eval
+    TASK --data PATH`` uses the first reader of that task that can read the path.
+    """
+
+
+@hookspec
+def srpipe_add_options(*, task_name: str, command: str) -> Sequence[click.Parameter]:
+    """Return extra click options for ``srpipe COMMAND TASK`` (``command`` is "run" or "eval").
+
+    The parsed values reach the task as keyword arguments of ``Task.setup``. Use this to
+    extend a task you did not write (e.g. add ``--tta`` to ``detect``).
+    """
+
+
+@hookspec
+def srpipe_add_variants(*, task: Task, scale: int) -> Sequence[Variant]:
+    """Return extra comparison variants for ``task`` at ``scale``.
+
+    Beside ``hr``, ``lr``, ``nearest``, ``bilinear``, ``bicubic`` and every SR model,
+    a plugin can add ways to make or consume the image, e.g. sliced inference for detection.
+    """
+
+
+@hookspec(firstresult=True)
+def srpipe_load_checkpoint(*, path: Path, scale: int | None) -> Any:
+    """Load a checkpoint format the core does not know; return ``(module, metadata)`` or None.
+
+    Called only after srpipe's own loaders (safetensors, EDSR-PyTorch / RCAN / BasicSR
+    state dicts) declined the file. The first non-None answer wins.
+    """
+
+
+@hookspec(firstresult=True)
+def srpipe_open_frames(*, path: Path) -> Any:
+    """Open ``path`` as a frame sequence if this plugin understands it (e.g. a video file).
+
+    Return an iterable frame source (see ``srpipe_video.FrameSequence``) or None. The
+    core handles single images and folders of images itself; everything else asks here.
+    """
+
+
+@hookspec(firstresult=True)
+def srpipe_open_frame_writer(*, path: Path, fps: float, size: tuple[int, int], source: Any) -> Any:
+    """Return a writer for annotated frames at ``path`` (a video container), or None."""
+
+
+@hookspec
+def srpipe_item_upscaled(*, item_id: str, method: str, scale: int, seconds: float) -> None:
+    """Observe: one image or frame was upscaled by ``method`` (cache hits are not reported)."""
+
+
+@hookspec
+def srpipe_item_scored(
+    *, task_name: str, variant: str, item_id: str, scores: dict[str, float]
+) -> None:
+    """Observe: the task scored one item of one comparison variant."""
+
+
+@hookspec
+def srpipe_report_written(*, path: Path, kind: str) -> None:
+    """Observe: an output file was written atomically (``kind``: json, markdown, html, csv, video...)."""

@@ -1,0 +1,1 @@
+"""The SR model zoo: one architecture a file, each registered through ``srpipe_register_models``."""

@@ -1,0 +1,182 @@
+"""Build the plugin manager: built-ins first, then entry points, then a contract check.
+
+The core's own models and tasks are plain modules registered here exactly like a third
+party's plugin (the tox 4 / datasette pattern). Third-party plugins come from the
+``srpipe`` entry-point group. Loading is defensive: a plugin that fails to import, or
+implements a hook that does not exist (a misspelling), is unregistered and remembered
+with its error, so ``srpipe plugins`` can show it and every other command keeps working.
+
+Controls (as in pytest and datasette):
+
+* ``SRPIPE_DISABLE_PLUGIN_AUTOLOAD=1`` : load no entry-point plugins at all;
+* ``SRPIPE_PLUGINS=detect,faces``      : load only these entry-point plugins;
+* ``srpipe -p no:NAME ...``            : block one plugin (built-in or entry point).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from types import ModuleType
+
+import pluggy
+
+from srpipe import hookspecs
+
+ENTRY_POINT_GROUP = "srpipe"
+
+#: The core's own plugins, registered through the same path as external ones.
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "srpipe.models.srcnn",
+    "srpipe.models.fsrcnn",
+    "srpipe.models.espcn",
+    "srpipe.models.vdsr",
+    "srpipe.models.edsr",
+    "srpipe.models.rcan",
+    "srpipe.models.rdn",
+    "srpipe.models.pan",
+    "srpipe.models.han",
+    "srpipe.models.srmd",
+    "srpipe.tasks.image_quality",
+)
+
+
+@dataclass
+class PluginRecord:
+    """What ``srpipe plugins`` shows about one plugin."""
+
+    name: str
+    source: str  # "builtin" or "entry point (<distribution>)"
+    version: str
+    module: str
+    hooks: list[str] = field(default_factory=list)
+    error: str | None = None
+    blocked: bool = False
+
+
+class SrpipePluginManager(pluggy.PluginManager):
+    """A pluggy manager that also remembers which plugins failed and why."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT)
+        self.add_hookspecs(hookspecs)
+        self.records: dict[str, PluginRecord] = {}
+
+    def load_builtins(self, blocked: set[str]) -> None:
+        from srpipe import __version__
+
+        for module_name in BUILTIN_PLUGINS:
+            short = module_name.rsplit(".", 1)[-1]
+            record = PluginRecord(short, "builtin", __version__, module_name)
+            if short in blocked or module_name in blocked:
+                record.blocked = True
+                self.records[short] = record
+                continue
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name == module_name:  # a built-in still being written is simply absent
+                    continue
+                raise
+            self._register_checked(module, record)
+
+    def load_entry_points(self, blocked: set[str]) -> None:
+        if os.environ.get("SRPIPE_DISABLE_PLUGIN_AUTOLOAD", "").strip() not in ("", "0"):
+            return
+        allow = _csv_env("SRPIPE_PLUGINS")
+        for entry_point, dist in _entry_points():
+            name = entry_point.name
+            if name in self.records:  # the same distribution seen twice on sys.path
+                continue
+            record = PluginRecord(
+                name,
+                f"entry point ({dist.metadata['Name'] if dist else '?'})",
+                dist.version if dist else "?",
+                entry_point.value,
+            )
+            if name in blocked or (allow is not None and name not in allow):
+                record.blocked = True
+                self.records[name] = record
+                continue
+            try:
+                module = entry_point.load()
+            except Exception as exc:  # any import-time failure stays inside the plugin
+                record.error = f"import failed: {type(exc).__name__}: {exc}"
+                self.records[name] = record
+                continue
+            self._register_checked(module, record)
+
+    def _register_checked(self, module: ModuleType | object, record: PluginRecord) -> None:
+        """Register, then validate the plugin alone, so one bad plugin cannot poison the rest."""
+        try:
+            self.register(module, name=record.name)
+        except Exception as exc:
+            record.error = f"registration failed: {exc}"
+            self.records[record.name] = record
+            return
+        unknown = [
+            hook.name
+            for hook in self.get_hookcallers(module) or []
+            if hook.spec is None and not _is_optional(hook.name)
+        ]
+        if unknown:
+            self.unregister(module)
+            record.error = "unknown hook(s): " + ", ".join(sorted(unknown)) + " (misspelled?)"
+        else:
+            record.hooks = sorted(
+                hook.name for hook in self.get_hookcallers(module) or [] if hook.spec
+            )
+        self.records[record.name] = record
+
+
+def _is_optional(hook_name: str) -> bool:
+    return not hook_name.startswith("srpipe_")
+
+
+def _csv_env(name: str) -> set[str] | None:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return None
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _entry_points() -> Iterable[tuple[metadata.EntryPoint, metadata.Distribution | None]]:
+    for dist in metadata.distributions():
+        for entry_point in dist.entry_points:
+            if entry_point.group == ENTRY_POINT_GROUP:
+                yield entry_point, dist
+
+
+_MANAGER: SrpipePluginManager | None = None
+_BLOCKED: set[str] = set()
+
+
+def block_plugins(names: Iterable[str]) -> None:
+    """Block plugins by name before the manager is built (``-p no:NAME``)."""
+    global _MANAGER
+    _BLOCKED.update(names)
+    _MANAGER = None
+
+
+def get_plugin_manager() -> SrpipePluginManager:
+    """The process-wide plugin manager, built on first use."""
+    global _MANAGER
+    if _MANAGER is None:
+        manager = SrpipePluginManager()
+        manager.load_builtins(_BLOCKED)
+        manager.load_entry_points(_BLOCKED)
+        if os.environ.get("SRPIPE_TRACE_HOOKS"):
+            manager.trace.root.setwriter(lambda message: print(message, end=""))
+            manager.enable_tracing()
+        _MANAGER = manager
+    return _MANAGER
+
+
+def reset_plugin_manager() -> None:
+    """Forget the manager (tests, or after changing ``sys.path`` / the environment)."""
+    global _MANAGER
+    _MANAGER = None
+    _BLOCKED.clear()

@@ -1,0 +1,193 @@
+"""What a downstream task is, to srpipe: the contract every task plugin implements.
+
+A task never knows how its input images were made (HR, bicubic, SR model, ...): it gets
+RGB ``uint8`` arrays of shape (H, W, 3) and returns predictions. The core does the rest:
+reading inputs (images, folders, videos via ``srpipe_open_frames``), upscaling, the
+``run`` loop with its outputs, and the ``eval`` comparison with its statistics and report.
+
+To write a task: subclass :class:`Task`, fill in the class attributes and the methods
+marked *required*, and return the class from the ``srpipe_register_tasks`` hook. See
+``docs/writing-a-plugin.md`` for a complete one-file example.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import click
+
+
+@dataclass
+class Item:
+    """One evaluation item: an HR image and its ground truth, in HR pixel coordinates."""
+
+    id: str
+    image: np.ndarray  # HR, RGB uint8, (H, W, 3)
+    target: Any = None
+    #: Items sharing a group (a video, a person, a background source) are resampled
+    #: together by the bootstrap, so correlated items do not shrink the CI unfairly.
+    group: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Dataset:
+    """A named, ordered collection of items plus a note on its provenance and limits."""
+
+    name: str
+    items: list[Item]
+    description: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class DatasetReader:
+    """Reads a dataset format for one task (registered with ``srpipe_register_datasets``)."""
+
+    #: the task this reader feeds, e.g. "detect"
+    task: ClassVar[str] = ""
+    #: short format name shown in help, e.g. "yolo", "coco", "lfw"
+    format: ClassVar[str] = ""
+
+    def can_read(self, path: Path) -> bool:
+        """True if ``path`` looks like this format (cheap: check file names, not contents)."""
+        raise NotImplementedError
+
+    def read(self, path: Path, **options: Any) -> Dataset:
+        """Load the dataset; raise ``SrpipeError`` with a one-line fix on bad input."""
+        raise NotImplementedError
+
+
+@dataclass
+class Variant:
+    """One way of producing (and optionally consuming) the image a task sees.
+
+    ``prepare(hr, lr)`` returns the image given to the task; ``to_hr`` is the factor
+    that maps prediction coordinates back to HR (1.0 when the image has HR size).
+    A variant may replace prediction entirely (e.g. sliced inference) with ``predict``.
+    """
+
+    name: str
+    prepare: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    to_hr: float = 1.0
+    predict: Callable[[Task, Sequence[np.ndarray]], list[Any]] | None = None
+    kind: str = "baseline"  # "oracle", "baseline", "sr", or "task" (plugin-added)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Task:
+    """Base class of every downstream task.
+
+    Lifecycle: the CLI instantiates the task, calls :meth:`setup` with the parsed
+    options (device, detector weights, ...), then either the run loop (``predict`` ->
+    ``draw`` / ``records``) or the comparison (``load_dataset`` -> ``predict`` on every
+    variant -> ``evaluate``).
+    """
+
+    #: command name: ``srpipe run NAME`` / ``srpipe eval NAME``
+    name: ClassVar[str] = ""
+    #: one line for ``srpipe tasks`` and ``--help``
+    summary: ClassVar[str] = ""
+    #: metric names in report order; the first is the headline metric
+    metrics: ClassVar[tuple[str, ...]] = ()
+    #: metrics where lower is better (everything else: higher is better)
+    lower_is_better: ClassVar[frozenset[str]] = frozenset()
+    #: what ``eval`` uses when ``--data`` is not given (a bundled or generated set)
+    default_data: ClassVar[str | None] = None
+
+    # -- configuration ---------------------------------------------------------------
+    @classmethod
+    def options(cls, command: str) -> list[click.Parameter]:
+        """Extra click options for ``run`` or ``eval`` (values arrive in :meth:`setup`)."""
+        return []
+
+    def setup(self, **options: Any) -> None:
+        """Load models and remember options. Called once before any prediction."""
+
+    # -- prediction (required) -------------------------------------------------------
+    def predict(self, images: Sequence[np.ndarray]) -> list[Any]:
+        """Predict on a batch of RGB uint8 images; one prediction per image. *Required.*"""
+        raise NotImplementedError
+
+    def rescale(self, prediction: Any, factor: float) -> Any:
+        """Map a prediction's coordinates by ``factor`` (used for the ``lr`` variant).
+
+        Tasks whose predictions have no coordinates return ``prediction`` unchanged
+        (the default); a task that cannot map them raises ``NotImplementedError`` and
+        the ``lr`` variant is skipped.
+        """
+        return prediction
+
+    # -- run outputs -----------------------------------------------------------------
+    def draw(self, image: np.ndarray, prediction: Any) -> np.ndarray:
+        """Return a copy of ``image`` annotated with ``prediction`` (default: unchanged)."""
+        return image
+
+    def records(self, prediction: Any) -> list[dict[str, Any]]:
+        """Rows for JSON/CSV output, one per found thing (default: one row, the repr)."""
+        return [{"prediction": repr(prediction)}]
+
+    def summarize(self, predictions: Sequence[Any]) -> dict[str, Any]:
+        """A run's final summary (e.g. counts per class); default: number of images."""
+        return {"images": len(predictions)}
+
+    # -- evaluation (required for eval) -----------------------------------------------
+    def load_dataset(self, data: str | None, **options: Any) -> Dataset:
+        """Load ``--data`` (or :attr:`default_data` when None) as HR items. *Required for eval.*
+
+        The core first tries registered :class:`DatasetReader` s for this task; it calls
+        this method only when none of them can read ``data``.
+        """
+        raise NotImplementedError(f"task {self.name!r} has no dataset loader")
+
+    def evaluate(self, predictions: Sequence[Any], items: Sequence[Item]) -> dict[str, float]:
+        """Dataset-level metrics of ``predictions`` against ``items``. *Required for eval.*
+
+        Called once on the full set and again on bootstrap resamples (items may repeat),
+        so it must be a pure function of its arguments.
+        """
+        raise NotImplementedError
+
+    def item_scores(self, prediction: Any, item: Item) -> dict[str, float]:
+        """Optional per-item metrics (kept in the report, used for paired deltas)."""
+        return {}
+
+
+def all_tasks() -> dict[str, type[Task]]:
+    """Every registered task class by name, in registration order."""
+    from srpipe.plugins import get_plugin_manager
+
+    tasks: dict[str, type[Task]] = {}
+    for batch in get_plugin_manager().hook.srpipe_register_tasks():
+        for task_cls in batch or []:
+            tasks.setdefault(task_cls.name, task_cls)
+    return tasks
+
+
+def get_task(name: str) -> type[Task]:
+    """Look a task up by name; the error lists the registered ones."""
+    from srpipe.errors import UsageError
+
+    tasks = all_tasks()
+    if name not in tasks:
+        known = ", ".join(sorted(tasks)) or "none"
+        raise UsageError(f"unknown task {name!r}; registered tasks: {known} (see `srpipe plugins`)")
+    return tasks[name]
+
+
+def dataset_readers(task_name: str) -> list[DatasetReader]:
+    """Registered dataset readers that feed ``task_name``."""
+    from srpipe.plugins import get_plugin_manager
+
+    readers: list[DatasetReader] = []
+    for batch in get_plugin_manager().hook.srpipe_register_datasets():
+        readers.extend(r for r in batch or [] if r.task == task_name)
+    return readers
