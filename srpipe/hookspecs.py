@@ -71,6 +71,15 @@ def srpipe_add_options(*, task_name: str, command: str) -> Sequence[click.Parame
 
 
 @hookspec
+def srpipe_register_commands(*, parent: str) -> Sequence[click.Command]:
+    """Return click commands to add under the command group ``parent``.
+
+    ``parent`` is ``"srpipe"`` (top-level verbs), ``"data"`` or ``"data synth"`` (e.g. the
+    detect plugin adds ``srpipe data synth detect`` to generate its offline benchmark).
+    """
+
+
+@hookspec
 def srpipe_add_variants(*, task: Task, scale: int) -> Sequence[Variant]:
     """Return extra comparison variants for ``task`` at ``scale``.
 
