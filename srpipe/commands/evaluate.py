@@ -12,28 +12,66 @@ from srpipe.commands.task_group import TaskGroup, device_option, parse_scales, s
 
 def _common_params() -> list[click.Parameter]:
     return [
-        click.Option(["--data"], default=None,
-                     help="Dataset path (format detected) or a name; default: the task's "
-                     "bundled/generated offline set."),
-        click.Option(["--compare"], default="bicubic", show_default=True,
-                     help="Baselines, comma-separated: bicubic, bilinear, nearest, lr, none."),
-        click.Option(["--sr"], default="edsr", show_default=True,
-                     help="SR models or checkpoint paths, comma-separated (`srpipe models`)."),
-        click.Option(["--scale"], default="4", show_default=True,
-                     help="Downscaling factor(s) to test, e.g. 4 or 2,3,4."),
-        click.Option(["-o", "--out"], type=click.Path(path_type=Path), default=None,
-                     help="Report folder. Default: runs/eval-<task>-<time>/."),
+        click.Option(
+            ["--data"],
+            default=None,
+            help="Dataset path (format detected) or a name; default: the task's "
+            "bundled/generated offline set.",
+        ),
+        click.Option(
+            ["--compare"],
+            default="bicubic",
+            show_default=True,
+            help="Baselines, comma-separated: bicubic, bilinear, nearest, lr, none.",
+        ),
+        click.Option(
+            ["--sr"],
+            default="edsr",
+            show_default=True,
+            help="SR models or checkpoint paths, comma-separated (`srpipe models`).",
+        ),
+        click.Option(
+            ["--scale"],
+            default="4",
+            show_default=True,
+            help="Downscaling factor(s) to test, e.g. 4 or 2,3,4.",
+        ),
+        click.Option(
+            ["-o", "--out"],
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Report folder. Default: runs/eval-<task>-<time>/.",
+        ),
         device_option(),
-        click.Option(["--precision"], type=click.Choice(["fp32", "bf16", "fp16"]),
-                     default="fp32", show_default=True),
-        click.Option(["--limit"], type=int, default=None,
-                     help="Evaluate only the first N items (quick look)."),
-        click.Option(["--bootstrap"], type=int, default=1000, show_default=True,
-                     help="Bootstrap resamples for the confidence intervals."),
-        click.Option(["--seed"], type=int, default=0, show_default=True,
-                     help="Seed for the bootstrap and any sampling."),
-        click.Option(["--json", "as_json"], is_flag=True,
-                     help="Print the report as JSON instead of a table."),
+        click.Option(
+            ["--precision"],
+            type=click.Choice(["fp32", "bf16", "fp16"]),
+            default="fp32",
+            show_default=True,
+        ),
+        click.Option(
+            ["--limit"],
+            type=int,
+            default=None,
+            help="Evaluate only the first N items (quick look).",
+        ),
+        click.Option(
+            ["--bootstrap"],
+            type=int,
+            default=1000,
+            show_default=True,
+            help="Bootstrap resamples for the confidence intervals.",
+        ),
+        click.Option(
+            ["--seed"],
+            type=int,
+            default=0,
+            show_default=True,
+            help="Seed for the bootstrap and any sampling.",
+        ),
+        click.Option(
+            ["--json", "as_json"], is_flag=True, help="Print the report as JSON instead of a table."
+        ),
     ]
 
 

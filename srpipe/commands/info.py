@@ -37,8 +37,12 @@ def plugins(as_json: bool) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-@click.option("--params/--no-params", default=True, show_default=True,
-              help="Build each model at x4 to count its parameters (slower).")
+@click.option(
+    "--params/--no-params",
+    default=True,
+    show_default=True,
+    help="Build each model at x4 to count its parameters (slower).",
+)
 def models(as_json: bool, params: bool) -> None:
     """List SR models: name, scales, parameters at x4, bundled weights, paper.
 

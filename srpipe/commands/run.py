@@ -20,19 +20,46 @@ def _common_params() -> list[click.Parameter]:
             help="How to upscale first: none, nearest, bilinear, bicubic, a model name "
             "(`srpipe models`) or a checkpoint path.",
         ),
-        click.Option(["--scale"], type=int, default=4, show_default=True,
-                     help="Upscaling factor (ignored with --sr none)."),
-        click.Option(["-o", "--out"], type=click.Path(path_type=Path), default=None,
-                     help="Output folder (or video file). Default: runs/<task>-<input name>/."),
+        click.Option(
+            ["--scale"],
+            type=int,
+            default=4,
+            show_default=True,
+            help="Upscaling factor (ignored with --sr none).",
+        ),
+        click.Option(
+            ["-o", "--out"],
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Output folder (or video file). Default: runs/<task>-<input name>/.",
+        ),
         device_option(),
-        click.Option(["--precision"], type=click.Choice(["fp32", "bf16", "fp16"]),
-                     default="fp32", show_default=True, help="SR arithmetic."),
-        click.Option(["--tile"], type=int, default=0, show_default=True,
-                     help="SR tile size in LR pixels (0 = whole image); bounds memory."),
-        click.Option(["--batch-size"], type=int, default=4, show_default=True,
-                     help="Frames upscaled and predicted together."),
-        click.Option(["--json", "as_json"], is_flag=True,
-                     help="Print the final summary as JSON instead of a table."),
+        click.Option(
+            ["--precision"],
+            type=click.Choice(["fp32", "bf16", "fp16"]),
+            default="fp32",
+            show_default=True,
+            help="SR arithmetic.",
+        ),
+        click.Option(
+            ["--tile"],
+            type=int,
+            default=0,
+            show_default=True,
+            help="SR tile size in LR pixels (0 = whole image); bounds memory.",
+        ),
+        click.Option(
+            ["--batch-size"],
+            type=int,
+            default=4,
+            show_default=True,
+            help="Frames upscaled and predicted together.",
+        ),
+        click.Option(
+            ["--json", "as_json"],
+            is_flag=True,
+            help="Print the final summary as JSON instead of a table.",
+        ),
     ]
 
 

@@ -1,0 +1,339 @@
+"""`srpipe run TASK INPUT`: the production loop every task gets for free.
+
+The runner reads an image, a folder of images, or anything a plugin can open as frames
+(videos, through ``srpipe_open_frames``), upscales each frame, hands batches to the
+task, and writes what the task produces: annotated images or video, records as JSON
+and CSV, and a summary with time per stage. It knows nothing about any task.
+
+A frame source may offer ``run_pipeline(process_batch, writer, batch_size, desc)``
+(the video plugin does: decode, process and encode overlap in threads); otherwise the
+runner iterates it in batches itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from srpipe import atomic
+from srpipe.errors import SrpipeError
+
+
+@dataclass
+class InputFrame:
+    """One image or video frame handed through the run loop."""
+
+    index: int
+    name: str  # file name for images, "frame_000123" for video frames
+    image: np.ndarray | None  # RGB uint8; None when the source could not be decoded
+    timestamp: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    """What a run produced; also what ``--json`` prints."""
+
+    task: str
+    input: str
+    sr: str
+    scale: int
+    out: str
+    frames: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+class StageTimer:
+    """Accumulates wall time per pipeline stage (decode, sr, task, encode)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] += seconds
+
+    def time(self, stage: str):
+        timer = self
+
+        class _Span:
+            def __enter__(self) -> None:
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc: object) -> None:
+                timer.add(stage, time.perf_counter() - self.start)
+
+        return _Span()
+
+
+def open_input(path: Path) -> tuple[str, Any]:
+    """Classify ``path``: ("image", [path]), ("folder", [paths]) or ("frames", source)."""
+    from srpipe.imageio import is_image_path
+
+    if not path.exists():
+        raise SrpipeError(f"input not found: {path}; give an image, a folder of images or a video")
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise SrpipeError(f"folder {path} is empty; put images in it or give a file")
+        return "folder", files
+    if is_image_path(path):
+        return "image", [path]
+    from srpipe.plugins import get_plugin_manager
+
+    source = get_plugin_manager().hook.srpipe_open_frames(path=path)
+    if source is None:
+        raise SrpipeError(
+            f"cannot read {path.name}: not an image, and no plugin opens this file type "
+            "(is the video plugin installed? see `srpipe plugins`)"
+        )
+    return "frames", source
+
+
+def _image_frames(files: Sequence[Path], timer: StageTimer) -> Iterator[InputFrame]:
+    from srpipe.imageio import read_image
+
+    for index, file in enumerate(files):
+        with timer.time("decode"):
+            try:
+                image = read_image(file)
+                error = None
+            except SrpipeError as exc:
+                image, error = None, str(exc)
+        yield InputFrame(index, file.name, image, error=error)
+
+
+def _batches(frames: Iterable[InputFrame], size: int) -> Iterator[list[InputFrame]]:
+    batch: list[InputFrame] = []
+    for frame in frames:
+        batch.append(frame)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run_task(
+    *,
+    task_cls: type,
+    task_options: dict[str, Any],
+    input: Path,
+    sr: str = "none",
+    scale: int = 4,
+    out: Path | None = None,
+    device: str = "auto",
+    precision: str = "fp32",
+    tile: int = 0,
+    batch_size: int = 4,
+    as_json: bool = False,
+    quiet: bool = False,
+) -> RunResult:
+    """Run ``task_cls`` on ``input`` after upscaling with ``sr``; see the module docstring."""
+    import click
+    from tqdm import tqdm
+
+    from srpipe.upscale import Upscaler
+
+    input = Path(input)
+    kind, source = open_input(input)
+    if batch_size < 1:
+        raise SrpipeError(f"--batch-size must be at least 1, got {batch_size}")
+    effective_scale = 1 if sr.lower() == "none" else scale
+    upscaler = Upscaler(
+        sr, effective_scale, device=device, precision=precision, tile=tile, batch_size=batch_size
+    )
+    task = task_cls()
+    task.setup(device=device, **task_options)
+    out = Path(out) if out is not None else Path("runs") / f"{task_cls.name}-{input.stem}"
+    video_out = kind == "frames" and out.suffix.lower() in (".mp4", ".avi", ".mkv", ".mov")
+    out_dir = out.parent if video_out else out
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    timer = StageTimer()
+    result = RunResult(task_cls.name, str(input), upscaler.name, effective_scale, str(out))
+    rows: list[dict[str, Any]] = []
+    predictions: list[Any] = []
+
+    def process(batch: list[InputFrame]) -> list[np.ndarray | None]:
+        """SR + task + draw for one batch; returns the annotated frames (None = failed)."""
+        good = [f for f in batch if f.image is not None]
+        for f in batch:
+            if f.image is None:
+                result.failed.append({"input": f.name, "error": f.error or "unreadable"})
+        if not good:
+            return [None] * len(batch)
+        with timer.time("sr"):
+            upscaled = upscaler.upscale_batch([f.image for f in good])
+        with timer.time("task"):
+            preds = task.predict(upscaled)
+            drawn = {id(f): task.draw(img, p) for f, img, p in zip(good, upscaled, preds)}
+        for f, pred in zip(good, preds):
+            predictions.append(pred)
+            rows.extend(_record_rows(task, pred, f, effective_scale))
+        result.frames += len(good)
+        return [drawn.get(id(f)) for f in batch]
+
+    if kind == "frames":
+        _run_frames(
+            source,
+            process,
+            out if video_out else out_dir / f"{input.stem}_{task_cls.name}.mp4",
+            batch_size,
+            timer,
+            result,
+        )
+    else:
+        annotated_dir = out_dir / "annotated"
+        bar = tqdm(total=len(source), desc=f"{task_cls.name}", unit="img", disable=quiet)
+        for batch in _batches(_image_frames(source, timer), batch_size):
+            outputs = process(batch)
+            with timer.time("encode"):
+                from srpipe.imageio import write_image
+
+                for frame, image in zip(batch, outputs):
+                    if image is not None:
+                        target = annotated_dir / (Path(frame.name).stem + ".png")
+                        write_image(target, image)
+                        result.outputs.append(str(target))
+            bar.update(len(batch))
+        bar.close()
+
+    with timer.time("encode"):
+        result.summary = task.summarize(predictions)
+        result.seconds = {k: round(v, 3) for k, v in timer.seconds.items()}
+        records_json = out_dir / "records.json"
+        atomic.write_json(records_json, rows)
+        records_csv = out_dir / "records.csv"
+        atomic.write_text(records_csv, _to_csv(rows))
+        summary_path = out_dir / "summary.json"
+        result.outputs += [str(records_json), str(records_csv), str(summary_path)]
+        atomic.write_json(summary_path, result.to_dict())
+    _print_result(result, as_json, quiet, click)
+    if result.failed:
+        names = ", ".join(f"{f['input']} ({f['error']})" for f in result.failed[:10])
+        more = "" if len(result.failed) <= 10 else f" and {len(result.failed) - 10} more"
+        raise SrpipeError(
+            f"{len(result.failed)} input(s) failed, the rest were written: {names}{more}"
+        )
+    return result
+
+
+def _run_frames(
+    source: Any, process, video_path: Path, batch_size: int, timer: StageTimer, result: RunResult
+) -> None:
+    """Frames from a plugin source: annotated video through ``srpipe_open_frame_writer``."""
+    from srpipe.plugins import get_plugin_manager
+
+    fps = float(getattr(source, "fps", 25.0) or 25.0)
+    width, height = getattr(source, "size", (0, 0))
+    scale = result.scale
+    writer = get_plugin_manager().hook.srpipe_open_frame_writer(
+        path=video_path, fps=fps, size=(int(width * scale), int(height * scale)), source=source
+    )
+    if writer is None:
+        raise SrpipeError(f"no plugin can write {video_path.suffix} video; see `srpipe plugins`")
+    result.outputs.append(str(video_path))
+
+    def process_frames(frames: list[Any]) -> list[np.ndarray | None]:
+        wrapped = [
+            InputFrame(
+                getattr(f, "index", i),
+                f"frame_{getattr(f, 'index', i):06d}",
+                getattr(f, "image", None),
+                getattr(f, "timestamp", None),
+            )
+            for i, f in enumerate(frames)
+        ]
+        return process(wrapped)
+
+    if hasattr(source, "run_pipeline"):
+        stats = source.run_pipeline(process_frames, writer, batch_size=batch_size, desc=result.task)
+        for stage, seconds in (stats or {}).get("seconds", {}).items():
+            timer.add(stage, seconds)
+        return
+    from tqdm import tqdm
+
+    total = getattr(source, "frame_count", None)
+    try:
+        with tqdm(total=total, desc=result.task, unit="frame") as bar:
+            iterator = iter(source)
+            while True:
+                with timer.time("decode"):
+                    batch = [f for _, f in zip(range(batch_size), iterator)]
+                if not batch:
+                    break
+                outputs = process_frames(batch)
+                with timer.time("encode"):
+                    for image in outputs:
+                        if image is not None:
+                            writer.write(image)
+                bar.update(len(batch))
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+
+
+def _record_rows(task: Any, prediction: Any, frame: InputFrame, scale: int) -> list[dict[str, Any]]:
+    """Rows in input coordinates, with the upscaled-image values beside them (``*_sr``)."""
+    rows_sr = task.records(prediction)
+    try:
+        rows_in = task.records(task.rescale(prediction, 1.0 / scale)) if scale != 1 else rows_sr
+    except NotImplementedError:
+        rows_in = rows_sr
+    merged = []
+    for row_in, row_sr in zip(rows_in, rows_sr):
+        row = {"input": frame.name, "frame": frame.index}
+        if frame.timestamp is not None:
+            row["time_s"] = round(frame.timestamp, 4)
+        row.update(row_in)
+        row.update({f"{k}_sr": v for k, v in row_sr.items() if row_in.get(k) != v})
+        merged.append(row)
+    return merged
+
+
+def _to_csv(rows: list[dict[str, Any]]) -> str:
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _print_result(result: RunResult, as_json: bool, quiet: bool, click: Any) -> None:
+    import json
+
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    if quiet:
+        return
+    click.echo(
+        f"{result.task}: {result.frames} frame(s) from {result.input} "
+        f"(upscaled by {result.sr} x{result.scale})"
+    )
+    for key, value in result.summary.items():
+        click.echo(f"  {key}: {value}")
+    total = sum(result.seconds.values()) or 1.0
+    stages = ", ".join(f"{k} {v:.2f}s ({100 * v / total:.0f}%)" for k, v in result.seconds.items())
+    click.echo(f"  time: {stages}")
+    click.echo(f"  outputs in {result.out}")
