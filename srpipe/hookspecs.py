@@ -125,4 +125,4 @@ def srpipe_item_scored(
 
 @hookspec
 def srpipe_report_written(*, path: Path, kind: str) -> None:
-    """Observe: an output file was written atomically (``kind``: json, markdown, html, csv, video...)."""
+    """Observe: an output file was written atomically (``kind``: json, markdown, html, csv...)."""
