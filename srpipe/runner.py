@@ -148,10 +148,10 @@ def run_task(
     import click
     from tqdm import tqdm
 
-    from srpipe.upscale import Upscaler
-
     input = Path(input)
     kind, source = open_input(input)
+    from srpipe.upscale import Upscaler
+
     if batch_size < 1:
         raise SrpipeError(f"--batch-size must be at least 1, got {batch_size}")
     effective_scale = 1 if sr.lower() == "none" else scale

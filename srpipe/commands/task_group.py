@@ -34,6 +34,18 @@ class TaskGroup(click.Group):
 
         return sorted(all_tasks())
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        from srpipe.task import all_tasks
+
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            known = ", ".join(sorted(all_tasks())) or "none"
+            raise click.UsageError(
+                f"unknown task {args[0]!r}; registered tasks: {known} (see `srpipe tasks`)", ctx
+            )
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         from srpipe.task import all_tasks
 

@@ -1,0 +1,98 @@
+"""The CLI as a user meets it: help, version, plugin listing, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import make_distribution
+
+BROKEN = "import module_that_does_not_exist_anywhere\n"
+TYPO = "from srpipe import hookimpl\n\n@hookimpl\ndef srpipe_register_modles():\n    return []\n"
+
+
+def srpipe(*args: str, pythonpath: Path | None = None, env: dict | None = None):
+    environ = {**os.environ, **(env or {})}
+    if pythonpath is not None:
+        environ["PYTHONPATH"] = os.pathsep.join([str(pythonpath), environ.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-m", "srpipe", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300,
+    )
+
+
+def test_version() -> None:
+    from srpipe import __version__
+
+    result = srpipe("--version")
+    assert result.returncode == 0
+    assert __version__ in result.stdout
+
+
+def test_help_lists_verbs_and_examples() -> None:
+    result = srpipe("--help")
+    assert result.returncode == 0
+    for verb in ("run", "eval", "models", "tasks", "plugins"):
+        assert verb in result.stdout
+    assert "srpipe run detect --sr edsr --scale 4" in result.stdout
+
+
+def test_help_does_not_import_torch() -> None:
+    code = (
+        "import sys; from srpipe.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules, 'srpipe --help imported torch'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_broken_plugins_are_listed_and_not_fatal(tmp_path: Path) -> None:
+    site = make_distribution(
+        tmp_path,
+        "tp-bad",
+        {"tp_broken": BROKEN, "tp_typo": TYPO},
+        {"broken": "tp_broken", "typo": "tp_typo"},
+    )
+    result = srpipe("plugins", pythonpath=site)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
+    assert "ERROR import failed" in lines["broken"]
+    assert "srpipe_register_modles" in lines["typo"]
+    for name in ("detect", "faces", "video"):
+        assert "entry point" in lines[name]
+    # other verbs keep working with the broken plugins installed
+    assert srpipe("tasks", pythonpath=site).returncode == 0
+
+
+def test_block_plugin_flag() -> None:
+    result = srpipe("-p", "no:faces", "plugins")
+    assert result.returncode == 0
+    faces = next(line for line in result.stdout.splitlines() if line.startswith("faces"))
+    assert "blocked" in faces
+
+
+def test_unknown_task_is_a_usage_error() -> None:
+    result = srpipe("run", "no-such-task", "x.png")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_input_is_one_line_error(tmp_path: Path, example_plugin_dir: Path) -> None:
+    source = (example_plugin_dir / "srpipe_sharpness.py").read_text()
+    site = make_distribution(
+        tmp_path / "site",
+        "srpipe-sharpness",
+        {"srpipe_sharpness": source},
+        {"sharpness": "srpipe_sharpness"},
+    )
+    result = srpipe("run", "sharpness", str(tmp_path / "missing.png"), pythonpath=site)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "not found" in result.stderr or "does not exist" in result.stderr

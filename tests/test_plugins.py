@@ -1,0 +1,111 @@
+"""The plugin manager: built-ins through the same path, isolation of broken plugins, controls."""
+
+from __future__ import annotations
+
+import pytest
+
+from srpipe.plugins import BUILTIN_PLUGINS, block_plugins, get_plugin_manager
+
+GOOD = """
+from srpipe import hookimpl
+from srpipe.task import Task
+
+class Echo(Task):
+    name = "echo"
+    summary = "returns its input"
+    def predict(self, images):
+        return list(images)
+
+@hookimpl
+def srpipe_register_tasks():
+    return [Echo]
+"""
+
+MISSPELLED = """
+from srpipe import hookimpl
+
+@hookimpl
+def srpipe_register_taks():
+    return []
+"""
+
+BROKEN_IMPORT = """
+import module_that_does_not_exist_anywhere
+"""
+
+
+def test_shipped_task_plugins_are_entry_points() -> None:
+    records = get_plugin_manager().records
+    for name in ("detect", "faces", "video"):
+        assert name in records, f"{name} plugin not found via entry points"
+        assert records[name].source.startswith("entry point")
+        assert records[name].error is None
+
+
+def test_builtins_register_through_the_same_hooks() -> None:
+    manager = get_plugin_manager()
+    builtin = [r for r in manager.records.values() if r.source == "builtin"]
+    assert builtin, "no built-in plugins registered"
+    for record in builtin:
+        assert record.module in BUILTIN_PLUGINS
+        plugin = manager.get_plugin(record.name)
+        assert plugin is not None
+        # registered via pluggy like any plugin: its hooks are listed from its callers
+        assert all(h.startswith("srpipe_") for h in record.hooks)
+
+
+def test_third_party_task_is_registered(third_party) -> None:
+    third_party("tp-good", {"tp_good": GOOD}, {"echo": "tp_good"})
+    from srpipe.task import all_tasks
+
+    manager = get_plugin_manager()
+    assert manager.records["echo"].error is None
+    assert manager.records["echo"].hooks == ["srpipe_register_tasks"]
+    assert "echo" in all_tasks()
+
+
+def test_misspelled_hook_is_reported_not_fatal(third_party) -> None:
+    third_party(
+        "tp-typo", {"tp_typo": MISSPELLED, "tp_good": GOOD}, {"typo": "tp_typo", "echo": "tp_good"}
+    )
+    manager = get_plugin_manager()
+    assert "srpipe_register_taks" in manager.records["typo"].error
+    assert manager.get_plugin("typo") is None  # unregistered, so check_pending stays clean
+    manager.check_pending()
+    assert manager.records["echo"].error is None
+
+
+def test_import_error_is_reported_not_fatal(third_party) -> None:
+    third_party(
+        "tp-broken",
+        {"tp_broken": BROKEN_IMPORT, "tp_good": GOOD},
+        {"broken": "tp_broken", "echo": "tp_good"},
+    )
+    manager = get_plugin_manager()
+    assert "module_that_does_not_exist_anywhere" in manager.records["broken"].error
+    assert manager.records["echo"].error is None
+
+
+def test_allowlist(third_party, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SRPIPE_PLUGINS", "echo")
+    third_party("tp-good", {"tp_good": GOOD}, {"echo": "tp_good"})
+    records = get_plugin_manager().records
+    assert records["echo"].blocked is False
+    assert records["detect"].blocked is True
+    assert get_plugin_manager().get_plugin("detect") is None
+
+
+def test_disable_autoload(third_party, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SRPIPE_DISABLE_PLUGIN_AUTOLOAD", "1")
+    third_party("tp-good", {"tp_good": GOOD}, {"echo": "tp_good"})
+    records = get_plugin_manager().records
+    assert "echo" not in records
+    assert all(r.source == "builtin" for r in records.values())
+
+
+def test_block_by_name(third_party) -> None:
+    third_party("tp-good", {"tp_good": GOOD}, {"echo": "tp_good"})
+    block_plugins(["echo"])
+    manager = get_plugin_manager()
+    assert manager.records["echo"].blocked
+    assert manager.get_plugin("echo") is None
