@@ -1,0 +1,275 @@
+"""Recognise state dicts of other SR projects and map them onto srpipe's networks.
+
+Supported (architecture and hyper-parameters are read from the key names and tensor
+shapes, as spandrel does, so no config file is needed):
+
+* EDSR-PyTorch EDSR (``edsr_baseline_x4-6b446fab.pt``, ``EDSR_x4.pt``): ``sub_mean``,
+  ``head.0``, ``body.N.body.{0,2}``, ``tail.0.*``, ``tail.1``, ``add_mean``; also what
+  srpipe's own EDSR saves, since our module names are the same;
+* RCAN (official code and EDSR-PyTorch's copy): ``body.G.body.B.body.3.conv_du.{0,2}``;
+* RDN in EDSR-PyTorch's naming (``SFENet1``, ``RDBs.N.convs.M.conv.0``, ``GFF``, ``UPNet``);
+* BasicSR EDSR and RCAN (``conv_first``, ``body.N.conv1`` / ``residual_group``,
+  ``conv_after_body``, ``upsample.K``, ``conv_last``), after unwrapping ``params_ema`` /
+  ``params``.
+
+What the keys cannot show gets the paper's value: EDSR's ``res_scale`` is 0.1 for 256
+features or more and 1 otherwise; BasicSR's ``img_range`` and RGB mean (not saved) are
+255 and DIV2K's. Nothing here imports torch: it works on any mapping of name -> tensor.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from srpipe.errors import SrpipeError
+
+#: Wrappers that training frameworks put around the state dict, most preferred first
+#: (BasicSR saves the EMA weights as ``params_ema``; they are the better ones).
+WRAPPER_KEYS = ("params_ema", "params", "state_dict", "model_state_dict", "model", "net")
+
+_DIV2K_MEAN_R = 0.4488
+
+
+@dataclass
+class DetectedCheckpoint:
+    """A foreign state dict, recognised and renamed to srpipe's module names."""
+
+    arch: str  # srpipe registry name of the network family: "edsr", "rcan", "rdn"
+    scale: int
+    hyper: dict[str, Any]
+    source: str  # "edsr-pytorch", "rcan", "basicsr"
+    state_dict: dict[str, Any]
+
+
+def unwrap_state_dict(obj: Any) -> dict[str, Any]:
+    """The name -> tensor mapping inside a loaded checkpoint object.
+
+    Unwraps BasicSR's ``params_ema`` / ``params`` and similar wrappers and strips the
+    ``module.`` prefix that ``DataParallel`` / ``DistributedDataParallel`` add.
+    """
+    if not isinstance(obj, Mapping):
+        raise SrpipeError(
+            f"checkpoint holds a {type(obj).__name__}, not a state dict; "
+            "save model.state_dict() instead of the whole model"
+        )
+    for key in WRAPPER_KEYS:
+        inner = obj.get(key)
+        if isinstance(inner, Mapping) and inner and _looks_like_state_dict(inner):
+            obj = inner
+            break
+    if not _looks_like_state_dict(obj):
+        raise SrpipeError("checkpoint holds no tensors named like a network's state dict")
+    prefix = "module."
+    if all(k.startswith(prefix) for k in obj):
+        obj = {k[len(prefix) :]: v for k, v in obj.items()}
+    return dict(obj)
+
+
+def _looks_like_state_dict(obj: Mapping) -> bool:
+    return (
+        bool(obj)
+        and all(isinstance(k, str) for k in obj)
+        and any(hasattr(v, "shape") for v in obj.values())
+    )
+
+
+def detect_checkpoint(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    """Recognise ``state`` (already unwrapped); None when no known layout matches."""
+    for detector in (_edsr_pytorch_rcan, _edsr_pytorch_edsr, _rdn, _basicsr_rcan, _basicsr_edsr):
+        found = detector(state)
+        if found is not None:
+            return found
+    return None
+
+
+def _count(state: Mapping[str, Any], pattern: str) -> int:
+    """How many consecutive indices i make ``pattern.format(i)`` a key."""
+    i = 0
+    while pattern.format(i) in state:
+        i += 1
+    return i
+
+
+def _upsampler_scale(state: Mapping[str, Any], prefix: str, n_feats: int) -> int:
+    """Scale of a pixel-shuffle upsampler whose convs are ``prefix.0``, ``prefix.2``...
+
+    Each stage's conv has ``r*r*n_feats`` outputs; the scale is the product of the r's.
+    """
+    scale = 1
+    k = 0
+    while f"{prefix}.{k}.weight" in state:
+        ratio = state[f"{prefix}.{k}.weight"].shape[0] / n_feats
+        r = math.isqrt(round(ratio))
+        if r * r != round(ratio) or r < 2:
+            raise SrpipeError(
+                f"checkpoint upsampler {prefix}.{k} has {int(ratio * n_feats)} channels, "
+                f"not a square multiple of {n_feats}; the file is not a supported SR model"
+            )
+        scale *= r
+        k += 2
+    return scale
+
+
+def _rgb_range(state: Mapping[str, Any]) -> float:
+    """EDSR-PyTorch stores ``sub_mean.bias = -rgb_range * mean / std``: recover rgb_range."""
+    bias = state.get("sub_mean.bias")
+    weight = state.get("sub_mean.weight")
+    if bias is None or weight is None:
+        return 255.0
+    value = -float(bias[0]) / float(weight[0, 0, 0, 0]) / _DIV2K_MEAN_R
+    for candidate in (255.0, 1.0):
+        if abs(value - candidate) < 1e-3 * candidate:
+            return candidate
+    return value
+
+
+def _edsr_res_scale(n_feats: int) -> float:
+    # Not stored in the weights; the paper used 0.1 only for the 256-feature model.
+    return 0.1 if n_feats >= 256 else 1.0
+
+
+def _edsr_pytorch_edsr(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    if "head.0.weight" not in state or "body.0.body.0.weight" not in state:
+        return None
+    if "body.0.body.0.body.0.weight" in state:  # that is RCAN
+        return None
+    n_feats, n_colors = state["head.0.weight"].shape[:2]
+    n_resblocks = _count(state, "body.{}.body.0.weight")
+    hyper = {
+        "n_resblocks": n_resblocks,
+        "n_feats": int(n_feats),
+        "res_scale": _edsr_res_scale(int(n_feats)),
+        "rgb_range": _rgb_range(state),
+        "n_colors": int(n_colors),
+        "kernel_size": int(state["head.0.weight"].shape[-1]),
+    }
+    scale = _upsampler_scale(state, "tail.0", int(n_feats))
+    return DetectedCheckpoint("edsr", scale, hyper, "edsr-pytorch", dict(state))
+
+
+def _edsr_pytorch_rcan(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    if "body.0.body.0.body.3.conv_du.0.weight" not in state:
+        return None
+    n_feats, n_colors = state["head.0.weight"].shape[:2]
+    squeeze = state["body.0.body.0.body.3.conv_du.0.weight"].shape[0]
+    hyper = {
+        "n_resgroups": _count(state, "body.{}.body.0.body.0.weight"),
+        "n_resblocks": _count(state, "body.0.body.{}.body.0.weight"),
+        "n_feats": int(n_feats),
+        "reduction": int(n_feats) // int(squeeze),
+        "rgb_range": _rgb_range(state),
+        "n_colors": int(n_colors),
+        "kernel_size": int(state["head.0.weight"].shape[-1]),
+    }
+    scale = _upsampler_scale(state, "tail.0", int(n_feats))
+    return DetectedCheckpoint("rcan", scale, hyper, "rcan", dict(state))
+
+
+def _rdn(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    if "SFENet1.weight" not in state or "RDBs.0.convs.0.conv.0.weight" not in state:
+        return None
+    g0, n_colors = state["SFENet1.weight"].shape[:2]
+    growth = state["RDBs.0.convs.0.conv.0.weight"].shape[0]
+    n_convs = _count(state, "RDBs.0.convs.{}.conv.0.weight")
+    # UPNet = [conv, shuffle] per stage, then the output conv: convs at even indices.
+    n_stages = _count_even(state, "UPNet.{}.weight") - 1
+    scale = 1
+    for k in range(n_stages):
+        scale *= math.isqrt(state[f"UPNet.{2 * k}.weight"].shape[0] // int(growth))
+    hyper = {
+        "G0": int(g0),
+        "D": _count(state, "RDBs.{}.LFF.weight"),
+        "C": n_convs,
+        "G": int(growth),
+        "kernel_size": int(state["SFENet1.weight"].shape[-1]),
+        "n_colors": int(n_colors),
+        "rgb_range": 255.0,
+    }
+    return DetectedCheckpoint("rdn", scale, hyper, "edsr-pytorch", dict(state))
+
+
+def _count_even(state: Mapping[str, Any], pattern: str) -> int:
+    i = 0
+    while pattern.format(2 * i) in state:
+        i += 1
+    return i
+
+
+_BASICSR_COMMON = (
+    (r"^conv_first\.", "head.0."),
+    (r"^upsample\.", "tail.0."),
+    (r"^conv_last\.", "tail.1."),
+)
+
+
+def _rename(state: Mapping[str, Any], rules: list[tuple[str, str]]) -> dict[str, Any]:
+    out = {}
+    for key, value in state.items():
+        new = key
+        for pattern, replacement in rules:
+            new = re.sub(pattern, replacement, new)
+        out[new] = value
+    return out
+
+
+def _basicsr_edsr(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    if "conv_first.weight" not in state or "body.0.conv1.weight" not in state:
+        return None
+    n_feats, n_colors = state["conv_first.weight"].shape[:2]
+    n_resblocks = _count(state, "body.{}.conv1.weight")
+    rules = [
+        *_BASICSR_COMMON,
+        (r"^body\.(\d+)\.conv1\.", r"body.\1.body.0."),
+        (r"^body\.(\d+)\.conv2\.", r"body.\1.body.2."),
+        (r"^conv_after_body\.", f"body.{n_resblocks}."),
+    ]
+    hyper = {
+        "n_resblocks": n_resblocks,
+        "n_feats": int(n_feats),
+        "res_scale": _edsr_res_scale(int(n_feats)),
+        "rgb_range": 255.0,
+        "n_colors": int(n_colors),
+    }
+    scale = _upsampler_scale(state, "upsample", int(n_feats))
+    return DetectedCheckpoint("edsr", scale, hyper, "basicsr", _rename(state, rules))
+
+
+def _basicsr_rcan(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    if "body.0.residual_group.0.rcab.0.weight" not in state:
+        return None
+    n_feats, n_colors = state["conv_first.weight"].shape[:2]
+    n_resgroups = _count(state, "body.{}.conv.weight")
+    n_resblocks = _count(state, "body.0.residual_group.{}.rcab.0.weight")
+    squeeze = state["body.0.residual_group.0.rcab.3.attention.1.weight"].shape[0]
+    rules = [
+        *_BASICSR_COMMON,
+        (
+            r"^body\.(\d+)\.residual_group\.(\d+)\.rcab\.3\.attention\.1\.",
+            r"body.\1.body.\2.body.3.conv_du.0.",
+        ),
+        (
+            r"^body\.(\d+)\.residual_group\.(\d+)\.rcab\.3\.attention\.3\.",
+            r"body.\1.body.\2.body.3.conv_du.2.",
+        ),
+        (r"^body\.(\d+)\.residual_group\.(\d+)\.rcab\.", r"body.\1.body.\2.body."),
+        (r"^body\.(\d+)\.conv\.", rf"body.\1.body.{n_resblocks}."),
+        (r"^conv_after_body\.", f"body.{n_resgroups}."),
+    ]
+    hyper = {
+        "n_resgroups": n_resgroups,
+        "n_resblocks": n_resblocks,
+        "n_feats": int(n_feats),
+        "reduction": int(n_feats) // int(squeeze),
+        "rgb_range": 255.0,
+        "n_colors": int(n_colors),
+    }
+    scale = _upsampler_scale(state, "upsample", int(n_feats))
+    return DetectedCheckpoint("rcan", scale, hyper, "basicsr", _rename(state, rules))
+
+
+#: Keys a foreign checkpoint may lack that our freshly built module provides correctly.
+OPTIONAL_KEYS = ("sub_mean.weight", "sub_mean.bias", "add_mean.weight", "add_mean.bias")

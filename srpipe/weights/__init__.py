@@ -1,0 +1,103 @@
+"""Bundled default checkpoints: ``<name>_x<scale>.safetensors`` files and ``index.json``.
+
+The index records, per file, its sha256 and the metadata stored in its header
+(architecture, scale, hyper-parameters, training data, validation PSNR), so
+``srpipe models`` and caches can use them without reading the tensors. This module
+imports no torch: model plugins call :func:`bundled_weights` when they register.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+WEIGHTS_DIR = Path(__file__).resolve().parent
+INDEX_PATH = WEIGHTS_DIR / "index.json"
+
+# (path, size, mtime_ns) -> sha256: hashing a 40 MB file on every call would be wasteful.
+_HASH_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def weights_path(name: str, scale: int, directory: Path = WEIGHTS_DIR) -> Path:
+    """Where the bundled checkpoint of model ``name`` at ``scale`` lives (may not exist)."""
+    return directory / f"{name}_x{scale}.safetensors"
+
+
+def bundled_weights(
+    name: str, scales: Iterable[int], directory: Path = WEIGHTS_DIR
+) -> dict[int, Path]:
+    """``{scale: path}`` for the scales of ``name`` whose weight file exists right now."""
+    found = {}
+    for scale in scales:
+        path = weights_path(name, scale, directory)
+        if path.is_file():
+            found[scale] = path
+    return found
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes (cached per path, size and modification time)."""
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    cached = _HASH_CACHE.get(key)
+    if cached is None:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        cached = _HASH_CACHE[key] = digest.hexdigest()
+    return cached
+
+
+def read_index(index_path: Path = INDEX_PATH) -> dict[str, dict[str, Any]]:
+    """The zoo index: file name -> {sha256, arch, scale, hyper, ...}; empty if absent."""
+    if not index_path.is_file():
+        return {}
+    with index_path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def index_entry(path: Path) -> dict[str, Any]:
+    """The index record for one checkpoint file: its hash, size and header metadata."""
+    from srpipe.models.checkpoint import read_checkpoint_metadata
+
+    meta = read_checkpoint_metadata(path) or {}
+    return {"sha256": sha256_file(path), "bytes": path.stat().st_size, **meta}
+
+
+def update_index(paths: Iterable[Path] | None = None, index_path: Path = INDEX_PATH) -> dict:
+    """Re-hash the given checkpoints (default: every ``*.safetensors`` beside the index),
+    drop entries whose file is gone, and rewrite ``index.json`` atomically."""
+    directory = index_path.parent
+    index = read_index(index_path)
+    targets = sorted(directory.glob("*.safetensors")) if paths is None else [Path(p) for p in paths]
+    for path in targets:
+        index[path.name] = index_entry(path)
+    index = {name: entry for name, entry in sorted(index.items()) if (directory / name).is_file()}
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".index-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(index, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(tmp, index_path)
+    return index
+
+
+def verify_index(index_path: Path = INDEX_PATH) -> list[str]:
+    """Names of indexed files whose sha256 no longer matches (empty list = all good)."""
+    directory = index_path.parent
+    return [
+        name
+        for name, entry in read_index(index_path).items()
+        if not (directory / name).is_file() or sha256_file(directory / name) != entry.get("sha256")
+    ]
+
+
+if __name__ == "__main__":  # `python -m srpipe.weights` refreshes the index after training
+    for name, entry in update_index().items():
+        print(name, entry["sha256"][:12], entry.get("val_psnr"))
