@@ -201,25 +201,44 @@ def _imresize_numpy(
         if n_in == n_out and s == 1:
             continue  # identity: the weights would be a single 1 per row
         weights, indices = contributions(n_in, n_out, s, method, antialias)
-        out = _resize_axis_numpy(out, axis, weights, indices)
-        if is_uint8:
-            out = _round_uint8(out)
-    if is_uint8:
-        return out if out is not img else img.copy()
-    return out.astype(img.dtype, copy=out is img)
+        out = _resize_axis_numpy(out, axis, weights, indices, np.uint8 if is_uint8 else img.dtype)
+    return out if out is not img else img.copy()
+
+
+#: float64 values held at once per chunk (about 32 MB): bounds memory on huge images
+_CHUNK_VALUES = 4_000_000
 
 
 def _resize_axis_numpy(
-    x: np.ndarray, axis: int, weights: np.ndarray, indices: np.ndarray
+    x: np.ndarray, axis: int, weights: np.ndarray, indices: np.ndarray, out_dtype: np.dtype
 ) -> np.ndarray:
-    # Put the resized axis first so every tap is a contiguous row gather.
-    src = np.ascontiguousarray(np.moveaxis(x, axis, 0))
-    out_shape = (weights.shape[0], *src.shape[1:])
-    acc = np.zeros(out_shape, dtype=np.float64)
-    wshape = (weights.shape[0],) + (1,) * (src.ndim - 1)
-    for tap in range(weights.shape[1]):
-        acc += weights[:, tap].reshape(wshape) * src[indices[:, tap]]
-    return np.moveaxis(acc, 0, axis)
+    """Resize spatial ``axis`` (0 = H, 1 = W) of ``x``; uint8 output is rounded as MATLAB does.
+
+    The other spatial axis is processed in chunks so the float64 accumulator stays small
+    even for a 16000 x 12000 output.
+    """
+    n_out = weights.shape[0]
+    other = 1 - axis
+    shape = list(x.shape)
+    shape[axis] = n_out
+    out = np.empty(shape, dtype=out_dtype)
+    per_line = n_out * (int(np.prod(x.shape[2:])) if x.ndim > 2 else 1)
+    step = max(1, _CHUNK_VALUES // max(per_line, 1))
+    wshape = [1] * x.ndim
+    wshape[axis] = n_out
+    taps = [weights[:, t].reshape(wshape) for t in range(weights.shape[1])]
+    for start in range(0, x.shape[other], step):
+        chunk = x[:, start : start + step] if other == 1 else x[start : start + step]
+        acc = taps[0] * np.take(chunk, indices[:, 0], axis=axis)
+        for t in range(1, len(taps)):
+            acc += taps[t] * np.take(chunk, indices[:, t], axis=axis)
+        if out_dtype == np.uint8:
+            acc = _round_uint8(acc)
+        if other == 1:
+            out[:, start : start + step] = acc
+        else:
+            out[start : start + step] = acc
+    return out
 
 
 def _imresize_torch(
