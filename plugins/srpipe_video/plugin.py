@@ -1,3 +1,37 @@
-"""Entry point of the srpipe_video plugin: the hooks srpipe calls."""
+"""Entry point of the srpipe_video plugin: the hooks srpipe calls.
+
+* ``srpipe_register_tasks``: the ``video`` task (``srpipe run video``, ``srpipe eval video``);
+* ``srpipe_open_frames``: opens video files and globs of images as a
+  :class:`~srpipe_video.frames.FrameSequence` (the core reads single images and folders);
+* ``srpipe_open_frame_writer``: a :class:`~srpipe_video.writer.FrameWriter` for video paths.
+
+Heavy modules (cv2, av, torch) are imported only when a hook is actually answered.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from srpipe.hookspecs import hookimpl
+
+
+@hookimpl
+def srpipe_open_frames(path: Path) -> Any:
+    """A ``FrameSequence`` for a video file or a glob pattern; None for anything else."""
+    from srpipe_video.frames import FrameSequence, is_glob, is_video_path
+
+    if is_video_path(path) or (is_glob(path) and not Path(path).exists()):
+        return FrameSequence(path)
+    return None
+
+
+@hookimpl
+def srpipe_open_frame_writer(path: Path, fps: float, size: tuple[int, int], source: Any) -> Any:
+    """A ``FrameWriter`` (H.264 via PyAV, else OpenCV) for a video file path; else None."""
+    from srpipe_video.frames import is_video_path
+    from srpipe_video.writer import FrameWriter
+
+    if not is_video_path(path):
+        return None
+    return FrameWriter(path, fps, size, source)

@@ -1,0 +1,289 @@
+"""A bounded, overlapped video pipeline: decode -> process (SR + task) -> encode.
+
+Contract, for callers such as ``srpipe.runner``::
+
+    from srpipe_video.pipeline import run_video_pipeline
+
+    stats = run_video_pipeline(
+        source,          # iterable of Frame(index, timestamp, image): a FrameSequence
+        process_batch,   # list[Frame] -> list[np.ndarray | None], called in THIS thread
+        writer,          # .write(rgb[, timestamp]), .close(), .abort()  (e.g. FrameWriter)
+        batch_size=4,
+        progress_desc="detect",
+    )
+
+* ``process_batch`` gets up to ``batch_size`` consecutive frames and returns one output
+  RGB ``uint8`` image per frame, in order (SR + task + draw); ``None`` skips that frame.
+  It runs in the calling thread, so torch, CUDA and Ctrl-C behave as in a plain loop.
+* A decoder thread reads frames ahead and an encoder thread writes outputs behind, through
+  queues of ``queue_size`` batches each, so at most ``(2 * queue_size + 3) * batch_size``
+  frames are alive at once however long the video is (``stats.max_frames_in_flight``).
+* The pipeline **closes** the writer when every frame is written. On any error it
+  **aborts** the writer (a playable ``NAME.partial.EXT`` stays) and re-raises. On Ctrl-C it
+  writes the batches already processed, aborts the writer, prints how far it got, and
+  raises :class:`VideoInterrupted` (a ``KeyboardInterrupt`` carrying the stats).
+* A tqdm bar (frames written, frames/s, ETA) goes to stderr unless ``progress=False``.
+* Returns :class:`PipelineStats`; ``stats.to_dict()["seconds"]`` holds the time of the
+  pipeline's own stages (``decode``, ``encode``); ``process_seconds`` is the total time
+  spent in ``process_batch`` (callers usually time its parts themselves).
+"""
+
+from __future__ import annotations
+
+import inspect
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+_END = object()  # end-of-stream marker in a queue
+_POLL_S = 0.1  # how often a blocked thread checks whether the pipeline is stopping
+
+
+@dataclass
+class PipelineStats:
+    """How a pipeline run went: counts, times, bounds and what was written."""
+
+    frames_total: int | None
+    frames_read: int = 0
+    frames_processed: int = 0
+    frames_written: int = 0
+    wall_seconds: float = 0.0
+    fps: float = 0.0
+    process_seconds: float = 0.0
+    seconds: dict[str, float] = field(default_factory=dict)
+    batch_size: int = 0
+    queue_size: int = 0
+    max_frames_in_flight: int = 0
+    frame_bound: int = 0
+    interrupted: bool = False
+    output: str | None = None
+    partial: bool = False
+    audio: str | None = None
+    last_timestamp: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (what ``FrameSequence.run_pipeline`` returns to the runner)."""
+        return asdict(self)
+
+
+class VideoInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a video pipeline; ``stats`` says how far it got and where the partial is."""
+
+    def __init__(self, stats: PipelineStats) -> None:
+        super().__init__(interruption_message(stats))
+        self.stats = stats
+
+
+def interruption_message(stats: PipelineStats) -> str:
+    """One line: frames written of total, video time reached, the partial file."""
+    total = f" of {stats.frames_total}" if stats.frames_total else ""
+    reached = (
+        f" (up to {stats.last_timestamp:.2f} s of the source)"
+        if stats.last_timestamp is not None
+        else ""
+    )
+    where = (
+        f"; playable partial output: {stats.output}" if stats.output else "; no output was written"
+    )
+    return f"interrupted after {stats.frames_written}{total} frames{reached}{where}"
+
+
+class _Tracker:
+    """Thread-safe frame accounting: how many frames are alive between decode and encode."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.alive = 0
+        self.max_alive = 0
+
+    def add(self, count: int) -> None:
+        with self.lock:
+            self.alive += count
+            self.max_alive = max(self.max_alive, self.alive)
+
+    def remove(self, count: int) -> None:
+        with self.lock:
+            self.alive -= count
+
+
+def _put(q: queue.Queue, item: Any, stop: threading.Event) -> bool:
+    """Blocking put that gives up when the pipeline stops; False if it gave up."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=_POLL_S)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _get(q: queue.Queue, stop: threading.Event | None = None) -> Any:
+    """Blocking get; returns ``_END`` if ``stop`` is set while waiting."""
+    while True:
+        try:
+            return q.get(timeout=_POLL_S)
+        except queue.Empty:
+            if stop is not None and stop.is_set():
+                return _END
+
+
+class _Failure:
+    """An exception raised in a worker thread, carried to the main thread."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def run_video_pipeline(
+    source: Iterable[Any],
+    process_batch: Callable[[list[Any]], list[np.ndarray | None]],
+    writer: Any,
+    batch_size: int = 4,
+    progress_desc: str = "video",
+    *,
+    queue_size: int = 2,
+    progress: bool = True,
+) -> PipelineStats:
+    """Decode, process and encode ``source`` with the three stages overlapped (module doc)."""
+    from tqdm import tqdm
+
+    if batch_size < 1 or queue_size < 1:
+        raise ValueError("batch_size and queue_size must be at least 1")
+    total = getattr(source, "frame_count", None)
+    stats = PipelineStats(
+        frames_total=total,
+        batch_size=batch_size,
+        queue_size=queue_size,
+        frame_bound=(2 * queue_size + 3) * batch_size,
+        seconds={"decode": 0.0, "encode": 0.0},
+    )
+    decoded: queue.Queue = queue.Queue(maxsize=queue_size)
+    processed: queue.Queue = queue.Queue(maxsize=queue_size)
+    stop = threading.Event()
+    tracker = _Tracker()
+    encode_error: list[BaseException] = []
+    write = _writer_call(writer)
+    bar = tqdm(total=total, desc=progress_desc, unit="frame", disable=not progress, smoothing=0.1)
+
+    def decode() -> None:
+        batch: list[Any] = []
+        iterator = iter(source)
+        try:
+            while not stop.is_set():
+                started = time.perf_counter()
+                frame = next(iterator, _END)
+                stats.seconds["decode"] += time.perf_counter() - started
+                if frame is _END:
+                    break
+                tracker.add(1)
+                stats.frames_read += 1
+                batch.append(frame)
+                if len(batch) == batch_size:
+                    if not _put(decoded, batch, stop):
+                        return
+                    batch = []
+            if batch and not _put(decoded, batch, stop):
+                return
+            _put(decoded, _END, stop)
+        except BaseException as exc:  # reaches the main thread, which re-raises it
+            _put(decoded, _Failure(exc), stop)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()  # releases the decoder's file even when stopped early
+
+    def encode() -> None:
+        # Drains `processed` to the end marker even when stopping: on Ctrl-C the batches
+        # already processed are still written, so the partial output is as long as possible.
+        while True:
+            item = _get(processed)
+            if item is _END:
+                return
+            frames, outputs = item
+            if not encode_error:
+                try:
+                    started = time.perf_counter()
+                    for frame, image in zip(frames, outputs):
+                        if image is not None:
+                            write(image, getattr(frame, "timestamp", None))
+                            stats.frames_written += 1
+                            stats.last_timestamp = getattr(frame, "timestamp", None)
+                    stats.seconds["encode"] += time.perf_counter() - started
+                except BaseException as exc:
+                    encode_error.append(exc)
+                    stop.set()
+            tracker.remove(len(frames))
+            bar.update(len(frames))
+
+    decoder = threading.Thread(target=decode, name="srpipe-video-decode", daemon=True)
+    encoder = threading.Thread(target=encode, name="srpipe-video-encode", daemon=True)
+    started = time.perf_counter()
+    decoder.start()
+    encoder.start()
+    failure: BaseException | None = None
+    try:
+        while True:
+            item = _get(decoded, stop)
+            if item is _END:
+                break
+            if isinstance(item, _Failure):
+                raise item.error
+            t0 = time.perf_counter()
+            outputs = list(process_batch(item))
+            stats.process_seconds += time.perf_counter() - t0
+            if len(outputs) != len(item):
+                raise ValueError(
+                    f"process_batch returned {len(outputs)} images for {len(item)} frames"
+                )
+            stats.frames_processed += len(item)
+            if not _put(processed, (item, outputs), stop):
+                break
+    except BaseException as exc:
+        failure = exc
+    if failure is not None:
+        stop.set()  # the decoder stops reading ahead; queued batches are still written
+    # The encoder always gets its end marker, after every batch already queued.
+    while encoder.is_alive():
+        try:
+            processed.put(_END, timeout=_POLL_S)
+            break
+        except queue.Full:
+            continue
+    encoder.join()
+    stop.set()
+    decoder.join(timeout=5.0)
+    bar.close()
+    if failure is None and encode_error:
+        failure = encode_error[0]
+    stats.wall_seconds = time.perf_counter() - started
+    stats.fps = stats.frames_written / stats.wall_seconds if stats.wall_seconds else 0.0
+    stats.max_frames_in_flight = tracker.max_alive
+    stats.audio = getattr(writer, "audio", None)
+    if failure is None:
+        stats.output = str(writer.close())
+        return stats
+    partial = writer.abort()
+    stats.output = str(partial) if partial is not None else None
+    stats.partial = partial is not None
+    if isinstance(failure, KeyboardInterrupt):
+        stats.interrupted = True
+        sys.stderr.write(interruption_message(stats) + "\n")
+        raise VideoInterrupted(stats) from None
+    raise failure
+
+
+def _writer_call(writer: Any) -> Callable[[np.ndarray, float | None], None]:
+    """``writer.write`` with the frame timestamp when the writer accepts one."""
+    try:
+        takes_time = "timestamp" in inspect.signature(writer.write).parameters
+    except (TypeError, ValueError):
+        takes_time = False
+    if takes_time:
+        return lambda image, timestamp: writer.write(image, timestamp=timestamp)
+    return lambda image, timestamp: writer.write(image)
