@@ -1,0 +1,451 @@
+"""The Upscaler: one object that upscales images with a classic interpolator or an SR model.
+
+>>> up = Upscaler("edsr", 4, device="auto", precision="bf16", tile=256)
+>>> big = up(small_rgb_uint8)            # (H*4, W*4, 3) uint8
+>>> bigs = up.upscale_batch([a, b, c])   # same-size images run as one batch
+
+What it takes care of, so callers do not have to:
+
+* **methods**: ``none`` (identity), ``nearest`` / ``bilinear`` / ``bicubic`` (MATLAB
+  kernels from :mod:`srpipe.resize`), a registered model name or a checkpoint path
+  (through :func:`srpipe.models.checkpoint.load_model`), or any ``nn.Module`` via
+  :meth:`Upscaler.from_module`;
+* **devices**: ``auto`` picks CUDA, then MPS, then CPU;
+* **precision**: ``fp32``; ``bf16`` (autocast on CPU and CUDA); ``fp16`` (CUDA only, a
+  clear error elsewhere). The model runs in ``channels_last`` layout under
+  ``torch.inference_mode``, which is measurably faster on CPU (see BENCHMARKS.md);
+* **tiling**: ``tile > 0`` cuts the input into tiles with ``tile_overlap`` pixels of
+  context and blended seams (:mod:`srpipe.tiling`); tiles are moved to the device one at
+  a time and the output is assembled on the CPU, so memory stays bounded. ``tile=0`` runs
+  whole images, except that inputs above :data:`AUTO_TILE_PIXELS` LR pixels are tiled
+  with :data:`AUTO_TILE` automatically. On CUDA an out-of-memory error retries the image
+  with half the tile size (down to 32);
+* **batching** of same-size images (up to ``batch_size``) when not tiling;
+* **self-ensemble** (``self_ensemble=True``): the mean of the 8 flips/rotations, each
+  transformed back (the "+" models of the papers);
+* **output**: clamped to [0, 1] and rounded to uint8 (``__call__``), to uint16
+  (:meth:`upscale_picture` keeps 16-bit input 16-bit), or left float
+  (:meth:`upscale_float`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from srpipe.errors import SrpipeError
+from srpipe.resize import METHODS as CLASSIC_METHODS
+from srpipe.resize import imresize
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from srpipe.imageio import Picture
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+#: untiled inputs above this many LR pixels are tiled automatically (tile=0)
+AUTO_TILE_PIXELS = 1024 * 1024
+#: tile size used when tiling automatically
+AUTO_TILE = 512
+#: the smallest tile the out-of-memory retry goes down to
+MIN_TILE = 32
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> cuda / mps / cpu, whichever is present; check an explicit choice exists."""
+    import torch
+
+    name = (device or "auto").lower()
+    base = name.split(":")[0]
+    if base not in DEVICES:
+        raise SrpipeError(f"unknown device {device!r}; use one of {', '.join(DEVICES)}")
+    if base == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if base == "cuda" and not torch.cuda.is_available():
+        raise SrpipeError("--device cuda was asked for but no CUDA GPU is visible; use cpu or auto")
+    if base == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise SrpipeError("--device mps was asked for but MPS is not available; use cpu or auto")
+    return name
+
+
+def check_precision(precision: str, device: str) -> str:
+    """Validate ``precision`` for ``device`` (fp16 needs CUDA; bf16 needs CPU or CUDA)."""
+    precision = (precision or "fp32").lower()
+    if precision not in PRECISIONS:
+        raise SrpipeError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    base = device.split(":")[0]
+    if precision == "fp16" and base != "cuda":
+        raise SrpipeError(
+            f"fp16 needs a CUDA GPU (device is {device}); use --precision bf16 or fp32"
+        )
+    if precision == "bf16" and base == "mps":
+        raise SrpipeError("bf16 is not supported on MPS here; use --precision fp32")
+    return precision
+
+
+class Upscaler:
+    """Upscale RGB uint8 images by ``scale`` with ``method`` (see the module docstring).
+
+    Attributes: ``method`` (what was asked), ``scale``, ``name`` (display name),
+    ``weights_hash`` (sha256 of the weights file; None for classic methods), ``device``,
+    ``precision``, ``meta`` (checkpoint metadata; empty for classic methods).
+    """
+
+    def __init__(
+        self,
+        method: str = "bicubic",
+        scale: int = 4,
+        *,
+        device: str = "auto",
+        precision: str = "fp32",
+        tile: int = 0,
+        tile_overlap: int = 16,
+        batch_size: int = 4,
+        self_ensemble: bool = False,
+        channels_last: bool = True,
+        _module: nn.Module | None = None,
+        _meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.method = str(method)
+        self.scale = int(scale)
+        if self.scale < 1:
+            raise SrpipeError(f"scale must be a positive integer, got {scale}")
+        if tile < 0 or tile_overlap < 0 or batch_size < 1:
+            raise SrpipeError(
+                f"tile ({tile}) and tile overlap ({tile_overlap}) must be >= 0 and batch size "
+                f"({batch_size}) >= 1"
+            )
+        self.tile = int(tile)
+        self.tile_overlap = int(tile_overlap)
+        self.batch_size = int(batch_size)
+        self.self_ensemble = bool(self_ensemble)
+        self.channels_last = bool(channels_last)
+        self.meta: dict[str, Any] = {}
+        self.model: nn.Module | None = None
+        key = self.method.lower()
+        if _module is None and key in ("none", *CLASSIC_METHODS):
+            # Classic interpolation is numpy code: no torch, no device, no precision.
+            self.kind = "identity" if key == "none" else "classic"
+            self.name = key
+            self.weights_hash = None
+            self.device = "cpu"
+            self.precision = (precision or "fp32").lower()
+            if self.precision not in PRECISIONS:
+                raise SrpipeError(
+                    f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}"
+                )
+            return
+        self.kind = "model"
+        self.device = resolve_device(device)
+        self.precision = check_precision(precision, self.device)
+        if _module is None:
+            from srpipe.models.checkpoint import load_model
+
+            _module, _meta = load_model(self.method, self.scale, device=self.device)
+        self.meta = dict(_meta or {})
+        self.name = str(self.meta.get("name") or self.meta.get("arch") or self.method)
+        self.weights_hash = self.meta.get("sha256")
+        self.model = self._prepare_module(_module)
+
+    @classmethod
+    def from_module(
+        cls,
+        module: nn.Module,
+        scale: int,
+        *,
+        name: str = "custom",
+        weights_hash: str | None = None,
+        **options: Any,
+    ) -> Upscaler:
+        """Wrap an in-memory ``nn.Module`` (RGB [0,1] in, x``scale`` out) as an Upscaler.
+
+        ``options`` are the constructor's keyword options (device, precision, tile, ...).
+        """
+        meta = {"name": name, "arch": name, "scale": int(scale), "sha256": weights_hash}
+        return cls(name, scale, _module=module, _meta=meta, **options)
+
+    # ------------------------------------------------------------------ set-up
+
+    def _prepare_module(self, module: nn.Module) -> nn.Module:
+        import torch
+
+        module = module.to(self.device).eval()
+        for param in module.parameters():
+            param.requires_grad_(False)
+        if self.channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        return module
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able summary (for ``--json`` outputs and reports)."""
+        return {
+            "method": self.method,
+            "name": self.name,
+            "scale": self.scale,
+            "kind": self.kind,
+            "device": self.device,
+            "precision": self.precision,
+            "tile": self.tile,
+            "tile_overlap": self.tile_overlap,
+            "self_ensemble": self.self_ensemble,
+            "weights_sha256": self.weights_hash,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Upscaler({self.name!r}, scale={self.scale}, device={self.device!r}, "
+            f"precision={self.precision!r}, tile={self.tile})"
+        )
+
+    # ------------------------------------------------------------------ public API
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        """Upscale one RGB uint8 (H, W, 3) image to uint8 (H*s, W*s, 3)."""
+        return self.upscale_batch([img])[0]
+
+    def upscale_batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Upscale several RGB uint8 images; same-size ones share a forward pass."""
+        images = [_check_rgb(img) for img in images]
+        if self.kind == "identity":
+            return [img.copy() for img in images]
+        if self.kind == "classic":
+            return [imresize(img, self.scale, method=self.name) for img in images]
+        return self._run_model(images, out_dtype=np.uint8)
+
+    def upscale_float(self, img: np.ndarray) -> np.ndarray:
+        """Upscale a float RGB (H, W, 3) image in [0, 1]; returns float32 clamped to [0, 1].
+
+        Used for 16-bit inputs and for exact comparisons before uint8 rounding.
+        """
+        img = np.asarray(img, dtype=np.float32)
+        if img.ndim != 3 or img.shape[2] != 3:
+            raise SrpipeError(f"expected an (H, W, 3) RGB image, got shape {img.shape}")
+        if self.kind == "identity":
+            return np.clip(img, 0.0, 1.0)
+        if self.kind == "classic":
+            return np.clip(imresize(img, self.scale, method=self.name), 0.0, 1.0)
+        return self._run_model([img], out_dtype=np.float32)[0]
+
+    def upscale_picture(self, picture: Picture) -> Picture:
+        """Upscale a :class:`~srpipe.imageio.Picture`, keeping 16-bit depth and alpha.
+
+        The alpha channel is upscaled on its own with MATLAB bicubic (an SR model is trained
+        on colour, not on masks). Grey pictures stay grey (the channel mean of the output).
+        """
+        from srpipe.imageio import Picture
+
+        if picture.bit_depth == 16:
+            rgb = self.upscale_float(picture.rgb.astype(np.float32) / 65535.0)
+            rgb = np.floor(rgb * 65535.0 + 0.5).astype(np.uint16)
+        else:
+            rgb = self(picture.rgb)
+        if picture.grey:
+            grey = np.floor(rgb.astype(np.float64).mean(axis=2) + 0.5).astype(rgb.dtype)
+            rgb = np.repeat(grey[:, :, None], 3, axis=2)
+        alpha = None
+        if picture.alpha is not None:
+            factor = 1 if self.kind == "identity" else self.scale
+            if picture.alpha.dtype == np.uint8:
+                alpha = imresize(picture.alpha, factor, method="bicubic")
+            else:
+                up = imresize(picture.alpha.astype(np.float64), factor, method="bicubic")
+                alpha = np.floor(np.clip(up, 0, 65535) + 0.5).astype(np.uint16)
+        return Picture(rgb=rgb, alpha=alpha, bit_depth=picture.bit_depth, grey=picture.grey)
+
+    # ------------------------------------------------------------------ model path
+
+    def _tile_for(self, height: int, width: int) -> int:
+        if self.tile > 0:
+            return self.tile
+        if height * width > AUTO_TILE_PIXELS:
+            return AUTO_TILE
+        return 0
+
+    def _run_model(self, images: list[np.ndarray], out_dtype: np.dtype) -> list[np.ndarray]:
+        results: list[np.ndarray | None] = [None] * len(images)
+        whole: dict[tuple[int, ...], list[int]] = {}
+        for i, img in enumerate(images):
+            if self._tile_for(*img.shape[:2]):
+                results[i] = self._run_tiled_with_retry(img, out_dtype)
+            else:
+                whole.setdefault(img.shape, []).append(i)
+        for indices in whole.values():
+            for start in range(0, len(indices), self.batch_size):
+                chunk = indices[start : start + self.batch_size]
+                try:
+                    outs = self._forward_batch([images[i] for i in chunk], out_dtype)
+                except Exception as exc:
+                    if not self._is_oom(exc):
+                        raise
+                    self._free_device_memory()
+                    log.warning("out of device memory on a whole image; retrying with tiles")
+                    outs = [
+                        self._run_tiled_with_retry(
+                            images[i], out_dtype, start_tile=max(images[i].shape[:2]) // 2
+                        )
+                        for i in chunk
+                    ]
+                for i, out in zip(chunk, outs):
+                    results[i] = out
+        return results  # type: ignore[return-value]
+
+    def _run_tiled_with_retry(
+        self, img: np.ndarray, out_dtype: np.dtype, start_tile: int | None = None
+    ) -> np.ndarray:
+        from srpipe.tiling import upscale_tiled
+
+        tile = start_tile or self._tile_for(*img.shape[:2])
+        while True:
+            try:
+                return upscale_tiled(
+                    img,
+                    self._process_tile,
+                    self.scale,
+                    tile=tile,
+                    overlap=self.tile_overlap,
+                    finish=_finisher(out_dtype),
+                    out_dtype=out_dtype,
+                )
+            except Exception as exc:
+                if not self._is_oom(exc) or tile // 2 < MIN_TILE:
+                    if self._is_oom(exc):
+                        raise SrpipeError(
+                            f"out of {self.device} memory even with {tile}px tiles; "
+                            "use a smaller model, --precision fp16/bf16 or --device cpu"
+                        ) from None
+                    raise
+                self._free_device_memory()
+                tile //= 2
+                log.warning("out of device memory; retrying with %dpx tiles", tile)
+
+    def _is_oom(self, exc: BaseException) -> bool:
+        import torch
+
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            return True
+        return (
+            isinstance(exc, RuntimeError)
+            and self.device.startswith(("cuda", "mps"))
+            and "out of memory" in str(exc).lower()
+        )
+
+    def _free_device_memory(self) -> None:
+        import torch
+
+        if self.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+
+    def _process_tile(self, tile: np.ndarray) -> np.ndarray:
+        """One (h, w, 3) CPU tile -> (h*s, w*s, 3) float32 CPU output, unclamped."""
+        x = _to_tensor([tile])
+        return self._forward(x)[0].permute(1, 2, 0).numpy()
+
+    def _forward_batch(self, images: list[np.ndarray], out_dtype: np.dtype) -> list[np.ndarray]:
+        y = self._forward(_to_tensor(images))
+        finish = _finisher(out_dtype)
+        return [finish(y[i].permute(1, 2, 0).numpy()) for i in range(y.shape[0])]
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, h, w) CPU float32 -> (N, 3, h*s, w*s) CPU float32, self-ensembled if asked."""
+
+        if self.self_ensemble:
+            acc = None
+            for transform, inverse in _ENSEMBLE:
+                y = inverse(self._forward_once(transform(x)))
+                acc = y if acc is None else acc.add_(y)
+            return acc.div_(len(_ENSEMBLE))
+        return self._forward_once(x)
+
+    def _forward_once(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        x = x.to(self.device, non_blocking=True)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        base = self.device.split(":")[0]
+        with torch.inference_mode():
+            if self.precision == "fp32":
+                y = self.model(x)
+            else:
+                dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+                with torch.autocast(device_type=base, dtype=dtype):
+                    y = self.model(x)
+        expected = (x.shape[0], x.shape[1], x.shape[2] * self.scale, x.shape[3] * self.scale)
+        if tuple(y.shape) != expected:
+            raise SrpipeError(
+                f"{self.name} returned shape {tuple(y.shape)} for input {tuple(x.shape)}; "
+                f"expected {expected} (is it a x{self.scale} model?)"
+            )
+        return y.float().cpu().contiguous()
+
+
+def _check_rgb(img: np.ndarray) -> np.ndarray:
+    img = np.asarray(img)
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+        raise SrpipeError(
+            f"Upscaler expects RGB uint8 (H, W, 3) images, got {img.dtype} {img.shape}; "
+            "read files with srpipe.imageio.read_image"
+        )
+    return img
+
+
+def _to_tensor(images: list[np.ndarray]) -> torch.Tensor:
+    """uint8 or float [0,1] (H, W, 3) arrays -> (N, 3, H, W) float32 CPU tensor."""
+    import torch
+
+    batch = np.stack(images)
+    x = torch.from_numpy(np.ascontiguousarray(batch))
+    x = x.float().div_(255.0) if batch.dtype == np.uint8 else x.float()
+    return x.permute(0, 3, 1, 2).contiguous()
+
+
+def _finisher(out_dtype: np.dtype) -> Callable[[np.ndarray], np.ndarray]:
+    """Clamp [0, 1] float output and quantise it (round half up) to ``out_dtype``."""
+    if out_dtype == np.uint8:
+        return lambda y: np.floor(np.clip(y, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    if out_dtype == np.uint16:
+        return lambda y: np.floor(np.clip(y, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+    return lambda y: np.clip(y, 0.0, 1.0).astype(np.float32)
+
+
+def _ensemble_ops() -> list[tuple[Callable[[Any], Any], Callable[[Any], Any]]]:
+    """The 8 dihedral transforms of (N, C, H, W) tensors with their inverses."""
+
+    def make(flip_w: bool, flip_h: bool, transpose: bool):
+        def forward(t):
+            if flip_w:
+                t = t.flip(-1)
+            if flip_h:
+                t = t.flip(-2)
+            if transpose:
+                t = t.transpose(-1, -2)
+            return t
+
+        def inverse(t):
+            if transpose:
+                t = t.transpose(-1, -2)
+            if flip_h:
+                t = t.flip(-2)
+            if flip_w:
+                t = t.flip(-1)
+            return t
+
+        return forward, inverse
+
+    return [make(a, b, c) for a in (False, True) for b in (False, True) for c in (False, True)]
+
+
+_ENSEMBLE = _ensemble_ops()

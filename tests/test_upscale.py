@@ -1,0 +1,255 @@
+"""Upscaler: classic methods, tiny models, tiling, batching, ensemble, precision, OOM retry."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import srpipe.upscale as upscale_module
+from srpipe.errors import SrpipeError
+from srpipe.imageio import Picture
+from srpipe.resize import imresize
+from srpipe.tiling import spans
+from srpipe.upscale import Upscaler
+
+
+class TinySR(nn.Module):
+    """Two 3x3 convolutions + pixel shuffle over a nearest-upsampled skip (receptive radius 2)."""
+
+    def __init__(self, scale: int = 2) -> None:
+        super().__init__()
+        self.scale = scale
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 3 * scale * scale, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip = nn.functional.interpolate(x, scale_factor=self.scale, mode="nearest")
+        return skip + 0.1 * self.shuffle(self.conv2(torch.relu(self.conv1(x))))
+
+
+@pytest.fixture
+def tiny():
+    torch.manual_seed(0)
+    return TinySR(2)
+
+
+@pytest.fixture
+def image():
+    return np.random.default_rng(0).integers(0, 256, (29, 41, 3), dtype=np.uint8)
+
+
+def test_classic_methods_are_matlab_resize(image):
+    for method in ("nearest", "bilinear", "bicubic"):
+        up = Upscaler(method, 3)
+        assert up.weights_hash is None and up.name == method
+        np.testing.assert_array_equal(up(image), imresize(image, 3, method=method))
+
+
+def test_none_is_identity(image):
+    np.testing.assert_array_equal(Upscaler("none", 1)(image), image)
+
+
+def test_model_output_shape_and_dtype(tiny, image):
+    up = Upscaler.from_module(tiny, 2, name="tiny", weights_hash="abc", device="cpu")
+    out = up(image)
+    assert out.shape == (58, 82, 3) and out.dtype == np.uint8
+    assert up.name == "tiny" and up.weights_hash == "abc" and up.kind == "model"
+
+
+def test_uint8_output_is_clamped_rounded_float(tiny, image):
+    up = Upscaler.from_module(tiny, 2, device="cpu")
+    ref = up.upscale_float(image / 255.0)
+    np.testing.assert_array_equal(up(image), np.floor(ref * 255 + 0.5).astype(np.uint8))
+
+
+@pytest.mark.parametrize(("tile", "overlap"), [(8, 4), (10, 6), (16, 8), (13, 16)])
+def test_tiled_equals_untiled(tiny, image, tile, overlap):
+    whole = Upscaler.from_module(tiny, 2, device="cpu").upscale_float(image / 255.0)
+    tiled = Upscaler.from_module(tiny, 2, device="cpu", tile=tile, tile_overlap=overlap)
+    np.testing.assert_allclose(tiled.upscale_float(image / 255.0), whole, atol=1e-3)
+    # and the uint8 path agrees up to a rounding step
+    assert np.abs(tiled(image).astype(int) - np.floor(whole * 255 + 0.5)).max() <= 1
+
+
+def test_small_overlap_still_blends_without_seams(tiny, image):
+    # overlap below the receptive field: not exact, but close and finite everywhere
+    whole = Upscaler.from_module(tiny, 2, device="cpu").upscale_float(image / 255.0)
+    tiled = Upscaler.from_module(tiny, 2, device="cpu", tile=8, tile_overlap=2)
+    diff = np.abs(tiled.upscale_float(image / 255.0) - whole)
+    assert np.isfinite(diff).all() and diff.max() < 0.1
+
+
+def test_spans_cover_and_blend_weights_sum_to_one():
+    from srpipe.tiling import _ramp
+
+    for length, tile, overlap in [(29, 8, 4), (100, 32, 16), (7, 10, 4), (50, 7, 30)]:
+        parts = spans(length, tile, overlap)
+        assert parts[0].core[0] == 0 and parts[-1].core[1] == length
+        assert all(a.core[1] == b.core[0] for a, b in itertools.pairwise(parts))
+        assert all(p.core[1] - p.core[0] <= tile for p in parts)
+        total = np.zeros(length * 3)
+        for p in parts:
+            total[p.keep[0] * 3 : p.keep[1] * 3] += _ramp(p, length, 3)
+        np.testing.assert_allclose(total, 1.0, atol=1e-6)
+
+
+def test_batch_of_mixed_sizes_matches_single_calls(tiny):
+    rng = np.random.default_rng(1)
+    imgs = [
+        rng.integers(0, 256, shape, dtype=np.uint8)
+        for shape in [(10, 12, 3), (10, 12, 3), (9, 7, 3), (10, 12, 3)]
+    ]
+    up = Upscaler.from_module(tiny, 2, device="cpu", batch_size=2)
+    outs = up.upscale_batch(imgs)
+    for img, out in zip(imgs, outs):
+        # batched and single forwards may differ in float summation order only
+        assert np.abs(out.astype(int) - up(img).astype(int)).max() <= 1
+
+
+def test_self_ensemble_averages_eight_transforms(tiny, image):
+    up = Upscaler.from_module(tiny, 2, device="cpu", self_ensemble=True)
+    got = up.upscale_float(image / 255.0)
+    x = torch.from_numpy(image / 255.0).float().permute(2, 0, 1)[None]
+    outs = []
+    with torch.no_grad():
+        for k in range(4):
+            for flip in (False, True):
+                t = torch.rot90(x, k, (2, 3))
+                t = t.flip(3) if flip else t
+                y = tiny(t)
+                y = y.flip(3) if flip else y
+                outs.append(torch.rot90(y, -k, (2, 3)))
+    ref = torch.stack(outs).mean(0)[0].permute(1, 2, 0).clamp(0, 1).numpy()
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+    plain = Upscaler.from_module(tiny, 2, device="cpu").upscale_float(image / 255.0)
+    assert np.abs(got - plain).max() > 1e-4  # the ensemble really changes the output
+
+
+def test_bf16_on_cpu_close_to_fp32(tiny, image):
+    fp32 = Upscaler.from_module(tiny, 2, device="cpu").upscale_float(image / 255.0)
+    bf16 = Upscaler.from_module(tiny, 2, device="cpu", precision="bf16").upscale_float(
+        image / 255.0
+    )
+    assert np.abs(bf16 - fp32).max() < 0.02
+
+
+def test_fp16_needs_cuda(tiny):
+    with pytest.raises(SrpipeError, match="fp16 needs a CUDA GPU"):
+        Upscaler.from_module(tiny, 2, device="cpu", precision="fp16")
+    with pytest.raises(SrpipeError, match="unknown precision"):
+        Upscaler.from_module(tiny, 2, device="cpu", precision="int8")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without a GPU")
+def test_cuda_without_gpu_is_a_clear_error(tiny):
+    with pytest.raises(SrpipeError, match="no CUDA GPU"):
+        Upscaler.from_module(tiny, 2, device="cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_matches_cpu(tiny, image):
+    cpu = Upscaler.from_module(tiny, 2, device="cpu").upscale_float(image / 255.0)
+    gpu = Upscaler.from_module(copy.deepcopy(tiny), 2, device="cuda", tile=12)
+    np.testing.assert_allclose(gpu.upscale_float(image / 255.0), cpu, atol=1e-3)
+
+
+def test_rejects_non_uint8_rgb(tiny):
+    up = Upscaler.from_module(tiny, 2, device="cpu")
+    with pytest.raises(SrpipeError, match="RGB uint8"):
+        up(np.zeros((4, 4), np.uint8))
+    with pytest.raises(SrpipeError, match="RGB uint8"):
+        up(np.zeros((4, 4, 3), np.float32))
+
+
+def test_wrong_scale_model_is_reported(tiny, image):
+    up = Upscaler.from_module(tiny, 4, device="cpu")  # the module is really x2
+    with pytest.raises(SrpipeError, match="x4 model"):
+        up(image)
+
+
+class _OomAbove(nn.Module):
+    """Raises CUDA's OOM error for inputs larger than ``limit`` pixels a side."""
+
+    def __init__(self, inner: nn.Module, limit: int) -> None:
+        super().__init__()
+        self.inner = inner
+        self.limit = limit
+        self.calls: list[tuple[int, int]] = []
+
+    def forward(self, x):
+        self.calls.append(tuple(x.shape[-2:]))
+        if max(x.shape[-2:]) > self.limit:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return self.inner(x)
+
+
+def test_out_of_memory_retries_with_smaller_tiles(tiny, image):
+    wrapped = _OomAbove(tiny, limit=24)
+    up = Upscaler.from_module(wrapped, 2, device="cpu", tile_overlap=4)
+    out = up.upscale_float(image / 255.0)
+    ref = Upscaler.from_module(tiny, 2, device="cpu").upscale_float(image / 255.0)
+    np.testing.assert_allclose(out, ref, atol=1e-3)
+    assert max(wrapped.calls[-1]) <= 24
+
+
+def test_out_of_memory_gives_up_below_min_tile(tiny, image):
+    up = Upscaler.from_module(_OomAbove(tiny, limit=1), 2, device="cpu")
+    with pytest.raises(SrpipeError, match="out of cpu memory"):
+        up(image)
+
+
+def test_large_inputs_are_tiled_automatically(tiny, image, monkeypatch):
+    monkeypatch.setattr(upscale_module, "AUTO_TILE_PIXELS", 100)
+    monkeypatch.setattr(upscale_module, "AUTO_TILE", 16)
+    wrapped = _OomAbove(tiny, limit=10_000)
+    up = Upscaler.from_module(wrapped, 2, device="cpu")
+    out = up.upscale_float(image / 255.0)
+    assert max(max(c) for c in wrapped.calls) <= 16 + 2 * 16
+    ref = Upscaler.from_module(tiny, 2, device="cpu").upscale_float(image / 255.0)
+    np.testing.assert_allclose(out, ref, atol=1e-3)
+
+
+def test_picture_16bit_alpha_grey(tiny):
+    rng = np.random.default_rng(2)
+    rgb16 = rng.integers(0, 65536, (9, 11, 3), dtype=np.uint16)
+    alpha16 = rng.integers(0, 65536, (9, 11), dtype=np.uint16)
+    up = Upscaler.from_module(tiny, 2, device="cpu")
+    out = up.upscale_picture(Picture(rgb=rgb16, alpha=alpha16, bit_depth=16))
+    assert out.bit_depth == 16 and out.rgb.dtype == np.uint16 and out.rgb.shape == (18, 22, 3)
+    assert out.alpha.dtype == np.uint16 and out.alpha.shape == (18, 22)
+    # 16-bit keeps more than 256 levels
+    assert len(np.unique(out.rgb)) > 256
+    alpha8 = rng.integers(0, 256, (9, 11), dtype=np.uint8)
+    grey = np.repeat(rng.integers(0, 256, (9, 11, 1), dtype=np.uint8), 3, axis=2)
+    out8 = up.upscale_picture(Picture(rgb=grey, alpha=alpha8, grey=True))
+    np.testing.assert_array_equal(out8.alpha, imresize(alpha8, 2))
+    assert (out8.rgb[..., 0] == out8.rgb[..., 1]).all() and out8.grey
+
+
+def test_checkpoint_path_sets_weights_hash(tmp_path, image):
+    from srpipe.models.checkpoint import save_checkpoint
+    from srpipe.models.edsr import build_edsr
+
+    torch.manual_seed(0)
+    hyper = {"n_resblocks": 1, "n_feats": 8}
+    model = build_edsr(scale=2, **hyper)
+    path = save_checkpoint(
+        model, tmp_path / "tiny_edsr.safetensors", arch="edsr", scale=2, hyper=hyper
+    )
+    up = Upscaler(str(path), 2, device="cpu")
+    assert up.weights_hash == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert up(image).shape == (58, 82, 3)
+    with pytest.raises(SrpipeError, match="x2"):
+        Upscaler(str(path), 4, device="cpu")
+
+
+def test_unknown_model_name_lists_known():
+    with pytest.raises(SrpipeError, match="unknown SR model"):
+        Upscaler("no-such-model", 4, device="cpu")
