@@ -1,0 +1,1 @@
+"""Datasets: the offline training corpus, benchmark-set fetchers and path resolution."""

@@ -1,0 +1,604 @@
+"""The SR training loop behind ``srpipe train``.
+
+One :class:`Trainer` owns a run folder::
+
+    runs/<name>/
+      config.yaml          the resolved config
+      state.pt             everything needed to resume (model, optimizer, schedule, EMA,
+                           RNG states, iteration, elapsed time, best score), written atomically
+      last.safetensors     latest weights (EMA weights when EMA is on), loadable by
+      best.safetensors     srpipe.models.checkpoint.load_checkpoint / --sr PATH
+      train_log.csv        iteration, loss, lr, it/s, elapsed
+      val_log.csv          iteration, Y-PSNR and SSIM (mean over the validation images)
+      tb/                  TensorBoard events
+      curves.png           loss and validation-PSNR curves (written at the end)
+
+Stopping: SIGINT/SIGTERM finish the current step, write ``state.pt`` and exit; a NaN/Inf
+loss stops before the bad step is applied, leaving the last good checkpoint as it was;
+``train.max_minutes`` ends the run cleanly with a final validation and checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import csv
+import math
+import os
+import random
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from srpipe.atomic import atomic_path, write_text
+from srpipe.errors import SrpipeError
+from srpipe.train import distributed as D
+from srpipe.train.config import dump_config, run_dir
+from srpipe.train.datasets import PairedPatchDataset, load_pairs, to_tensor, worker_init
+from srpipe.train.losses import build_loss
+
+STATE_FILE = "state.pt"
+
+
+class TrainingStopped(SrpipeError):
+    """The run stopped early on a NaN/Inf loss (the last good checkpoint is kept)."""
+
+
+@dataclass
+class TrainResult:
+    """How a run ended."""
+
+    status: str  # "finished" | "budget" | "interrupted"
+    iteration: int
+    best_psnr: float | None
+    best_iteration: int | None
+    run_dir: Path
+    elapsed_s: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class LRSchedule:
+    """Learning-rate factor per iteration: step / multistep / cosine / constant, with warm-up.
+
+    The cosine schedule follows *progress*: the larger of iterations done / planned and
+    minutes spent / ``max_minutes``, so a wall-clock-budgeted run still decays to ``min_lr``
+    by the time its budget ends.
+    """
+
+    def __init__(self, config: dict[str, Any], base_lr: float, iterations: int, minutes: float):
+        self.config = config
+        self.base_lr = base_lr
+        self.iterations = iterations
+        self.minutes = minutes
+
+    def lr(self, iteration: int, elapsed_s: float) -> float:
+        c = self.config
+        warmup = int(c["warmup"])
+        if warmup and iteration < warmup:
+            return self.base_lr * (iteration + 1) / warmup
+        name = c["name"]
+        if name == "step":
+            return self.base_lr * c["gamma"] ** (iteration // int(c["step_size"]))
+        if name == "multistep":
+            passed = sum(iteration >= int(m) for m in c["milestones"])
+            return self.base_lr * c["gamma"] ** passed
+        if name == "cosine":
+            progress = iteration / max(1, self.iterations)
+            if self.minutes > 0:
+                progress = max(progress, elapsed_s / (60.0 * self.minutes))
+            progress = min(1.0, progress)
+            floor = c["min_lr"]
+            return floor + 0.5 * (self.base_lr - floor) * (1 + math.cos(math.pi * progress))
+        return self.base_lr
+
+
+class EMA:
+    """Exponential moving average of a model's weights (buffers copied as they are)."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module, step: int) -> None:
+        # warm-up: early on the average would be dominated by the random init
+        decay = min(self.decay, (1 + step) / (10 + step))
+        for ema_p, p in zip(self.model.parameters(), model.parameters()):
+            ema_p.lerp_(p.detach(), 1.0 - decay)
+        for ema_b, b in zip(self.model.buffers(), model.buffers()):
+            ema_b.copy_(b)
+
+
+def _rng_state() -> dict[str, Any]:
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def build_model(config: dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
+    """The registered architecture with the config's hyper-parameters; returns (model, hyper)."""
+    from srpipe.models.registry import get_model
+
+    spec = get_model(config["model"]["arch"])
+    scale = int(config["scale"])
+    if scale not in spec.scales:
+        raise SrpipeError(f"{spec.name} supports scales {spec.scales}, not x{scale}")
+    hyper = {**spec.defaults, **(config["model"]["hyper"] or {})}
+    hyper.pop("pretrained", None)
+    return spec.build(scale=scale, **hyper), hyper
+
+
+def init_weights_from(model: nn.Module, path: str | Path) -> tuple[int, int]:
+    """Copy every tensor of the checkpoint at ``path`` whose name and shape match.
+
+    This is how x3/x4 start from the x2 model: everything but the upsampler transfers.
+    Returns (copied, total tensors in the model).
+    """
+    from srpipe.models.checkpoint import load_checkpoint
+
+    source, _ = load_checkpoint(path)
+    theirs = source.state_dict()
+    mine = model.state_dict()
+    copied = {k: v for k, v in theirs.items() if k in mine and mine[k].shape == v.shape}
+    if not copied:
+        raise SrpipeError(f"init_from {path}: no tensor matches this model's names and shapes")
+    mine.update(copied)
+    model.load_state_dict(mine)
+    return len(copied), len(mine)
+
+
+def _autocast(precision: str, device: torch.device):
+    import contextlib
+
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def sr_image(model: nn.Module, lr: np.ndarray, device: torch.device, precision: str, cl: bool):
+    """Super-resolve one uint8 HWC image with ``model``; returns uint8 HWC (clamped, rounded)."""
+    x = to_tensor(lr).unsqueeze(0).to(device)
+    if cl:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad(), _autocast(precision, device):
+        y = model(x)
+    y = y.float().clamp_(0, 1).mul_(255.0).round_()
+    return y[0].permute(1, 2, 0).to("cpu", torch.uint8).numpy()
+
+
+class Trainer:
+    """Train one SR model from a resolved config (see :mod:`srpipe.train.config`)."""
+
+    def __init__(self, config: dict[str, Any], *, resume: bool = False) -> None:
+        self.config = config
+        self.resume = resume
+        self.out = run_dir(config)
+        self._stop_signal: int | None = None
+
+    # ----------------------------------------------------------------- setup
+    def _setup(self) -> None:
+        c = self.config
+        self.ctx = D.init_distributed(c["device"])
+        if int(c["threads"]) > 0:
+            torch.set_num_threads(int(c["threads"]))
+        self.scale = int(c["scale"])
+        t = c["train"]
+        self.precision = t["precision"]
+        if self.precision == "fp16" and self.ctx.device.type != "cuda":
+            raise SrpipeError("train.precision fp16 needs a CUDA device; use bf16 on CPU")
+        self.channels_last = bool(t["channels_last"])
+
+        seed_everything(int(c["seed"]))  # same seed on every rank -> identical initial weights
+        self.model, self.hyper = build_model(c)
+        if c["model"]["init_from"] and not self.resume:
+            copied, total = init_weights_from(self.model, c["model"]["init_from"])
+            self._say(f"init_from {c['model']['init_from']}: {copied}/{total} tensors copied")
+        self.model.to(self.ctx.device)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.ema = EMA(self.model, t["ema"]) if t["ema"] > 0 else None
+        self.net: nn.Module = self.model
+        if self.ctx.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.ctx.device.index] if self.ctx.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
+
+        o = c["optim"]
+        opt_cls = torch.optim.AdamW if o["name"] == "adamw" else torch.optim.Adam
+        self.optimizer = opt_cls(
+            self.model.parameters(),
+            lr=o["lr"],
+            betas=tuple(o["betas"]),
+            eps=o["eps"],
+            weight_decay=o["weight_decay"],
+        )
+        self.schedule = LRSchedule(c["schedule"], o["lr"], int(t["iterations"]), t["max_minutes"])
+        self.loss_fn = build_loss(c["loss"])
+
+        d = c["data"]
+        train_pairs = load_pairs(d["train"], self.scale, d["train_lr"])
+        batch = int(d["batch_size"])
+        self.epoch_batches = int(d["epoch_batches"])
+        self.dataset = PairedPatchDataset(
+            train_pairs,
+            self.scale,
+            int(d["patch_size"]),
+            augment=bool(d["augment"]),
+            length=self.epoch_batches * batch * self.ctx.world_size,
+            seed=int(c["seed"]),
+        )
+        if self.dataset.skipped:
+            self._say(f"skipped (smaller than a patch): {', '.join(self.dataset.skipped)}")
+        self.val_pairs = (
+            load_pairs(d["val"], self.scale, d["val_lr"], int(d["val_limit"]))
+            if self.ctx.is_main and d["val"]
+            else []
+        )
+        self.iteration = 0
+        self.elapsed_s = 0.0
+        self.best_psnr: float | None = None
+        self.best_iteration: int | None = None
+        if self.ctx.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+        if self.resume:
+            self._load_state()
+        elif self.ctx.is_main and (self.out / STATE_FILE).exists():
+            raise SrpipeError(
+                f"{self.out} already holds a run; add --resume to continue it, or set name=..."
+            )
+
+    def _say(self, message: str) -> None:
+        if self.ctx.is_main:
+            from tqdm import tqdm
+
+            tqdm.write(message)
+
+    # ------------------------------------------------------------ checkpoints
+    def _eval_model(self) -> nn.Module:
+        return self.ema.model if self.ema is not None else self.model
+
+    def _save_state(self) -> None:
+        """Write state.pt and last.safetensors atomically (rank 0 only)."""
+        if not self.ctx.is_main:
+            return
+        state = {
+            "iteration": self.iteration,
+            "elapsed_s": self.elapsed_s,
+            "model": self.model.state_dict(),
+            "ema": self.ema.model.state_dict() if self.ema is not None else None,
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": {"base_lr": self.schedule.base_lr},
+            "best_psnr": self.best_psnr,
+            "best_iteration": self.best_iteration,
+            "rng": _rng_state(),
+            "config": self.config,
+        }
+        with atomic_path(self.out / STATE_FILE) as tmp:
+            torch.save(state, tmp)
+        self._save_weights(self.out / "last.safetensors", {})
+
+    def _save_weights(self, path: Path, extra: dict[str, Any]) -> None:
+        from srpipe.models.checkpoint import save_checkpoint
+
+        meta = {
+            "trained_with": "srpipe train",
+            "iteration": self.iteration,
+            "ema": bool(self.ema is not None),
+            "train_data": str(self.config["data"]["train"]),
+            "val_data": str(self.config["data"]["val"]),
+            "run": self.config["name"],
+            **extra,
+        }
+        save_checkpoint(
+            self._eval_model(),
+            path,
+            arch=self.config["model"]["arch"],
+            scale=self.scale,
+            hyper=self.hyper,
+            meta=meta,
+        )
+
+    def _load_state(self) -> None:
+        path = self.out / STATE_FILE
+        if not path.exists():
+            raise SrpipeError(f"--resume: no {STATE_FILE} in {self.out}; start without --resume")
+        state = torch.load(path, map_location=self.ctx.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.model.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.iteration = int(state["iteration"])
+        self.elapsed_s = float(state["elapsed_s"])
+        self.best_psnr = state["best_psnr"]
+        self.best_iteration = state["best_iteration"]
+        _set_rng_state(state["rng"])
+        self._say(f"resumed {self.out} at iteration {self.iteration}")
+        if self.ctx.is_main:
+            # a run killed after its last checkpoint logged rows the resumed run will log again
+            for name in ("train_log.csv", "val_log.csv"):
+                _truncate_log(self.out / name, self.iteration)
+
+    # -------------------------------------------------------------- validation
+    def validate(self) -> dict[str, float]:
+        """Mean Y-PSNR / SSIM (shave = scale) of the current (EMA) model on the val images."""
+        from srpipe.metrics import psnr, ssim
+
+        model = self._eval_model()
+        was_training = model.training
+        model.eval()
+        scores_p, scores_s = [], []
+        for pair in self.val_pairs:
+            sr = sr_image(model, pair.lr, self.ctx.device, self.precision, self.channels_last)
+            scores_p.append(psnr(sr, pair.hr, shave=self.scale))
+            scores_s.append(ssim(sr, pair.hr, shave=self.scale))
+        model.train(was_training)
+        return {"psnr": float(np.mean(scores_p)), "ssim": float(np.mean(scores_s))}
+
+    def _bicubic_reference(self) -> float:
+        from srpipe.metrics import psnr
+        from srpipe.resize import imresize
+
+        values = [psnr(imresize(p.lr, self.scale), p.hr, shave=self.scale) for p in self.val_pairs]
+        return float(np.mean(values)) if values else float("nan")
+
+    # -------------------------------------------------------------------- loop
+    def _loader(self, epoch: int, skip_batches: int):
+        from torch.utils.data import DataLoader
+        from torch.utils.data.distributed import DistributedSampler
+
+        d = self.config["data"]
+        self.dataset.set_epoch(epoch)
+        sampler = DistributedSampler(
+            self.dataset,
+            num_replicas=self.ctx.world_size,
+            rank=self.ctx.rank,
+            shuffle=True,
+            seed=int(self.config["seed"]),
+            drop_last=True,
+        )
+        sampler.set_epoch(epoch)
+        batch = int(d["batch_size"])
+        indices = list(sampler)[skip_batches * batch :]
+        workers = int(d["num_workers"])
+        return DataLoader(
+            self.dataset,
+            batch_size=batch,
+            sampler=indices,
+            num_workers=workers,
+            drop_last=True,
+            pin_memory=self.ctx.device.type == "cuda",
+            worker_init_fn=worker_init if workers else None,
+        )
+
+    def _install_signals(self) -> dict[int, Any]:
+        def handler(signum, frame):
+            self._stop_signal = signum
+
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # signal() fails outside the main thread (some embedding runners): then no handler
+            with contextlib.suppress(ValueError):
+                previous[sig] = signal.signal(sig, handler)
+        return previous
+
+    def fit(self) -> TrainResult:
+        """Train until ``train.iterations``, the time budget, a signal or a NaN loss."""
+        self._setup()
+        previous = self._install_signals()
+        try:
+            return self._fit()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            D.shutdown(self.ctx)
+
+    def _fit(self) -> TrainResult:
+        c, t = self.config, self.config["train"]
+        total = int(t["iterations"])
+        budget_s = 60.0 * t["max_minutes"]
+        writer = None
+        bar = None
+        if self.ctx.is_main:
+            write_text(self.out / "config.yaml", dump_config(c))
+            if t["tensorboard"]:
+                from torch.utils.tensorboard import SummaryWriter
+
+                writer = SummaryWriter(str(self.out / "tb"), purge_step=self.iteration + 1)
+            if self.val_pairs and not self.resume:
+                bicubic = self._bicubic_reference()
+                self._say(f"validation: {len(self.val_pairs)} images, bicubic {bicubic:.3f} dB")
+                _append_csv(
+                    self.out / "val_log.csv",
+                    ["iteration", "psnr", "ssim"],
+                    [0, round(bicubic, 4), float("nan")],
+                )
+            from tqdm import tqdm
+
+            bar = tqdm(
+                total=total,
+                initial=self.iteration,
+                desc=c["name"],
+                dynamic_ncols=True,
+                disable=not t["progress"],
+                unit="it",
+            )
+        self.net.train()
+        status = "finished"
+        start = time.perf_counter() - self.elapsed_s
+        window_t, window_n, loss_sum = time.perf_counter(), 0, 0.0
+        while self.iteration < total and status == "finished":
+            epoch, skip = divmod(self.iteration, self.epoch_batches)
+            for lr_img, hr_img in self._loader(epoch, skip):
+                lr_img = lr_img.to(self.ctx.device, non_blocking=True)
+                hr_img = hr_img.to(self.ctx.device, non_blocking=True)
+                if self.channels_last:
+                    lr_img = lr_img.contiguous(memory_format=torch.channels_last)
+                    hr_img = hr_img.contiguous(memory_format=torch.channels_last)
+                lr_now = self.schedule.lr(self.iteration, self.elapsed_s)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr_now
+                with _autocast(self.precision, self.ctx.device):
+                    sr = self.net(lr_img)
+                loss = self.loss_fn(sr.float(), hr_img)
+                if D.any_rank(self.ctx, not bool(torch.isfinite(loss))):
+                    raise TrainingStopped(
+                        f"loss became {loss.item()} at iteration {self.iteration + 1}; stopped "
+                        f"without applying it. Last good checkpoint: {self.out / STATE_FILE} "
+                        "(lower optim.lr, add optim.grad_clip, or train.precision=fp32, then "
+                        "--resume)"
+                    )
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if c["optim"]["grad_clip"] > 0:
+                    nn.utils.clip_grad_norm_(self.model.parameters(), c["optim"]["grad_clip"])
+                self.optimizer.step()
+                self.iteration += 1
+                if self.ema is not None:
+                    self.ema.update(self.model, self.iteration)
+                self.elapsed_s = time.perf_counter() - start
+                loss_value = float(D.all_mean(self.ctx, loss.detach()))
+                loss_sum += loss_value
+                window_n += 1
+
+                if self.ctx.is_main:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr_now:.2e}", refresh=False)
+                    if self.iteration % int(t["log_every"]) == 0 or self.iteration == total:
+                        now = time.perf_counter()
+                        row = [
+                            self.iteration,
+                            round(loss_sum / window_n, 6),
+                            lr_now,
+                            round(window_n / max(now - window_t, 1e-9), 4),
+                            round(self.elapsed_s, 1),
+                        ]
+                        _append_csv(
+                            self.out / "train_log.csv",
+                            ["iteration", "loss", "lr", "it_per_s", "elapsed_s"],
+                            row,
+                        )
+                        if writer is not None:
+                            writer.add_scalar("train/loss", row[1], self.iteration)
+                            writer.add_scalar("train/lr", lr_now, self.iteration)
+                            writer.add_scalar("train/it_per_s", row[3], self.iteration)
+                        window_t, window_n, loss_sum = now, 0, 0.0
+
+                out_of_time = budget_s > 0 and D.any_rank(self.ctx, self.elapsed_s >= budget_s)
+                stop = D.any_rank(self.ctx, self._stop_signal is not None)
+                last = self.iteration >= total or out_of_time
+                if self.iteration % int(t["val_every"]) == 0 or last:
+                    self._validate_and_keep(writer)
+                if self.iteration % int(t["checkpoint_every"]) == 0 or last or stop:
+                    self._save_state()
+                    D.barrier(self.ctx)
+                if stop:
+                    status = "interrupted"
+                    self._say(
+                        f"signal {self._stop_signal}: checkpoint written at iteration "
+                        f"{self.iteration}; continue with --resume"
+                    )
+                    break
+                if out_of_time:
+                    status = "budget"
+                    self._say(f"time budget of {t['max_minutes']} min spent; stopped cleanly")
+                    break
+                if last:
+                    break
+        if bar is not None:
+            bar.close()
+        if writer is not None:
+            writer.close()
+        if self.ctx.is_main and status != "interrupted":
+            from srpipe.train.curves import plot_curves
+
+            plot_curves(self.out)
+        return TrainResult(
+            status,
+            self.iteration,
+            self.best_psnr,
+            self.best_iteration,
+            self.out,
+            self.elapsed_s,
+        )
+
+    def _validate_and_keep(self, writer) -> None:
+        if not self.ctx.is_main or not self.val_pairs:
+            D.barrier(self.ctx)
+            return
+        scores = self.validate()
+        _append_csv(
+            self.out / "val_log.csv",
+            ["iteration", "psnr", "ssim"],
+            [self.iteration, round(scores["psnr"], 4), round(scores["ssim"], 5)],
+        )
+        if writer is not None:
+            writer.add_scalar("val/psnr_y", scores["psnr"], self.iteration)
+            writer.add_scalar("val/ssim_y", scores["ssim"], self.iteration)
+        improved = self.best_psnr is None or scores["psnr"] > self.best_psnr
+        if improved:
+            self.best_psnr, self.best_iteration = scores["psnr"], self.iteration
+            self._save_weights(
+                self.out / "best.safetensors",
+                {"val_psnr_y": round(scores["psnr"], 4), "val_ssim_y": round(scores["ssim"], 5)},
+            )
+        self._say(
+            f"iter {self.iteration}: val Y-PSNR {scores['psnr']:.3f} dB, SSIM {scores['ssim']:.4f}"
+            + (" (best)" if improved else f" (best {self.best_psnr:.3f} @ {self.best_iteration})")
+        )
+        D.barrier(self.ctx)
+
+
+def _append_csv(path: Path, header: list[str], row: list[Any]) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        w = csv.writer(handle)
+        if new:
+            w.writerow(header)
+        w.writerow(row)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _truncate_log(path: Path, iteration: int) -> None:
+    if not path.exists():
+        return
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(float(r[0])) <= iteration]
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+
+
+def train(config: dict[str, Any], *, resume: bool = False) -> TrainResult:
+    """Run :class:`Trainer` on a resolved config."""
+    return Trainer(config, resume=resume).fit()
