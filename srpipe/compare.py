@@ -1,0 +1,1012 @@
+"""The comparison harness: one task model on HR, baseline and SR inputs, with statistics.
+
+This is what srpipe exists for. For every scale, every HR item is cropped to a multiple of
+the scale and degraded with the protocol's MATLAB bicubic (:func:`srpipe.resize.degrade`);
+every *variant* then produces the image the task sees:
+
+* ``hr``: the HR image itself, the oracle (upper bound);
+* ``lr``: the LR image as it is; predictions are mapped back to HR coordinates with
+  ``Task.rescale`` (skipped, with a note, for tasks that cannot);
+* ``nearest`` / ``bilinear`` / ``bicubic``: classic upscaling of the LR image;
+* one variant per ``--sr`` model, through :class:`srpipe.upscale.Upscaler`, cached on disk
+  (:class:`srpipe.upscale_cache.UpscaleCache`) so a re-run never recomputes SR;
+* variants that plugins add through ``srpipe_add_variants`` (e.g. sliced inference).
+
+The *same* task model predicts on every variant and scores each item (``item_scores``);
+the dataset metrics come from ``Task.evaluate``. :mod:`srpipe.statistics` turns them into
+values with paired bootstrap CIs, differences to the baseline and the share of the
+HR-vs-baseline gap each method recovers, and one verdict line per SR model.
+
+Memory stays bounded on big datasets: items are processed in chunks, upscaled images are
+dropped once predicted and scored, and only predictions (not images) are kept. A task
+that declares ``evaluate_is_item_mean = True`` (its metrics are plain means of its item
+scores) does not even keep predictions, and its bootstrap is vectorised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import shlex
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from srpipe.errors import SrpipeError, UsageError
+from srpipe.statistics import CONFIDENCE, Estimate, MetricComparison
+from srpipe.task import Dataset, Item, Task, Variant
+
+#: classic interpolators of :mod:`srpipe.resize`, in the order reports list them
+CLASSIC_METHODS = ("nearest", "bilinear", "bicubic")
+#: what ``--compare`` accepts besides the classic methods
+BASELINE_NAMES = ("lr", *CLASSIC_METHODS)
+#: variant kinds in report order
+KIND_ORDER = ("oracle", "baseline", "sr", "task")
+
+
+@dataclass
+class VariantInfo:
+    """What was run for one variant at one scale (shown in the report)."""
+
+    name: str
+    scale: int
+    kind: str
+    method: str | None = None
+    weights_hash: str | None = None
+    to_hr: float = 1.0
+    items: int = 0
+    seconds_image: float = 0.0  # making the images (upscaling, cache reads)
+    seconds_predict: float = 0.0
+    cache_hits: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["seconds_image"] = round(self.seconds_image, 3)
+        data["seconds_predict"] = round(self.seconds_predict, 3)
+        return data
+
+
+@dataclass
+class Crop:
+    """A visual comparison of one item: annotated HR / baseline / SR crops side by side."""
+
+    scale: int
+    item_id: str
+    window: tuple[int, int, int, int]  # y0, x0, y1, x1 in HR pixels
+    panels: list[tuple[str, np.ndarray, str]]  # (label, RGB crop, caption)
+    reason: str
+
+
+@dataclass
+class ComparisonResult:
+    """Everything a comparison measured; ``to_dict()`` is the content of report.json."""
+
+    task: str
+    metrics: tuple[str, ...]
+    lower_is_better: frozenset[str]
+    dataset: dict[str, Any]
+    scales: list[int]
+    variants: dict[int, list[VariantInfo]]
+    stats: dict[int, dict[str, dict[str, MetricComparison]]]
+    psnr: dict[int, dict[str, float | None]]
+    item_scores: dict[int, dict[str, list[dict[str, Any]]]]
+    baseline: dict[int, str | None]
+    verdicts: list[str]
+    notes: list[str]
+    settings: dict[str, Any]
+    environment: dict[str, Any]
+    paper_metrics: tuple[str, ...] | None = None
+    crops: list[Crop] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def headline(self) -> str:
+        """The task's first metric: the one verdicts talk about."""
+        return self.metrics[0]
+
+    def variant_names(self, scale: int) -> list[str]:
+        """Variant names at ``scale`` in report order."""
+        return [v.name for v in self.variants.get(scale, [])]
+
+    def value(self, variant: str, metric: str | None = None, scale: int | None = None) -> float:
+        """The full-data value of ``metric`` (default: the headline) for ``variant``."""
+        scale = self.scales[0] if scale is None else scale
+        return self.stats[scale][variant][metric or self.headline].value.value
+
+    def comparison(
+        self, variant: str, metric: str | None = None, scale: int | None = None
+    ) -> MetricComparison:
+        """Value, delta and gap share (with CIs) of one variant's metric."""
+        scale = self.scales[0] if scale is None else scale
+        return self.stats[scale][variant][metric or self.headline]
+
+    def results(self) -> list[dict[str, Any]]:
+        """A flat row per (scale, variant, metric): the numbers of every table."""
+        rows = []
+        for scale in self.scales:
+            for info in self.variants[scale]:
+                for metric in self.metrics:
+                    comp = self.stats[scale][info.name][metric]
+                    rows.append(
+                        {
+                            "scale": scale,
+                            "variant": info.name,
+                            "kind": info.kind,
+                            "psnr_vs_hr": self.psnr[scale].get(info.name),
+                            **comp.to_dict(),
+                        }
+                    )
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every number and setting, JSON-ready (non-finite floats become null)."""
+        return {
+            "format": "srpipe-comparison/1",
+            "task": {
+                "name": self.task,
+                "metrics": list(self.metrics),
+                "headline": self.headline,
+                "lower_is_better": sorted(self.lower_is_better),
+            },
+            "dataset": self.dataset,
+            "settings": self.settings,
+            "environment": self.environment,
+            "scales": self.scales,
+            "baseline": {f"x{s}": b for s, b in self.baseline.items()},
+            "variants": [v.to_dict() for s in self.scales for v in self.variants[s]],
+            "results": self.results(),
+            "verdicts": self.verdicts,
+            "notes": self.notes,
+            "paper_table": self.paper_table_rows(),
+            "item_scores": {
+                f"x{s}": {name: rows for name, rows in per.items()}
+                for s, per in self.item_scores.items()
+            },
+            "crops": [
+                {
+                    "scale": c.scale,
+                    "item": c.item_id,
+                    "window": list(c.window),
+                    "reason": c.reason,
+                    "panels": [label for label, _, _ in c.panels],
+                }
+                for c in self.crops
+            ],
+            "files": self.files,
+        }
+
+    # -- text output -----------------------------------------------------------------
+    def table(self) -> str:
+        """The terminal table: per scale and metric, value / delta / gap with CIs, then verdicts."""
+        from srpipe.report.text import comparison_table
+
+        return comparison_table(self)
+
+    def paper_table_rows(self) -> list[dict[str, Any]] | None:
+        """Rows of the papers' layout (methods x datasets, "PSNR/SSIM") when the task has one."""
+        if not self.paper_metrics:
+            return None
+        rows = []
+        names: list[str] = []
+        for scale in self.scales:
+            names += [n for n in self.variant_names(scale) if n not in names]
+        for name in names:
+            if name in ("hr", "lr"):
+                continue  # the papers list methods only; HR scores itself perfectly
+            cells = {}
+            for scale in self.scales:
+                per = self.stats.get(scale, {}).get(name)
+                if per is None:
+                    continue
+                cells[f"{self.dataset['name']} x{scale}"] = [
+                    per[m].value.value if m in per else None for m in self.paper_metrics
+                ]
+            rows.append({"method": name, "cells": cells})
+        return rows
+
+    def paper_table(self) -> str | None:
+        """The papers' table as Markdown (rows = methods, columns = dataset x scale)."""
+        from srpipe.report.text import paper_table
+
+        return paper_table(self)
+
+
+# ---------------------------------------------------------------------------------------
+class Comparison:
+    """Runs one task on every variant of a dataset at one or more scales.
+
+    ``task`` must already be set up. ``sr`` holds model names / checkpoint paths (an
+    :class:`~srpipe.upscale.Upscaler` is built per scale) or ready upscaler objects
+    (anything with ``name``, ``method``, ``scale``, ``weights_hash`` and
+    ``upscale_batch``), used at their own scale only.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        dataset: Dataset,
+        *,
+        sr: Sequence[Any] = ("edsr",),
+        compare: Sequence[str] = ("bicubic",),
+        scales: Sequence[int] = (4,),
+        device: str = "auto",
+        precision: str = "fp32",
+        bootstrap: int = 1000,
+        seed: int = 0,
+        cache: Any = None,
+        chunk_size: int = 8,
+        progress: bool | None = None,
+        n_crops: int = 3,
+        confidence: float = CONFIDENCE,
+    ) -> None:
+        from srpipe.upscale_cache import UpscaleCache
+
+        self.task = task
+        self.dataset = dataset
+        self.sr = list(sr)
+        self.compare = _check_baselines(compare)
+        self.scales = _check_scales(scales)
+        self.device = device
+        self.precision = precision
+        self.bootstrap = int(bootstrap)
+        self.seed = int(seed)
+        self.cache = cache if cache is not None else UpscaleCache()
+        self.chunk_size = max(1, int(chunk_size))
+        # None lets tqdm decide (a bar on a terminal, silence in logs and tests)
+        self.progress = progress
+        self.n_crops = n_crops
+        self.confidence = confidence
+        self.notes: list[str] = []
+        if len(dataset) == 0:
+            raise SrpipeError(f"dataset {dataset.name!r} has no items; check --data")
+        if self.bootstrap < 0:
+            raise UsageError(f"--bootstrap must be >= 0, got {bootstrap}")
+
+    # -- variants ----------------------------------------------------------------------
+    def variants(self, scale: int) -> list[Variant]:
+        """Every variant to run at ``scale``, in report order."""
+        from srpipe.resize import upscale_classic
+
+        variants = [Variant("hr", prepare=lambda hr, lr: hr, kind="oracle")]
+        for name in self.compare:
+            if name == "lr":
+                variants.append(
+                    Variant(
+                        "lr", prepare=lambda hr, lr: lr, to_hr=float(scale), meta={"method": "lr"}
+                    )
+                )
+            else:
+                variants.append(
+                    Variant(
+                        name,
+                        prepare=lambda hr, lr, m=name: upscale_classic(lr, scale, m),
+                        meta={"method": name},
+                    )
+                )
+        for entry in self.sr:
+            upscaler = self._upscaler(entry, scale)
+            if upscaler is None:
+                continue
+            variants.append(
+                Variant(
+                    upscaler.name,
+                    prepare=lambda hr, lr, u=upscaler: u.upscale_batch([lr])[0],
+                    kind="sr",
+                    meta={
+                        "upscaler": upscaler,
+                        "method": upscaler.method,
+                        "weights_hash": upscaler.weights_hash,
+                    },
+                )
+            )
+        from srpipe.plugins import get_plugin_manager
+
+        for batch in get_plugin_manager().hook.srpipe_add_variants(task=self.task, scale=scale):
+            for variant in batch or []:
+                if variant.kind == "baseline":
+                    variant = dataclasses.replace(variant, kind="task")
+                variants.append(variant)
+        # unique names: a plugin variant may clash with a model name
+        seen: dict[str, int] = {}
+        unique = []
+        for variant in variants:
+            count = seen.get(variant.name, 0)
+            seen[variant.name] = count + 1
+            if count:
+                variant = dataclasses.replace(variant, name=f"{variant.name}-{count + 1}")
+            unique.append(variant)
+        return sorted(
+            unique,
+            key=lambda v: KIND_ORDER.index(v.kind) if v.kind in KIND_ORDER else len(KIND_ORDER),
+        )
+
+    def _upscaler(self, entry: Any, scale: int) -> Any:
+        if hasattr(entry, "upscale_batch"):
+            if int(getattr(entry, "scale", scale)) != scale:
+                self._note(f"{entry.name} skipped at x{scale}: it was built for x{entry.scale}")
+                return None
+            return entry
+        from srpipe.upscale import Upscaler
+
+        return Upscaler(str(entry), scale, device=self.device, precision=self.precision)
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    # -- the run -------------------------------------------------------------------------
+    def run(self) -> ComparisonResult:
+        """Run every variant at every scale; compute statistics, verdicts and crops."""
+        from srpipe import statistics
+
+        task = self.task
+        metrics = tuple(task.metrics)
+        if not metrics:
+            raise SrpipeError(f"task {task.name!r} declares no metrics; set Task.metrics")
+        mean_task = bool(getattr(task, "evaluate_is_item_mean", False))
+        groups = [item.group for item in self.dataset.items]
+        counts = statistics.resample_counts(len(groups), self.bootstrap, self.seed, groups)
+
+        all_variants: dict[int, list[VariantInfo]] = {}
+        all_stats: dict[int, dict[str, dict[str, MetricComparison]]] = {}
+        all_psnr: dict[int, dict[str, float | None]] = {}
+        all_items: dict[int, dict[str, list[dict[str, Any]]]] = {}
+        baselines: dict[int, str | None] = {}
+        verdicts: list[str] = []
+        crops: list[Crop] = []
+        for scale in self.scales:
+            items = [_at_scale(item, scale) for item in self.dataset.items]
+            lr_images = [_degrade(item, scale) for item in items]
+            infos: list[VariantInfo] = []
+            point: dict[str, dict[str, float]] = {}
+            samples: dict[str, dict[str, np.ndarray]] = {}
+            item_rows: dict[str, list[dict[str, Any]]] = {}
+            psnr_means: dict[str, float | None] = {}
+            live: dict[str, Variant] = {}
+            for variant in self.variants(scale):
+                outcome = self._run_variant(variant, scale, items, lr_images, keep=not mean_task)
+                if outcome is None:
+                    continue
+                info, predictions, rows = outcome
+                infos.append(info)
+                live[variant.name] = variant
+                item_rows[variant.name] = rows
+                finite = [r["psnr_vs_hr"] for r in rows if r["psnr_vs_hr"] is not None]
+                psnr_means[variant.name] = float(np.mean(finite)) if finite else None
+                score_matrix = {
+                    m: np.array([_num(r["scores"].get(m)) for r in rows]) for m in metrics
+                }
+                if mean_task:
+                    empty = [m for m in metrics if np.isnan(score_matrix[m]).all()]
+                    if empty:
+                        raise SrpipeError(
+                            f"task {task.name!r} sets evaluate_is_item_mean but item_scores() "
+                            f"gave no {', '.join(empty)}; return every metric per item"
+                        )
+                    point[variant.name] = {m: _nanmean(score_matrix[m]) for m in metrics}
+                    samples[variant.name] = {
+                        m: statistics.bootstrap_means(score_matrix[m], counts) for m in metrics
+                    }
+                else:
+                    point[variant.name] = _evaluate(task, predictions, items, metrics)
+                    samples[variant.name] = statistics.bootstrap_evaluate(
+                        lambda idx, p=predictions, its=items: _evaluate(
+                            task, [p[i] for i in idx], [its[i] for i in idx], metrics
+                        ),
+                        metrics,
+                        counts,
+                    )
+                del predictions
+            baseline = _pick_baseline([i.name for i in infos])
+            stats = statistics.compare_variants(
+                point,
+                samples,
+                metrics,
+                baseline=baseline,
+                oracle="hr",
+                confidence=self.confidence,
+            )
+            all_variants[scale] = infos
+            all_stats[scale] = stats
+            all_psnr[scale] = psnr_means
+            all_items[scale] = item_rows
+            baselines[scale] = baseline
+            verdicts += self._verdicts(scale, infos, stats, baseline, metrics[0])
+            if self.n_crops > 0 and baseline is not None:
+                crops += self._crops(scale, items, lr_images, live, item_rows, baseline, metrics[0])
+        if self.cache.enabled and self.cache.hits + self.cache.misses:
+            self._note(
+                f"upscale cache: {self.cache.hits} hits, {self.cache.misses} misses "
+                f"({self.cache.root})"
+            )
+        return ComparisonResult(
+            task=task.name,
+            metrics=metrics,
+            lower_is_better=frozenset(task.lower_is_better),
+            dataset=_describe_dataset(self.dataset),
+            scales=list(self.scales),
+            variants=all_variants,
+            stats=all_stats,
+            psnr=all_psnr,
+            item_scores=all_items,
+            baseline=baselines,
+            verdicts=verdicts,
+            notes=list(self.notes),
+            settings={
+                "sr": [getattr(s, "name", s) for s in self.sr],
+                "compare": list(self.compare),
+                "scales": list(self.scales),
+                "device": self.device,
+                "precision": self.precision,
+                "bootstrap": self.bootstrap,
+                "bootstrap_kind": "cluster" if any(g is not None for g in groups) else "item",
+                "confidence": self.confidence,
+                "seed": self.seed,
+                "chunk_size": self.chunk_size,
+                "evaluate_is_item_mean": mean_task,
+                "degradation": "modcrop + MATLAB bicubic 1/scale, uint8 (srpipe.resize.degrade)",
+            },
+            environment=environment(),
+            paper_metrics=getattr(task, "paper_table_metrics", None),
+            crops=crops,
+        )
+
+    def _run_variant(
+        self,
+        variant: Variant,
+        scale: int,
+        items: list[Item],
+        lr_images: list[np.ndarray],
+        *,
+        keep: bool,
+    ) -> tuple[VariantInfo, list[Any], list[dict[str, Any]]] | None:
+        """Predict and score one variant over all items, chunk by chunk."""
+        from tqdm import tqdm
+
+        from srpipe.metrics import psnr
+
+        task = self.task
+        info = VariantInfo(
+            variant.name,
+            scale,
+            variant.kind,
+            variant.meta.get("method"),
+            variant.meta.get("weights_hash"),
+            variant.to_hr,
+        )
+        predictions: list[Any] = []
+        rows: list[dict[str, Any]] = []
+        bar = tqdm(
+            total=len(items),
+            desc=f"x{scale} {variant.name}",
+            unit="img",
+            disable=None if self.progress is None else not self.progress,
+            leave=False,
+        )
+        try:
+            for start in range(0, len(items), self.chunk_size):
+                chunk = items[start : start + self.chunk_size]
+                lrs = lr_images[start : start + self.chunk_size]
+                images = self._images(variant, scale, chunk, lrs, info)
+                tic = time.perf_counter()
+                preds = (
+                    variant.predict(task, images)
+                    if variant.predict is not None
+                    else task.predict(images)
+                )
+                if len(preds) != len(images):
+                    raise SrpipeError(
+                        f"task {task.name!r} returned {len(preds)} predictions for "
+                        f"{len(images)} images; predict must return one per image"
+                    )
+                if variant.to_hr != 1.0:
+                    try:
+                        preds = [task.rescale(p, variant.to_hr) for p in preds]
+                    except NotImplementedError:
+                        self._note(
+                            f"variant {variant.name!r} skipped: task {task.name!r} cannot "
+                            "map predictions back to HR coordinates (Task.rescale)"
+                        )
+                        return None
+                info.seconds_predict += time.perf_counter() - tic
+                for item, image, pred in zip(chunk, images, preds, strict=True):
+                    scores = {k: float(v) for k, v in (task.item_scores(pred, item) or {}).items()}
+                    quality = None
+                    if image.shape == item.image.shape:
+                        value = psnr(image, item.image, shave=scale)
+                        quality = float(value) if math.isfinite(value) else None
+                    rows.append(
+                        {
+                            "id": item.id,
+                            "group": item.group,
+                            "psnr_vs_hr": quality,
+                            "scores": scores,
+                        }
+                    )
+                    _notify(
+                        "srpipe_item_scored",
+                        task_name=task.name,
+                        variant=variant.name,
+                        item_id=item.id,
+                        scores=scores,
+                    )
+                if keep:
+                    predictions.extend(preds)
+                info.items += len(chunk)
+                bar.update(len(chunk))
+        finally:
+            bar.close()
+        return info, predictions, rows
+
+    def _images(
+        self,
+        variant: Variant,
+        scale: int,
+        chunk: list[Item],
+        lrs: list[np.ndarray],
+        info: VariantInfo,
+    ) -> list[np.ndarray]:
+        """The images ``variant`` shows the task for one chunk (SR through the cache)."""
+        tic = time.perf_counter()
+        upscaler = variant.meta.get("upscaler")
+        if upscaler is not None:
+            timing: dict[str, float] = {}
+
+            def compute(batch: list[np.ndarray]) -> list[np.ndarray]:
+                start = time.perf_counter()
+                out = upscaler.upscale_batch(batch)
+                timing["seconds"] = (time.perf_counter() - start) / max(len(batch), 1)
+                return out
+
+            if upscaler.weights_hash is not None:
+                images, hits = self.cache.upscale_many(
+                    lrs, str(upscaler.method), scale, upscaler.weights_hash, compute
+                )
+            else:
+                # without a weights hash two different models could share a key: no caching
+                self._note(f"{variant.name}: not cached (its weights have no sha256)")
+                images, hits = compute(list(lrs)), [False] * len(lrs)
+            info.cache_hits += sum(hits)
+            for item, hit in zip(chunk, hits, strict=True):
+                if not hit:
+                    _notify(
+                        "srpipe_item_upscaled",
+                        item_id=item.id,
+                        method=variant.name,
+                        scale=scale,
+                        seconds=timing.get("seconds", 0.0),
+                    )
+        else:
+            images = []
+            for item, lr in zip(chunk, lrs, strict=True):
+                start = time.perf_counter()
+                images.append(variant.prepare(item.image, lr))
+                if variant.meta.get("method") in CLASSIC_METHODS:
+                    _notify(
+                        "srpipe_item_upscaled",
+                        item_id=item.id,
+                        method=variant.name,
+                        scale=scale,
+                        seconds=time.perf_counter() - start,
+                    )
+        info.seconds_image += time.perf_counter() - tic
+        for image, item in zip(images, chunk, strict=True):
+            if variant.to_hr == 1.0 and image.shape[:2] != item.image.shape[:2]:
+                raise SrpipeError(
+                    f"variant {variant.name!r} made a {image.shape[1]}x{image.shape[0]} image for "
+                    f"HR {item.image.shape[1]}x{item.image.shape[0]} at x{scale}; a variant with "
+                    "to_hr=1 must produce HR-sized images"
+                )
+        return images
+
+    def _verdicts(
+        self,
+        scale: int,
+        infos: list[VariantInfo],
+        stats: dict[str, dict[str, MetricComparison]],
+        baseline: str | None,
+        metric: str,
+    ) -> list[str]:
+        from srpipe.statistics import verdict
+
+        lower = metric in self.task.lower_is_better
+        oracle_delta = stats.get("hr", {}).get(metric).delta if "hr" in stats else None
+        lines = []
+        for info in infos:
+            if info.kind not in ("sr", "task"):
+                continue
+            if baseline is None:
+                lines.append(
+                    f"{info.name} x{scale}: no baseline to compare with (add --compare bicubic)"
+                )
+                continue
+            lines.append(
+                verdict(
+                    info.name,
+                    metric,
+                    stats[info.name][metric],
+                    scale=scale,
+                    baseline=baseline,
+                    oracle_delta=oracle_delta,
+                    lower_is_better=lower,
+                    digits=_digits([stats[info.name][metric].value.value]),
+                )
+            )
+        return lines
+
+    def _crops(
+        self,
+        scale: int,
+        items: list[Item],
+        lr_images: list[np.ndarray],
+        live: dict[str, Variant],
+        rows: dict[str, list[dict[str, Any]]],
+        baseline: str,
+        metric: str,
+    ) -> list[Crop]:
+        """Crops of the items where the first SR variant and the baseline differ most."""
+        from srpipe.report.crops import choose_items, make_crop
+
+        contender = next((name for name, v in live.items() if v.kind == "sr"), None)
+        contender = contender or next((n for n, v in live.items() if v.kind == "task"), None)
+        if contender is None or live[baseline].to_hr != 1.0 or live[contender].to_hr != 1.0:
+            return []
+        chosen, reason = choose_items(rows[baseline], rows[contender], metric, self.n_crops)
+        crops = []
+        for index in chosen:
+            item, lr = items[index], lr_images[index]
+            panels = []
+            for name in ("hr", baseline, contender):
+                variant = live.get(name)
+                if variant is None:
+                    continue
+                info = VariantInfo(name, scale, variant.kind)
+                image = self._images(variant, scale, [item], [lr], info)[0]
+                pred = (
+                    variant.predict(self.task, [image])
+                    if variant.predict is not None
+                    else self.task.predict([image])
+                )[0]
+                drawn = self.task.draw(image, pred)
+                row = rows[name][index]
+                value = row["scores"].get(metric)
+                caption = f"{metric} {value:.4g}" if value is not None else ""
+                if row["psnr_vs_hr"] is not None:
+                    caption += f"  PSNR {row['psnr_vs_hr']:.2f} dB"
+                panels.append((name if name != "hr" else "HR", drawn, caption.strip(), image))
+            crop = make_crop(scale, item.id, panels, reason)
+            if crop is not None:
+                crops.append(crop)
+        return crops
+
+
+# ---------------------------------------------------------------------------------------
+def compare(
+    task: str | type[Task] | Task = "sr",
+    data: str | Path | Dataset | None = None,
+    *,
+    sr: Sequence[Any] = ("edsr",),
+    compare: Sequence[str] = ("bicubic",),
+    scales: Sequence[int] | int = (4,),
+    out: str | Path | None = None,
+    device: str = "auto",
+    precision: str = "fp32",
+    limit: int | None = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    task_options: dict[str, Any] | None = None,
+    progress: bool | None = None,
+    cache: Any = None,
+    command: str | None = None,
+) -> ComparisonResult:
+    """Compare a task's accuracy on HR, baseline and SR inputs; the Python face of ``srpipe eval``.
+
+    ``task`` is a registered name, a Task class, or a set-up Task instance; ``data`` a path
+    or name the task (or a registered dataset reader) understands, a ready
+    :class:`~srpipe.task.Dataset`, or None for the task's default set. With ``out`` the
+    same reports as the CLI are written there. Example::
+
+        result = srpipe.compare("sr", "photos/", sr=["edsr"], scales=[2, 4])
+        print(result.table())
+    """
+    scales = [scales] if isinstance(scales, int) else list(scales)
+    task_obj = make_task(task, device=device, task_options=task_options or {})
+    dataset = load_dataset(task_obj, data, limit=limit)
+    comparison = Comparison(
+        task_obj,
+        dataset,
+        sr=sr,
+        compare=compare,
+        scales=scales,
+        device=device,
+        precision=precision,
+        bootstrap=bootstrap,
+        seed=seed,
+        cache=cache,
+        progress=progress,
+    )
+    result = comparison.run()
+    result.settings["limit"] = limit
+    result.settings["data"] = (
+        str(data) if data is not None and not isinstance(data, Dataset) else None
+    )
+    result.settings["task_options"] = {k: _plain(v) for k, v in (task_options or {}).items()}
+    result.settings["command"] = command
+    if out is not None:
+        from srpipe.report import write_reports
+
+        write_reports(result, Path(out))
+    return result
+
+
+def compare_from_cli(
+    *,
+    task_cls: type[Task],
+    task_options: dict[str, Any],
+    data: str | None,
+    compare: Sequence[str],
+    sr: Sequence[str],
+    scale: Sequence[int],
+    out: Path | None,
+    device: str,
+    precision: str,
+    limit: int | None,
+    bootstrap: int,
+    seed: int,
+    as_json: bool,
+) -> ComparisonResult:
+    """``srpipe eval TASK``: run the comparison, write the reports, print the table (or JSON)."""
+    import click
+
+    out = Path(out) if out is not None else default_out(task_cls.name)
+    command = shlex.join(["srpipe", *sys.argv[1:]])
+    result = _compare(
+        task_cls,
+        data,
+        sr=sr,
+        compare=compare,
+        scales=scale,
+        out=out,
+        device=device,
+        precision=precision,
+        limit=limit,
+        bootstrap=bootstrap,
+        seed=seed,
+        task_options=task_options,
+        command=command,
+    )
+    if as_json:
+        click.echo((out / "report.json").read_text().rstrip("\n"))
+    else:
+        click.echo(result.table())
+        click.echo(f"\nreport: {out / 'report.html'} (also report.md, report.json)")
+    return result
+
+
+#: ``compare_from_cli`` has a ``compare`` argument (the CLI option) that hides the function
+_compare = compare
+
+
+def default_out(task_name: str) -> Path:
+    """``runs/eval-<task>-<YYYYmmdd-HHMMSS>/`` under the current directory."""
+    return Path("runs") / f"eval-{task_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def make_task(
+    task: str | type[Task] | Task,
+    *,
+    device: str = "auto",
+    task_options: dict[str, Any] | None = None,
+) -> Task:
+    """A set-up task instance from a name, a class or an instance (returned as is)."""
+    from srpipe.task import get_task
+
+    if isinstance(task, Task):
+        return task
+    task_cls = get_task(task) if isinstance(task, str) else task
+    instance = task_cls()
+    options = dict(task_options or {})
+    if _accepts(instance.setup, "device"):
+        options.setdefault("device", device)
+    instance.setup(**options)
+    return instance
+
+
+def load_dataset(
+    task: Task, data: str | Path | Dataset | None, *, limit: int | None = None
+) -> Dataset:
+    """``data`` as a Dataset: registered readers first, then ``Task.load_dataset``."""
+    from srpipe.task import dataset_readers
+
+    if isinstance(data, Dataset):
+        dataset = data
+    else:
+        dataset = None
+        if data is not None:
+            path = Path(data)
+            for reader in dataset_readers(task.name):
+                if path.exists() and reader.can_read(path):
+                    dataset = reader.read(path)
+                    break
+        if dataset is None:
+            dataset = task.load_dataset(None if data is None else str(data))
+    if limit is not None:
+        if limit < 1:
+            raise UsageError(f"--limit must be at least 1, got {limit}")
+        if limit < len(dataset):
+            dataset = dataclasses.replace(
+                dataset,
+                items=dataset.items[:limit],
+                meta={**dataset.meta, "limited_from": len(dataset)},
+            )
+    return dataset
+
+
+def environment() -> dict[str, Any]:
+    """Versions of everything that can change the numbers (no heavy import needed)."""
+    import platform
+    from importlib import metadata
+
+    from srpipe import __version__
+
+    versions: dict[str, Any] = {
+        "srpipe": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    for dist in (
+        "torch",
+        "torchvision",
+        "ultralytics",
+        "numpy",
+        "opencv-python",
+        "facenet-pytorch",
+    ):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return versions
+
+
+# ---------------------------------------------------------------------------------------
+def _check_baselines(names: Iterable[str]) -> list[str]:
+    out = []
+    for raw in names:
+        name = raw.strip().lower()
+        if name in ("hr", ""):
+            continue  # the oracle always runs
+        if name not in BASELINE_NAMES:
+            raise UsageError(
+                f"unknown baseline {raw!r} in --compare; use {', '.join(BASELINE_NAMES)} "
+                "(SR models go in --sr)"
+            )
+        if name not in out:
+            out.append(name)
+    # report order: lr, nearest, bilinear, bicubic
+    return sorted(out, key=BASELINE_NAMES.index)
+
+
+def _check_scales(scales: Iterable[int]) -> list[int]:
+    out = []
+    for s in scales:
+        s = int(s)
+        if s < 2:
+            raise UsageError(f"scale must be at least 2 to compare upscaling, got {s}")
+        if s not in out:
+            out.append(s)
+    if not out:
+        raise UsageError("give at least one scale, e.g. --scale 4")
+    return out
+
+
+def _pick_baseline(names: list[str]) -> str | None:
+    """bicubic when it ran, else the first classic baseline, else the LR input."""
+    for name in ("bicubic", "bilinear", "nearest", "lr"):
+        if name in names:
+            return name
+    return None
+
+
+def _at_scale(item: Item, scale: int) -> Item:
+    """The item as scored at ``scale``: HR cropped to a multiple of it (a view, no copy)."""
+    from srpipe.resize import modcrop
+
+    return dataclasses.replace(
+        item, image=modcrop(item.image, scale), meta={**item.meta, "scale": scale}
+    )
+
+
+def _degrade(item: Item, scale: int) -> np.ndarray:
+    from srpipe.resize import degrade
+
+    try:
+        return degrade(item.image, scale)
+    except SrpipeError as exc:
+        raise SrpipeError(f"item {item.id!r}: {exc}") from None
+
+
+def _evaluate(
+    task: Task, predictions: Sequence[Any], items: Sequence[Item], metrics: Sequence[str]
+) -> dict[str, float]:
+    values = task.evaluate(predictions, items) or {}
+    missing = [m for m in metrics if m not in values]
+    if missing:
+        raise SrpipeError(
+            f"task {task.name!r}: evaluate() did not return {', '.join(missing)}; it must "
+            "return every metric in Task.metrics"
+        )
+    return {m: float(values[m]) for m in metrics}
+
+
+def _notify(hook: str, **kwargs: Any) -> None:
+    """Call an observer hook; a failing observer must not end an hour-long evaluation."""
+    from srpipe.plugins import get_plugin_manager
+
+    try:
+        getattr(get_plugin_manager().hook, hook)(**kwargs)
+    except Exception as exc:  # observers are for logging; report and carry on
+        print(f"srpipe: observer {hook} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def _accepts(func: Callable[..., Any], name: str) -> bool:
+    params = inspect.signature(func).parameters.values()
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def _describe_dataset(dataset: Dataset) -> dict[str, Any]:
+    groups = {item.group for item in dataset.items if item.group is not None}
+    sizes = [item.image.shape[:2] for item in dataset.items]
+    return {
+        "name": dataset.name,
+        "description": dataset.description,
+        "items": len(dataset),
+        "groups": len(groups) if groups else None,
+        "min_size": [int(min(s[1] for s in sizes)), int(min(s[0] for s in sizes))],
+        "max_size": [int(max(s[1] for s in sizes)), int(max(s[0] for s in sizes))],
+        "meta": {k: _plain(v) for k, v in dataset.meta.items()},
+    }
+
+
+def _num(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    """Mean over the items where the metric is defined (NaN left out, inf kept)."""
+    defined = values[~np.isnan(values)]
+    return float(defined.mean()) if defined.size else math.nan
+
+
+def _digits(values: Iterable[float]) -> int:
+    """Decimals for a metric: 2 for dB-like magnitudes, 4 for fractions (as the papers print)."""
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v)]
+    return 2 if finite and max(finite) >= 10 else 4
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+__all__ = [
+    "Comparison",
+    "ComparisonResult",
+    "Crop",
+    "Estimate",
+    "VariantInfo",
+    "compare",
+    "compare_from_cli",
+]

@@ -1,0 +1,48 @@
+"""Comparison reports: terminal table, report.json, report.md, a self-contained report.html.
+
+Every file is written atomically (temp file in the folder, then rename), and each one
+is announced to observers through the ``srpipe_report_written`` hook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from srpipe.compare import ComparisonResult
+
+
+def write_reports(result: ComparisonResult, out: Path) -> dict[str, Path]:
+    """Write plots, crops, report.json, report.md and report.html into ``out``.
+
+    Returns the written files by role; ``result.files`` gets the same, relative to ``out``.
+    """
+    from srpipe.report import html, json_report, markdown, plots
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    files.update(plots.write_plots(result, out))
+    files.update(plots.write_crops(result, out))
+    result.files = {role: str(path.relative_to(out)) for role, path in files.items()}
+    result.files.update({"json": "report.json", "markdown": "report.md", "html": "report.html"})
+    files["json"] = json_report.write_json_report(result, out / "report.json")
+    files["markdown"] = markdown.write_markdown(result, out / "report.md")
+    files["html"] = html.write_html(result, out / "report.html")
+    for role, path in files.items():
+        kind = role if role in ("json", "markdown", "html") else "png"
+        announce(path, kind)
+    return files
+
+
+def announce(path: Path, kind: str) -> None:
+    """Tell observers (``srpipe_report_written``) that ``path`` was written."""
+    import sys
+
+    from srpipe.plugins import get_plugin_manager
+
+    try:
+        get_plugin_manager().hook.srpipe_report_written(path=Path(path), kind=kind)
+    except Exception as exc:  # an observer must not lose the user their report
+        print(f"srpipe: observer srpipe_report_written failed: {exc}", file=sys.stderr)

@@ -1,0 +1,151 @@
+"""The comparison as text: formatted cells, the terminal table and the papers' table layout.
+
+The same cells feed the terminal, report.md and report.html, so the three always agree.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from srpipe.compare import ComparisonResult
+    from srpipe.statistics import Estimate
+
+HEADERS = ("variant", "kind", "value [95% CI]", "Δ vs {baseline} [95% CI]", "gap recovered")
+
+
+def digits_for(result: ComparisonResult, metric: str) -> int:
+    """Decimals for ``metric``: 2 for dB-like magnitudes, 4 for fractions (as papers print)."""
+    values = [
+        per[metric].value.value
+        for stats in result.stats.values()
+        for per in stats.values()
+        if metric in per and math.isfinite(per[metric].value.value)
+    ]
+    return 2 if values and max(abs(v) for v in values) >= 10 else 4
+
+
+def number(value: float | None, digits: int, sign: bool = False) -> str:
+    if value is None or not math.isfinite(value):
+        return "inf" if value is not None and math.isinf(value) and value > 0 else "n/a"
+    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+
+
+def with_ci(est: Estimate | None, digits: int, sign: bool = False) -> str:
+    if est is None:
+        return "-"
+    text = number(est.value, digits, sign)
+    if math.isfinite(est.low) and math.isfinite(est.high):
+        text += f" [{number(est.low, digits, sign)}, {number(est.high, digits, sign)}]"
+    return text
+
+
+def percent(est: Estimate | None) -> str:
+    if est is None or not math.isfinite(est.value):
+        return "-"
+    text = f"{est.value * 100:.0f}%"
+    if math.isfinite(est.low) and math.isfinite(est.high):
+        text += f" [{est.low * 100:.0f}%, {est.high * 100:.0f}%]"
+    return text
+
+
+def metric_rows(result: ComparisonResult, scale: int, metric: str) -> list[list[str]]:
+    """Cells of one (scale, metric) block: variant, kind, value, delta, gap."""
+    digits = digits_for(result, metric)
+    rows = []
+    for info in result.variants[scale]:
+        comp = result.stats[scale][info.name][metric]
+        rows.append(
+            [
+                info.name,
+                info.kind,
+                with_ci(comp.value, digits),
+                with_ci(comp.delta, digits, sign=True),
+                percent(comp.gap),
+            ]
+        )
+    return rows
+
+
+def headers(result: ComparisonResult, scale: int) -> list[str]:
+    baseline = result.baseline.get(scale) or "baseline"
+    return [h.format(baseline=baseline) for h in HEADERS]
+
+
+def direction(result: ComparisonResult, metric: str) -> str:
+    return "lower is better" if metric in result.lower_is_better else "higher is better"
+
+
+def summary_line(result: ComparisonResult) -> str:
+    ds = result.dataset
+    groups = f" in {ds['groups']} groups" if ds.get("groups") else ""
+    kind = result.settings.get("bootstrap_kind", "item")
+    conf = round(100 * result.settings.get("confidence", 0.95))
+    return (
+        f"task {result.task} · dataset {ds['name']} ({ds['items']} items{groups}) · "
+        f"{result.settings.get('bootstrap')} paired {kind} bootstrap resamples, {conf}% CI, "
+        f"seed {result.settings.get('seed')}"
+    )
+
+
+def _grid(head: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
+    widths = [max(len(str(c)) for c in col) for col in zip(head, *rows)]
+    lines = [indent + "  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()]
+    lines.append(indent + "  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append(indent + "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    return lines
+
+
+def comparison_table(result: ComparisonResult) -> str:
+    """The terminal table: a block per scale and metric, then verdicts and notes."""
+    lines = [summary_line(result)]
+    for scale in result.scales:
+        for metric in result.metrics:
+            lines.append("")
+            lines.append(f"x{scale} · {metric} ({direction(result, metric)})")
+            lines += _grid(headers(result, scale), metric_rows(result, scale, metric))
+    paper = paper_table(result)
+    if paper:
+        lines += ["", "In the papers' layout:", paper]
+    if result.verdicts:
+        lines += ["", "Verdicts:"] + [f"  {v}" for v in result.verdicts]
+    if result.notes:
+        lines += ["", "Notes:"] + [f"  {n}" for n in result.notes]
+    return "\n".join(lines)
+
+
+def paper_cells(result: ComparisonResult) -> tuple[list[str], list[list[str]]] | None:
+    """Header and rows of the papers' table: methods x (dataset, scale), "PSNR/SSIM" cells."""
+    rows_data: list[dict[str, Any]] | None = result.paper_table_rows()
+    if not rows_data or not result.paper_metrics:
+        return None
+    columns: list[str] = []
+    for row in rows_data:
+        columns += [c for c in row["cells"] if c not in columns]
+    digits = [digits_for(result, m) for m in result.paper_metrics]
+    body = []
+    for row in rows_data:
+        cells = [row["method"]]
+        for column in columns:
+            values = row["cells"].get(column)
+            if values is None:
+                cells.append("-")
+            else:
+                cells.append("/".join(number(v, d) for v, d in zip(values, digits)))
+        body.append(cells)
+    head = ["method", *[f"{c} ({'/'.join(result.paper_metrics)})" for c in columns]]
+    return head, body
+
+
+def markdown_table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def paper_table(result: ComparisonResult) -> str | None:
+    """The papers' table as Markdown, or None when the task declares no such layout."""
+    cells = paper_cells(result)
+    return None if cells is None else markdown_table(*cells)

@@ -1,0 +1,165 @@
+"""The core's first task, ``sr``: image quality of the upscaled image itself (PSNR / SSIM).
+
+It is how every SR paper evaluates (PROTOCOL.md): HR cropped to a multiple of the scale,
+LR made with MATLAB bicubic, Y channel of BT.601, ``scale`` pixels shaved on every side,
+the mean of per-image PSNRs and SSIMs. Here it runs through the very harness the
+downstream tasks use, so ``srpipe eval sr`` gets paired bootstrap CIs, the HR/bicubic/SR
+table, plots and crops like any plugin task, plus the papers' table layout
+(rows = methods, columns = datasets, "PSNR/SSIM").
+
+The task's "model" is the identity: its prediction for an image is the image, and the
+ground truth is the HR item. It registers through ``srpipe_register_tasks`` exactly as a
+third-party plugin does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from srpipe.errors import SrpipeError
+from srpipe.hookspecs import hookimpl
+from srpipe.task import Dataset, Item, Task
+
+
+class ImageQualityTask(Task):
+    """PSNR and SSIM of each upscaled image against its HR original, on Y, shave = scale.
+
+    --data is a folder of HR images (e.g. Set5's HR folder); without it the offline
+    validation split built by `srpipe data samples` is used.
+    """
+
+    name = "sr"
+    summary = "Image quality: PSNR/SSIM (Y, shave=scale) of the upscaled image vs HR"
+    metrics = ("psnr", "ssim")
+    default_data = "samples"
+    #: both metrics are means of per-image values (the protocol): the harness can vectorise
+    #: its bootstrap and need not keep the images as predictions
+    evaluate_is_item_mean: ClassVar[bool] = True
+    #: the comparison also prints the papers' "PSNR/SSIM" table
+    paper_table_metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim")
+
+    def __init__(self) -> None:
+        self.y_channel = True
+
+    @classmethod
+    def options(cls, command: str) -> list[Any]:
+        import click
+
+        if command != "eval":
+            return []
+        return [
+            click.Option(
+                ["--rgb"], is_flag=True, help="Measure on RGB instead of the protocol's Y channel."
+            ),
+        ]
+
+    def setup(self, rgb: bool = False, **_: Any) -> None:
+        self.y_channel = not rgb
+
+    def predict(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The identity: an image is judged as it is."""
+        return list(images)
+
+    def rescale(self, prediction: Any, factor: float) -> Any:
+        # An LR image cannot be compared pixel by pixel with HR: the ``lr`` variant is skipped.
+        raise NotImplementedError("image quality needs an HR-sized image")
+
+    def records(self, prediction: np.ndarray) -> list[dict[str, Any]]:
+        return [{"width": int(prediction.shape[1]), "height": int(prediction.shape[0])}]
+
+    def item_scores(self, prediction: np.ndarray, item: Item) -> dict[str, float]:
+        """PSNR/SSIM of one image; the harness puts the scale in ``item.meta["scale"]``."""
+        from srpipe.metrics import psnr, ssim
+
+        shave = int(item.meta.get("scale", 0))
+        return {
+            "psnr": psnr(prediction, item.image, shave=shave, y_channel=self.y_channel),
+            "ssim": ssim(prediction, item.image, shave=shave, y_channel=self.y_channel),
+        }
+
+    def evaluate(self, predictions: Sequence[Any], items: Sequence[Item]) -> dict[str, float]:
+        """Mean of per-image PSNRs and SSIMs (not the PSNR of the mean MSE)."""
+        scores = [self.item_scores(p, i) for p, i in zip(predictions, items, strict=True)]
+        return {m: float(np.mean([s[m] for s in scores])) for m in self.metrics}
+
+    def load_dataset(self, data: str | None, **_: Any) -> Dataset:
+        """A folder (or one file) of HR images, or the offline samples' validation split."""
+        if data is None or (data == "samples" and not Path(data).exists()):
+            return samples_dataset()
+        return folder_dataset(Path(data))
+
+
+def folder_dataset(
+    path: Path,
+    *,
+    name: str | None = None,
+    groups: dict[str, str] | None = None,
+    description: str = "",
+) -> Dataset:
+    """Every image in ``path`` (sorted by name; not recursive) as an HR item."""
+    from srpipe.imageio import is_image_path, read_image
+
+    if path.is_file():
+        files = [path] if is_image_path(path) else []
+    elif path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and is_image_path(p))
+    else:
+        raise SrpipeError(f"{path}: no such file or folder; pass --data a folder of HR images")
+    if not files:
+        raise SrpipeError(
+            f"no images found in {path}; pass --data a folder of HR images "
+            "(png, jpg, bmp, tif, webp)"
+        )
+    items = [
+        Item(
+            id=f.stem, image=read_image(f), group=(groups or {}).get(f.name), meta={"file": str(f)}
+        )
+        for f in files
+    ]
+    return Dataset(
+        name=name or (path.stem if path.is_file() else path.name),
+        items=items,
+        description=description or f"HR images from {path}",
+        meta={"path": str(path)},
+    )
+
+
+def samples_dataset() -> Dataset:
+    """The validation split of the offline corpus (``srpipe data samples``), grouped by source.
+
+    Frames of one clip share a group, so the bootstrap resamples the clip, not its frames.
+    """
+    from srpipe.environment import cache_dir
+
+    root = cache_dir() / "samples"
+    manifest_path = root / "manifest.json"
+    val = root / "val"
+    if not manifest_path.exists() or not val.is_dir():
+        raise SrpipeError(
+            f"no offline validation set at {val}; run `srpipe data samples` to build it, "
+            "or pass --data DIR (a folder of HR images)"
+        )
+    manifest = json.loads(manifest_path.read_text())
+    groups = {
+        Path(e["file"]).name: e["source"]
+        for e in manifest.get("images", [])
+        if e.get("split") == "val"
+    }
+    return folder_dataset(
+        val,
+        name="samples-val",
+        groups=groups,
+        description="srpipe offline validation split (natural photos and video frames shipped "
+        "inside installed packages; frames of one clip form one bootstrap group); not a "
+        "standard benchmark, so numbers are not comparable with published Set5/Set14 tables",
+    )
+
+
+@hookimpl
+def srpipe_register_tasks() -> list[type[Task]]:
+    return [ImageQualityTask]
