@@ -1,3 +1,48 @@
-"""Entry point of the srpipe_detect plugin: the hooks srpipe calls."""
+"""Entry point of the srpipe_detect plugin: the hooks srpipe calls.
+
+Heavy modules (ultralytics, torch, cv2) are imported only inside the task's methods, so
+registering this plugin keeps ``srpipe --help`` fast.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from srpipe.hookspecs import hookimpl
+
+
+@hookimpl
+def srpipe_register_tasks() -> list[type]:
+    """The ``detect`` task."""
+    from srpipe_detect.task import DetectTask
+
+    return [DetectTask]
+
+
+@hookimpl
+def srpipe_register_datasets() -> list[Any]:
+    """YOLO data.yaml and COCO json readers for ``srpipe eval detect --data``."""
+    from srpipe_detect.datasets import CocoReader, YoloReader
+
+    return [YoloReader(), CocoReader()]
+
+
+@hookimpl
+def srpipe_register_commands(parent: str) -> list[Any]:
+    """``srpipe data synth detect``: the offline tiny-object benchmark."""
+    if parent != "data synth":
+        return []
+    from srpipe_detect.synth import synth_command
+
+    return [synth_command()]
+
+
+@hookimpl
+def srpipe_add_variants(task: Any, scale: int) -> list[Any]:
+    """The ``sliced`` (SAHI on the LR image) variant for ``srpipe eval detect``."""
+    if getattr(task, "name", "") != "detect":
+        return []
+    from srpipe_detect.slicing import sliced_variant
+
+    variant = sliced_variant(task, scale)
+    return [variant] if variant is not None else []

@@ -1,0 +1,482 @@
+"""The ``detect`` task: tiny-object detection with any ultralytics YOLO checkpoint.
+
+The task sees RGB uint8 images (HR, upscaled by some method, or LR) and returns
+:class:`Detections`. It runs the detector at the image's *native* size by default
+(``--imgsz`` unset): letting YOLO shrink a x4-upscaled frame back to 640 px would throw
+away exactly the pixels SR produced, so every variant of a comparison is detected at the
+resolution it was given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from srpipe.errors import SrpipeError
+from srpipe.task import Dataset, Item, Task
+
+if TYPE_CHECKING:
+    import click
+
+#: the bundled detector (trained by experiments/detect/train_detector.py)
+BUNDLED_WEIGHTS = Path(__file__).parent / "weights" / "tiny_objects_yolov8s.pt"
+#: confidence threshold for `run` (what a user wants drawn) and for `eval` (AP needs the
+#: whole precision-recall curve, so ultralytics' own `val` keeps everything above 0.001)
+RUN_CONF, EVAL_CONF = 0.25, 0.001
+
+
+@dataclass
+class Detections:
+    """Boxes found in one image, in the pixel coordinates of the image given to ``predict``.
+
+    ``boxes`` (N, 4) float32 xyxy; ``classes`` (N,) int; ``scores`` (N,) float32;
+    ``names`` maps class ids to names; ``image_size`` is (width, height) of that image.
+    """
+
+    boxes: np.ndarray
+    classes: np.ndarray
+    scores: np.ndarray
+    names: dict[int, str] = field(default_factory=dict)
+    image_size: tuple[int, int] = (0, 0)
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    @classmethod
+    def empty(cls, names: dict[int, str], image_size: tuple[int, int]) -> Detections:
+        """No boxes."""
+        return cls(
+            np.zeros((0, 4), np.float32),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.float32),
+            names,
+            image_size,
+        )
+
+    def select(self, keep: np.ndarray) -> Detections:
+        """The detections where ``keep`` (a boolean mask or an index array) holds."""
+        return Detections(
+            self.boxes[keep], self.classes[keep], self.scores[keep], self.names, self.image_size
+        )
+
+
+def _parse_classes(value: str | None) -> list[str] | None:
+    if value is None or not str(value).strip():
+        return None
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def resolve_weights(detector: str | os.PathLike | None) -> str:
+    """The detector to load: a local file, an ultralytics model yaml, or a one-line error."""
+    if detector is None or str(detector) == "":
+        if not BUNDLED_WEIGHTS.is_file():
+            raise SrpipeError(
+                f"the bundled detector {BUNDLED_WEIGHTS.name} is missing from this install; "
+                "reinstall srpipe or pass --detector PATH"
+            )
+        return str(BUNDLED_WEIGHTS)
+    text = str(detector)
+    path = Path(text).expanduser()
+    if path.is_file():
+        return str(path)
+    if path.suffix in (".yaml", ".yml") and path.parent == Path("."):
+        return text  # ultralytics builds e.g. yolov8n.yaml from its own configs (untrained)
+    if path.parent == Path(".") and path.suffix in (".pt", ".pth", ".onnx", ".engine"):
+        if os.environ.get("YOLO_OFFLINE", "").lower() == "true":
+            raise SrpipeError(
+                f"{text} is not a local file and srpipe is offline; download it "
+                "(https://github.com/ultralytics/assets/releases) and pass its path, "
+                "or export YOLO_OFFLINE=false to let ultralytics fetch it"
+            )
+        return text  # online: ultralytics downloads official weights by name
+    raise SrpipeError(f"detector weights not found: {text}; pass --detector PATH to a YOLO .pt")
+
+
+def _device_for_ultralytics(device: str) -> str | int | None:
+    """srpipe's --device values in ultralytics' vocabulary."""
+    device = (device or "auto").lower()
+    if device == "auto":
+        import torch
+
+        return 0 if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        return int(device.split(":", 1)[1]) if ":" in device else 0
+    return device
+
+
+class DetectTask(Task):
+    """Detect objects with an ultralytics YOLO model and score mAP against boxes.
+
+    Default detector: the bundled YOLOv8s trained on srpipe's synthetic tiny-object set
+    (4 classes that differ only in fine detail). Default eval data: that set's validation
+    split (generated on first use, deterministic).
+    """
+
+    name: ClassVar[str] = "detect"
+    summary: ClassVar[str] = "Tiny-object detection with ultralytics YOLO (mAP, AP_small)."
+    metrics: ClassVar[tuple[str, ...]] = ("mAP50", "mAP50-95", "AP_small", "precision", "recall")
+    default_data: ClassVar[str | None] = "synthetic tiny objects (srpipe data synth detect)"
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.names: dict[int, str] = {}
+        self.conf = RUN_CONF
+        self.iou = 0.7
+        self.imgsz: int | None = None
+        self.class_filter: list[int] | None = None
+        self.slice: int = 0
+        self.variant_slice: int = 256
+        self.overlap: float = 0.2
+        self.device: Any = "cpu"
+        self.detector_path = ""
+        self._match_cache: dict[tuple[int, str], Any] = {}
+
+    # -- configuration -------------------------------------------------------------------
+    @classmethod
+    def options(cls, command: str) -> list[click.Parameter]:
+        """``--detector --conf --iou --imgsz --classes --slice --overlap``."""
+        import click
+
+        default_conf = RUN_CONF if command == "run" else EVAL_CONF
+        params = [
+            click.Option(
+                ["--detector"],
+                default=None,
+                help="ultralytics weights (.pt path, or a model yaml for an untrained "
+                "net). Default: the bundled tiny-object YOLOv8s.",
+            ),
+            click.Option(
+                ["--conf"],
+                type=float,
+                default=default_conf,
+                show_default=True,
+                help="Confidence threshold.",
+            ),
+            click.Option(
+                ["--iou"], type=float, default=0.7, show_default=True, help="NMS IoU threshold."
+            ),
+            click.Option(
+                ["--imgsz"],
+                type=int,
+                default=None,
+                help="Detector input size (long side). Default: the image's own size, "
+                "so upscaled pixels are not thrown away.",
+            ),
+            click.Option(
+                ["--classes"],
+                default=None,
+                help="Keep only these classes (names or ids, comma-separated).",
+            ),
+        ]
+        if command == "run":
+            slicing = click.Option(
+                ["--slice", "slice_size"],
+                type=int,
+                default=0,
+                show_default=True,
+                help="SAHI-style sliced inference: slice side in pixels (0 = off); each "
+                "slice is detected at --imgsz (default: its own size).",
+            )
+        else:  # in eval, slicing is a comparison variant of its own, never applied to others
+            slicing = click.Option(
+                ["--slice", "variant_slice"],
+                type=int,
+                default=256,
+                show_default=True,
+                help="Side (HR-equivalent pixels) of the slices of the 'sliced' variant: "
+                "SAHI on the LR image; 0 = leave that variant out.",
+            )
+        return [
+            *params,
+            slicing,
+            click.Option(
+                ["--overlap"],
+                type=float,
+                default=0.2,
+                show_default=True,
+                help="Overlap ratio between slices.",
+            ),
+        ]
+
+    def setup(
+        self,
+        detector: str | None = None,
+        conf: float | None = None,
+        iou: float = 0.7,
+        imgsz: int | None = None,
+        classes: str | Sequence[str] | None = None,
+        slice_size: int = 0,
+        variant_slice: int = 256,
+        overlap: float = 0.2,
+        device: str = "auto",
+        **_: Any,
+    ) -> None:
+        """Load the detector and validate options (one-line errors on bad values)."""
+        if conf is not None and not 0.0 <= conf <= 1.0:
+            raise SrpipeError(f"--conf must be in [0, 1], got {conf}")
+        if not 0.0 < iou <= 1.0:
+            raise SrpipeError(f"--iou must be in (0, 1], got {iou}")
+        if imgsz is not None and imgsz < 32:
+            raise SrpipeError(f"--imgsz must be at least 32, got {imgsz}")
+        if slice_size and slice_size < 32:
+            raise SrpipeError(f"--slice must be 0 (off) or at least 32 pixels, got {slice_size}")
+        if variant_slice and variant_slice < 32:
+            raise SrpipeError(f"--slice must be 0 (off) or at least 32 pixels, got {variant_slice}")
+        if not 0.0 <= overlap < 1.0:
+            raise SrpipeError(f"--overlap must be in [0, 1), got {overlap}")
+        self.conf = RUN_CONF if conf is None else conf
+        self.iou, self.imgsz, self.slice, self.overlap = iou, imgsz, slice_size, overlap
+        self.variant_slice = variant_slice
+        self.device = _device_for_ultralytics(device)
+        self.detector_path = resolve_weights(detector)
+        self.model = self._load(self.detector_path)
+        self.names = {int(k): str(v) for k, v in self.model.names.items()}
+        if isinstance(classes, str):
+            classes = _parse_classes(classes)
+        self.class_filter = self._class_ids(classes) if classes else None
+
+    @staticmethod
+    def _load(path: str) -> Any:
+        from srpipe.environment import import_ultralytics
+
+        import_ultralytics()
+        from ultralytics import YOLO
+
+        try:
+            model = YOLO(path, task="detect")
+        except Exception as exc:  # corrupt file, wrong format, download refused...
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SrpipeError(
+                f"cannot load detector {path}: {detail[:200]}; pass --detector PATH to "
+                "ultralytics YOLO weights"
+            ) from None
+        if getattr(model, "task", "detect") != "detect":
+            raise SrpipeError(f"{path} is a {model.task} model, not a detector; pass a detect .pt")
+        return model
+
+    def _class_ids(self, classes: Sequence[str]) -> list[int]:
+        by_name = {v: k for k, v in self.names.items()}
+        ids = []
+        for c in classes:
+            if str(c).isdigit() and int(c) in self.names:
+                ids.append(int(c))
+            elif c in by_name:
+                ids.append(by_name[c])
+            else:
+                known = ", ".join(self.names.values())
+                raise SrpipeError(f"--classes: unknown class {c!r}; the detector knows: {known}")
+        return ids
+
+    # -- prediction ----------------------------------------------------------------------
+    def predict(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """Detect on RGB uint8 images (sliced when ``--slice`` is set)."""
+        if self.model is None:
+            self.setup()
+        if self.slice:
+            from srpipe_detect.slicing import sliced_predict
+
+            return [
+                sliced_predict(self, img, self.slice, self.overlap, imgsz=self.imgsz)
+                for img in images
+            ]
+        return [self.predict_at(img, self.imgsz) for img in images]
+
+    def predict_at(self, image: np.ndarray, imgsz: int | None) -> Detections:
+        """One image at detector size ``imgsz`` (None: the image's own long side)."""
+        h, w = image.shape[:2]
+        size = imgsz or max(h, w)
+        size = int(np.ceil(size / 32) * 32)  # YOLO strides need multiples of 32
+        results = self.model.predict(
+            np.ascontiguousarray(image[:, :, ::-1]),  # ultralytics takes numpy input as BGR
+            imgsz=size,
+            conf=self.conf,
+            iou=self.iou,
+            classes=self.class_filter,
+            device=self.device,
+            verbose=False,
+            max_det=1000,
+        )
+        boxes = results[0].boxes
+        if boxes is None or len(boxes) == 0:
+            return Detections.empty(self.names, (w, h))
+        return Detections(
+            boxes.xyxy.cpu().numpy().astype(np.float32),
+            boxes.cls.cpu().numpy().astype(np.int64),
+            boxes.conf.cpu().numpy().astype(np.float32),
+            self.names,
+            (w, h),
+        )
+
+    def rescale(self, prediction: Detections, factor: float) -> Detections:
+        """Boxes multiplied by ``factor`` (e.g. 1/4 to go from an x4 upscale to the input)."""
+        w, h = prediction.image_size
+        return Detections(
+            prediction.boxes * np.float32(factor),
+            prediction.classes,
+            prediction.scores,
+            prediction.names,
+            (round(w * factor), round(h * factor)),
+        )
+
+    # -- run outputs ---------------------------------------------------------------------
+    def draw(self, image: np.ndarray, prediction: Detections) -> np.ndarray:
+        """Boxes with class name and confidence, colour per class."""
+        import cv2
+
+        out = np.ascontiguousarray(image.copy())
+        thick = max(1, round(max(out.shape[:2]) / 640))
+        for (x1, y1, x2, y2), cls, score in zip(
+            prediction.boxes, prediction.classes, prediction.scores
+        ):
+            colour = _class_colour(int(cls))
+            p1, p2 = (round(float(x1)), round(float(y1))), (round(float(x2)), round(float(y2)))
+            cv2.rectangle(out, p1, p2, colour, thick, cv2.LINE_AA)
+            label = f"{prediction.names.get(int(cls), cls)} {score:.2f}"
+            font_scale = 0.35 * thick
+            (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
+            ty = p1[1] - 2 if p1[1] - th - 2 >= 0 else p2[1] + th + 2
+            cv2.rectangle(out, (p1[0], ty - th - 1), (p1[0] + tw, ty + 2), colour, -1)
+            cv2.putText(
+                out,
+                label,
+                (p1[0], ty),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                font_scale,
+                (255, 255, 255),
+                1,
+                cv2.LINE_AA,
+            )
+        return out
+
+    def records(self, prediction: Detections) -> list[dict[str, Any]]:
+        """One row per box: class id and name, confidence, x1 y1 x2 y2 (pixels)."""
+        return [
+            {
+                "class_id": int(c),
+                "class": prediction.names.get(int(c), str(int(c))),
+                "conf": round(float(s), 4),
+                "x1": round(float(b[0]), 2),
+                "y1": round(float(b[1]), 2),
+                "x2": round(float(b[2]), 2),
+                "y2": round(float(b[3]), 2),
+            }
+            for b, c, s in zip(prediction.boxes, prediction.classes, prediction.scores)
+        ]
+
+    def summarize(self, predictions: Sequence[Detections]) -> dict[str, Any]:
+        """Images, total detections and counts per class."""
+        counts: Counter[str] = Counter()
+        for p in predictions:
+            counts.update(p.names.get(int(c), str(int(c))) for c in p.classes)
+        return {
+            "images": len(predictions),
+            "detections": int(sum(counts.values())),
+            "per_class": dict(sorted(counts.items())),
+            "detector": Path(self.detector_path).name,
+        }
+
+    # -- evaluation ----------------------------------------------------------------------
+    def load_dataset(self, data: str | None, **options: Any) -> Dataset:
+        """``data``: a YOLO data.yaml / folder or a COCO json; None: the synthetic val set."""
+        from srpipe_detect.datasets import CocoReader, YoloReader
+        from srpipe_detect.synth import ensure_default_dataset
+
+        if data is None:
+            return YoloReader().read(ensure_default_dataset(), split="val")
+        path = Path(data)
+        for reader in (YoloReader(), CocoReader()):
+            if reader.can_read(path):
+                return reader.read(path, **options)
+        raise SrpipeError(
+            f"cannot read {data} as a detection dataset; give a YOLO data.yaml (or its folder) "
+            "or a COCO annotations .json"
+        )
+
+    def _truth(self, item: Item, dataset_names: dict[int, str] | None) -> Any:
+        from srpipe_detect.metrics import BoxSet
+
+        target = item.target or {}
+        return BoxSet(
+            np.asarray(target.get("boxes", np.zeros((0, 4))), np.float32).reshape(-1, 4),
+            np.asarray(target.get("classes", np.zeros(0)), np.int64),
+        )
+
+    def _to_dataset_classes(self, pred: Detections, names: dict[int, str] | None) -> Any:
+        """Predictions with class ids translated to the dataset's ids (by class name)."""
+        from srpipe_detect.metrics import BoxSet
+
+        if not names or names == pred.names or not pred.names:
+            return BoxSet(pred.boxes, pred.classes, pred.scores)
+        by_name = {v: k for k, v in names.items()}
+        missing = [n for n in names.values() if n not in pred.names.values()]
+        if len(missing) == len(names):
+            raise SrpipeError(
+                f"the detector's classes ({', '.join(list(pred.names.values())[:6])}...) share "
+                f"no name with the dataset's ({', '.join(list(names.values())[:6])}...); "
+                "pass --detector trained on this dataset's classes"
+            )
+        mapped = np.array([by_name.get(pred.names.get(int(c), ""), -1) for c in pred.classes])
+        keep = mapped >= 0 if len(mapped) else np.zeros(0, bool)
+        return BoxSet(pred.boxes[keep], mapped[keep].astype(np.int64), pred.scores[keep])
+
+    def _match(self, prediction: Detections, item: Item) -> Any:
+        from srpipe_detect.metrics import match_image
+
+        # bootstrap resamples pass the same objects many times: match each pair once.
+        # The cache holds the (small) prediction so its id stays unique, but not the item,
+        # whose HR image would otherwise be kept alive.
+        key = (id(prediction), item.id)
+        hit = self._match_cache.get(key)
+        if hit is not None and hit[0] is prediction:
+            return hit[1]
+        names = (item.meta or {}).get("names")
+        result = match_image(self._to_dataset_classes(prediction, names), self._truth(item, names))
+        self._match_cache[key] = (prediction, result)
+        return result
+
+    def evaluate(
+        self, predictions: Sequence[Detections], items: Sequence[Item]
+    ) -> dict[str, float]:
+        """Dataset-level mAP50, mAP50-95, AP_small, precision, recall (HR coordinates)."""
+        from srpipe_detect.metrics import detection_metrics
+
+        if len(predictions) != len(items):
+            raise ValueError(f"{len(predictions)} predictions for {len(items)} items")
+        return detection_metrics([self._match(p, it) for p, it in zip(predictions, items)])
+
+    def item_scores(self, prediction: Detections, item: Item) -> dict[str, float]:
+        """Per image: AP50 (over its classes) and recall/precision of boxes with conf >= 0.25."""
+        from srpipe_detect.metrics import detection_metrics
+
+        m = self._match(prediction, item)
+        n_truth = len(m.target_cls)
+        confident = m.conf >= RUN_CONF
+        tp50 = int(m.tp[confident, 0].sum()) if len(m.tp) else 0
+        n_conf = int(confident.sum())
+        return {
+            "AP50": detection_metrics([m])["mAP50"] if n_truth else float("nan"),
+            "recall@0.25": tp50 / n_truth if n_truth else float("nan"),
+            "precision@0.25": tp50 / n_conf if n_conf else float("nan"),
+        }
+
+
+def _class_colour(cls: int) -> tuple[int, int, int]:
+    palette = [
+        (230, 25, 75),
+        (60, 180, 75),
+        (255, 225, 25),
+        (0, 130, 200),
+        (245, 130, 48),
+        (145, 30, 180),
+        (70, 240, 240),
+        (240, 50, 230),
+        (210, 245, 60),
+        (0, 128, 128),
+    ]
+    return palette[cls % len(palette)]
