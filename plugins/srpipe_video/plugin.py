@@ -17,6 +17,14 @@ from srpipe.hookspecs import hookimpl
 
 
 @hookimpl
+def srpipe_register_tasks() -> list[type]:
+    """The video task: SR on whole videos, and per-frame + temporal metrics in eval."""
+    from srpipe_video.task import VideoTask
+
+    return [VideoTask]
+
+
+@hookimpl
 def srpipe_open_frames(path: Path) -> Any:
     """A ``FrameSequence`` for a video file or a glob pattern; None for anything else."""
     from srpipe_video.frames import FrameSequence, is_glob, is_video_path

