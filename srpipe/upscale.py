@@ -245,13 +245,23 @@ class Upscaler:
         The alpha channel is upscaled on its own with MATLAB bicubic (an SR model is trained
         on colour, not on masks). Grey pictures stay grey (the channel mean of the output).
         """
+        return self.upscale_pictures([picture])[0]
+
+    def upscale_pictures(self, pictures: Sequence[Picture]) -> list[Picture]:
+        """:meth:`upscale_picture` for several pictures; 8-bit ones of one size are batched."""
+        eight = [i for i, p in enumerate(pictures) if p.bit_depth == 8]
+        colour: dict[int, np.ndarray] = dict(
+            zip(eight, self.upscale_batch([pictures[i].rgb for i in eight]))
+        )
+        for i, picture in enumerate(pictures):
+            if i not in colour:
+                up = self.upscale_float(picture.rgb.astype(np.float32) / 65535.0)
+                colour[i] = np.floor(up * 65535.0 + 0.5).astype(np.uint16)
+        return [self._finish_picture(p, colour[i]) for i, p in enumerate(pictures)]
+
+    def _finish_picture(self, picture: Picture, rgb: np.ndarray) -> Picture:
         from srpipe.imageio import Picture
 
-        if picture.bit_depth == 16:
-            rgb = self.upscale_float(picture.rgb.astype(np.float32) / 65535.0)
-            rgb = np.floor(rgb * 65535.0 + 0.5).astype(np.uint16)
-        else:
-            rgb = self(picture.rgb)
         if picture.grey:
             grey = np.floor(rgb.astype(np.float64).mean(axis=2) + 0.5).astype(rgb.dtype)
             rgb = np.repeat(grey[:, :, None], 3, axis=2)
