@@ -1,0 +1,196 @@
+"""`srpipe export --sr NAME --scale S --format onnx -o model.onnx`: deployable SR models.
+
+The ONNX graph takes ``lr`` (N, 3, H, W) float32 RGB in [0, 1] with dynamic N, H and W
+and returns ``sr`` (N, 3, H*s, W*s), unclamped, exactly like the PyTorch model. After
+export the file is run with onnxruntime on two input sizes and compared with PyTorch; a
+difference above ``--atol`` (1e-3 by default) is an error and nothing is written. The
+model's name, scale, architecture and weights sha256 go into the ONNX metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from srpipe.errors import SrpipeError, UsageError
+
+#: input sizes the exported graph is checked on (H, W): square and odd-sized
+CHECK_SIZES = ((32, 32), (23, 41))
+
+
+@click.command("export")
+@click.option(
+    "--sr", required=True, help="Model name (`srpipe models`) or checkpoint path to export."
+)
+@click.option("--scale", type=int, default=4, show_default=True, help="Upscaling factor.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["onnx"]),
+    default="onnx",
+    show_default=True,
+    help="Export format.",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output file. Default: <name>_x<scale>.onnx in the current folder.",
+)
+@click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset version.")
+@click.option(
+    "--atol",
+    type=float,
+    default=1e-3,
+    show_default=True,
+    help="Largest allowed |onnxruntime - PyTorch| difference in the check.",
+)
+@click.option("--no-check", is_flag=True, help="Skip the onnxruntime comparison.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+def export(
+    sr: str,
+    scale: int,
+    fmt: str,
+    out: Path | None,
+    opset: int,
+    atol: float,
+    no_check: bool,
+    as_json: bool,
+) -> None:
+    """Export an SR model to ONNX with dynamic height and width, checked with onnxruntime.
+
+    \b
+    Examples:
+      srpipe export --sr edsr --scale 4 -o edsr_x4.onnx
+      srpipe export --sr runs/train/best.safetensors --scale 2 --format onnx
+    """
+    if scale < 1:
+        raise UsageError(f"--scale must be a positive integer, got {scale}")
+    from srpipe.models.checkpoint import load_model
+
+    model, meta = load_model(sr, scale, device="cpu")
+    name = str(meta.get("name") or meta.get("arch") or Path(sr).stem)
+    target = out if out is not None else Path(f"{name}_x{scale}.{fmt}")
+    if target.suffix.lower() != ".onnx":
+        raise UsageError(f"{target}: an ONNX export needs a .onnx file name")
+    report = export_onnx(model, target, scale=scale, meta={**meta, "name": name}, opset=opset)
+    if not no_check:
+        report["check"] = check_onnx(model, target, scale=scale, atol=atol)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        check = report.get("check")
+        checked = (
+            f"; onnxruntime max |diff| {check['max_abs_diff']:.2e} on {', '.join(check['sizes'])}"
+            if check
+            else ""
+        )
+        click.echo(
+            f"exported {name} x{scale} to {target} ({report['bytes'] / 1e6:.2f} MB){checked}"
+        )
+
+
+def export_onnx(
+    model: Any, target: Path, *, scale: int, meta: dict[str, Any], opset: int = 17
+) -> dict[str, Any]:
+    """Write ``model`` to ``target`` as ONNX (atomically) with dynamic N/H/W; return a summary."""
+    import onnx
+    import torch
+
+    from srpipe import __version__
+    from srpipe.atomic import atomic_path
+
+    model = model.float().cpu().eval()
+    example = torch.rand(1, 3, 32, 32)
+    with atomic_path(target) as tmp:
+        with warnings.catch_warnings(), torch.no_grad():
+            # the TorchScript exporter is deprecated but needs no onnxscript and handles
+            # pixel shuffle with dynamic sizes; silence its notice
+            warnings.simplefilter("ignore")
+            try:
+                torch.onnx.export(
+                    model,
+                    (example,),
+                    str(tmp),
+                    dynamo=False,
+                    input_names=["lr"],
+                    output_names=["sr"],
+                    dynamic_axes={
+                        "lr": {0: "batch", 2: "height", 3: "width"},
+                        "sr": {0: "batch", 2: "out_height", 3: "out_width"},
+                    },
+                    opset_version=opset,
+                    do_constant_folding=True,
+                )
+            except Exception as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise SrpipeError(
+                    f"ONNX export of {meta.get('name')} failed ({type(exc).__name__}: "
+                    f"{first[:160]}); try another --opset"
+                ) from None
+        graph = onnx.load(str(tmp))
+        props = {
+            "srpipe_version": __version__,
+            "name": str(meta.get("name")),
+            "arch": str(meta.get("arch")),
+            "scale": str(scale),
+            "weights_sha256": str(meta.get("sha256")),
+            "input": "lr: float32 RGB in [0,1], (N, 3, H, W)",
+            "output": "sr: float32 RGB, (N, 3, H*scale, W*scale), unclamped",
+        }
+        for key, value in props.items():
+            entry = graph.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.checker.check_model(graph)
+        onnx.save(graph, str(tmp))
+    return {
+        "output": str(target),
+        "format": "onnx",
+        "opset": opset,
+        "bytes": os.path.getsize(target),
+        "metadata": props,
+    }
+
+
+def check_onnx(model: Any, path: Path, *, scale: int, atol: float = 1e-3) -> dict[str, Any]:
+    """Run ``path`` with onnxruntime on :data:`CHECK_SIZES` and compare with ``model``.
+
+    Raises :class:`SrpipeError` (and deletes the file) if any difference exceeds ``atol``.
+    """
+    import numpy as np
+    import torch
+
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise SrpipeError(
+            "onnxruntime is not installed, so the export cannot be checked; "
+            "pip install 'srpipe[export]' or pass --no-check"
+        ) from None
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    generator = torch.Generator().manual_seed(0)
+    worst = 0.0
+    sizes = []
+    for batch, (h, w) in zip((1, 2), CHECK_SIZES):
+        x = torch.rand(batch, 3, h, w, generator=generator)
+        with torch.no_grad():
+            expected = model(x).numpy()
+        got = session.run(["sr"], {"lr": x.numpy()})[0]
+        if got.shape != (batch, 3, h * scale, w * scale):
+            path.unlink(missing_ok=True)
+            raise SrpipeError(f"exported graph returned {got.shape} for {tuple(x.shape)}")
+        worst = max(worst, float(np.abs(got - expected).max()))
+        sizes.append(f"{batch}x3x{h}x{w}")
+    if worst > atol:
+        path.unlink(missing_ok=True)
+        raise SrpipeError(
+            f"onnxruntime output differs from PyTorch by {worst:.2e} (> {atol:g}); "
+            "the export was removed; try another --opset"
+        )
+    return {"max_abs_diff": worst, "atol": atol, "sizes": sizes, "runtime": ort.__version__}

@@ -1,0 +1,81 @@
+"""`srpipe export --format onnx`: dynamic H/W, metadata, onnxruntime agreement, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from srpipe.cli import main
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return info.value.code, captured.out, captured.err
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> tuple[Path, torch.nn.Module]:
+    from srpipe.models.checkpoint import save_checkpoint
+    from srpipe.models.edsr import build_edsr
+
+    torch.manual_seed(0)
+    hyper = {"n_resblocks": 1, "n_feats": 8}
+    model = build_edsr(scale=2, **hyper).eval()
+    path = save_checkpoint(model, tmp_path / "tiny.safetensors", arch="edsr", scale=2, hyper=hyper)
+    return path, model
+
+
+def test_export_onnx_dynamic_and_checked(tmp_path, capsys, tiny):
+    ckpt, model = tiny
+    target = tmp_path / "m.onnx"
+    code, out, err = run_cli(
+        capsys, "export", "--sr", ckpt, "--scale", "2", "--format", "onnx", "-o", target, "--json"
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["check"]["max_abs_diff"] <= 1e-3
+    graph = onnx.load(str(target))
+    meta = {p.key: p.value for p in graph.metadata_props}
+    assert meta["scale"] == "2" and meta["arch"] == "edsr" and len(meta["weights_sha256"]) == 64
+    # a size the export never saw: dynamic height and width really work
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    x = torch.rand(1, 3, 17, 29)
+    got = session.run(["sr"], {"lr": x.numpy()})[0]
+    with torch.no_grad():
+        expected = model(x).numpy()
+    assert got.shape == (1, 3, 34, 58)
+    np.testing.assert_allclose(got, expected, atol=1e-3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "tiny.safetensors"]
+
+
+def test_export_default_name_and_text_summary(tmp_path, capsys, tiny, monkeypatch):
+    ckpt, _ = tiny
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_cli(capsys, "export", "--sr", ckpt, "--scale", "2")
+    assert code == 0 and "onnxruntime max |diff|" in out
+    assert (tmp_path / "edsr_x2.onnx").is_file()
+
+
+def test_export_wrong_scale_and_suffix(tmp_path, capsys, tiny):
+    ckpt, _ = tiny
+    code, _, err = run_cli(
+        capsys, "export", "--sr", ckpt, "--scale", "3", "-o", tmp_path / "a.onnx"
+    )
+    assert code == 1 and err.startswith("Error:") and "x2" in err and "Traceback" not in err
+    code, _, err = run_cli(capsys, "export", "--sr", ckpt, "--scale", "2", "-o", tmp_path / "a.pt")
+    assert code == 2 and ".onnx" in err
+    assert not (tmp_path / "a.onnx").exists()
+
+
+def test_export_unknown_format_is_usage_error(capsys, tiny):
+    ckpt, _ = tiny
+    code, _, err = run_cli(capsys, "export", "--sr", ckpt, "--format", "tflite")
+    assert code == 2 and "tflite" in err
