@@ -397,7 +397,7 @@ def _probe_pyav(path: Path) -> _Probe:
         ) from None
     try:
         if not container.streams.video:
-            raise SrpipeError(f"{path.name} has no video stream; give a video file")
+            raise SrpipeError(f"{path.name} has no video stream (zero frames?); give a video file")
         stream = container.streams.video[0]
         announced = int(stream.frames or 0)
         pts: list[int] = []

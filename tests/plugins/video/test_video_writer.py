@@ -1,0 +1,135 @@
+"""FrameWriter: rate/size kept, H.264 or the documented fallback, audio, atomic and partial."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from srpipe_video.frames import FrameSequence
+from srpipe_video.writer import FrameWriter, h264_encoder, partial_path_for
+from video_clips import SIZE, synthetic_frame
+
+from srpipe.errors import SrpipeError
+
+
+def _write(writer: FrameWriter, count: int) -> None:
+    for i in range(count):
+        writer.write(synthetic_frame(i))
+
+
+@pytest.mark.parametrize("codec", ["auto", "opencv"])
+def test_roundtrip_keeps_fps_size_count(tmp_path, codec):
+    out = tmp_path / "out.mp4"
+    writer = FrameWriter(out, 12.5, SIZE, codec=codec)
+    if codec == "auto" and h264_encoder():
+        assert writer.backend == "pyav" and writer.codec == h264_encoder()
+    if codec == "opencv":
+        assert (writer.backend, writer.codec) == ("opencv", "mp4v")
+    _write(writer, 10)
+    assert writer.close() == out
+    seq = FrameSequence(out)
+    assert (seq.frame_count, seq.size) == (10, SIZE)
+    assert seq.fps == pytest.approx(12.5, rel=1e-3)
+    for frame in seq:
+        expected = synthetic_frame(frame.index)
+        assert np.abs(frame.image.astype(int) - expected).mean() < 6
+
+
+def test_odd_frame_size_is_written(tmp_path):
+    out = tmp_path / "odd.mp4"
+    with FrameWriter(out, 10, (33, 21)) as writer:
+        for _ in range(3):
+            writer.write(np.full((21, 33, 3), 128, np.uint8))
+    assert FrameSequence(out).size == (33, 21)
+
+
+def test_atomic_partial_name_while_writing(tmp_path):
+    out = tmp_path / "clip.mp4"
+    writer = FrameWriter(out, 10, SIZE)
+    _write(writer, 3)
+    assert writer.partial_path == partial_path_for(out) == tmp_path / "clip.partial.mp4"
+    # the encoder may still hold the frames; whatever is on disk is the .partial file
+    assert [p.name for p in tmp_path.iterdir()] in ([], ["clip.partial.mp4"])
+    writer.close()
+    assert out.exists() and not writer.partial_path.exists()
+
+
+@pytest.mark.parametrize("codec", ["auto", "opencv"])
+def test_abort_leaves_a_playable_partial_never_the_final_name(tmp_path, codec):
+    out = tmp_path / "clip.mp4"
+    writer = FrameWriter(out, 10, SIZE, codec=codec)
+    _write(writer, 7)
+    partial = writer.abort()
+    assert partial == tmp_path / "clip.partial.mp4" and not out.exists()
+    assert len(list(FrameSequence(partial))) == 7  # playable: every frame decodes
+    with pytest.raises(SrpipeError):
+        writer.close()
+
+
+def test_abort_before_any_frame_leaves_nothing(tmp_path):
+    writer = FrameWriter(tmp_path / "clip.mp4", 10, SIZE)
+    assert writer.abort() is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_context_manager_aborts_on_error(tmp_path):
+    out = tmp_path / "clip.mp4"
+    with pytest.raises(RuntimeError), FrameWriter(out, 10, SIZE) as writer:
+        _write(writer, 2)
+        raise RuntimeError("boom")
+    assert not out.exists() and (tmp_path / "clip.partial.mp4").exists()
+
+
+def test_unwritable_output_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder")
+    with pytest.raises(SrpipeError) as excinfo:
+        FrameWriter(blocker / "out.mp4", 10, SIZE)
+    assert "\n" not in str(excinfo.value) and "choose another" in str(excinfo.value)
+    with pytest.raises(SrpipeError, match="folder"):
+        FrameWriter(tmp_path, 10, SIZE)
+
+
+def test_wrong_frame_size_is_refused(tmp_path):
+    writer = FrameWriter(tmp_path / "clip.mp4", 10, SIZE)
+    with pytest.raises(SrpipeError, match="size"):
+        writer.write(np.zeros((10, 10, 3), np.uint8))
+    writer.abort()
+
+
+def test_source_timestamps_are_kept(tmp_path, av_video):
+    times = [0.0, 0.1, 0.2, 0.5, 0.6, 1.2]
+    source = FrameSequence(av_video("vfr.mp4", times))
+    out = tmp_path / "copy.mp4"
+    with FrameWriter(out, source.fps, source.size, source) as writer:
+        for frame in source:
+            writer.write(frame.image, frame.timestamp)
+    np.testing.assert_allclose(FrameSequence(out).timestamps, times, atol=2e-3)
+
+
+def test_audio_is_kept_for_the_selected_span(tmp_path, av_video):
+    import av
+
+    source = FrameSequence(
+        av_video("talk.mp4", [i / 10 for i in range(20)], audio_seconds=2.0), start=5
+    )
+    assert source.has_audio
+    out = tmp_path / "out.mp4"
+    with FrameWriter(out, source.fps, source.size, source) as writer:
+        for frame in source:
+            writer.write(frame.image, frame.timestamp)
+    assert writer.audio == "kept"
+    with av.open(str(out)) as container:
+        audio = container.streams.audio[0]
+        seconds = sum(p.duration or 0 for p in container.demux(audio)) * float(audio.time_base)
+    assert 1.2 < seconds < 1.8  # 15 frames at 10 fps: 1.5 s of audio, to the packet
+
+
+def test_audio_dropped_is_said(tmp_path, av_video, caplog):
+    source = FrameSequence(av_video("talk.mp4", [i / 10 for i in range(5)], audio_seconds=0.5))
+    with caplog.at_level(logging.WARNING, logger="srpipe.video"):
+        writer = FrameWriter(tmp_path / "out.mp4", source.fps, source.size, source, codec="opencv")
+    assert writer.audio.startswith("dropped")
+    assert "audio" in caplog.text and "dropped" in caplog.text
+    writer.abort()
