@@ -1,0 +1,506 @@
+"""Face verification datasets: LFW ``pairs.txt`` and plain ``identity/image.jpg`` folders.
+
+Reading a dataset has two steps:
+
+1. list the *pairs* (:class:`PairSpec`): from LFW's ``pairs.txt`` (10 folds of N matched
+   then N mismatched pairs) or generated from identity folders;
+2. :func:`build_face_dataset` turns pairs into evaluation :class:`~srpipe.task.Item` s.
+   Faces are found (MTCNN) and aligned on the **HR** image, so every variant the harness
+   makes (bicubic, SR, ...) is cropped at the same place; MTCNN would miss the small
+   faces of the LR images anyway. Each item is one verification pair: ``Item.image`` is
+   the probe's HR face chip (the harness degrades and upscales it), ``Item.target`` holds
+   the label, the gallery side's HR embedding (computed once) and the HR gallery of every
+   identity (for rank-1). A pair whose HR face cannot be found stays in the set as an
+   *unscorable* item and counts as an error in every variant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from srpipe.errors import SrpipeError
+from srpipe.task import Dataset, DatasetReader, Item
+
+#: LFW image folders as distributed (original, funneled, deep-funneled)
+LFW_IMAGE_DIRS = ("lfw", "lfw-deepfunneled", "lfw_funneled", "lfw-funneled", "images", ".")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+#: side of the stand-in chip given to the harness for an unscorable pair
+PLACEHOLDER_SIDE = 96
+#: how many faces datasets this process has built (tells the task it is being evaluated)
+BUILT_DATASETS = 0
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    """One verification pair before any face is found: probe and gallery image paths."""
+
+    probe: Path
+    probe_identity: str
+    gallery: Path
+    gallery_identity: str
+    fold: int
+
+    @property
+    def same(self) -> bool:
+        """True for a genuine (same identity) pair."""
+        return self.probe_identity == self.gallery_identity
+
+
+@dataclass
+class PairTarget:
+    """Ground truth and HR-side data of one pair item (``Item.target``)."""
+
+    same: bool
+    fold: int
+    probe_identity: str
+    probe_key: str
+    gallery_identity: str
+    gallery_embedding: np.ndarray | None
+    #: shared by every item of a dataset: identity -> [(image key, HR embedding)]
+    gallery: dict[str, list[tuple[str, np.ndarray]]]
+    embedder: str
+    scorable: bool = True
+    #: the probe's own HR face was found (rank-1 needs only this side)
+    probe_ok: bool = True
+    reason: str = ""
+
+
+@dataclass
+class PreparedImage:
+    """An image's HR face chip and embedding, or why there is none."""
+
+    chip: np.ndarray
+    embedding: np.ndarray | None
+    box: list[float] | None
+    landmarks: list[list[float]] | None
+    face_width: float | None
+    reason: str = ""
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """RGB uint8 image (grey becomes RGB); SrpipeError on unreadable files."""
+    from srpipe.imageio import read_image
+
+    return read_image(path)
+
+
+def identity_folders(root: Path) -> dict[str, list[Path]]:
+    """``root/<identity>/<image>`` -> {identity: sorted image paths} (empty folders left out)."""
+    people: dict[str, list[Path]] = {}
+    for folder in sorted(
+        p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")
+    ):
+        images = sorted(
+            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
+        if images:
+            people[folder.name] = images
+    return people
+
+
+def find_pairs_file(path: Path) -> Path | None:
+    """``path`` itself if it is a pairs file, else ``path/pairs.txt`` (or pairsDevTest.txt)."""
+    path = Path(path)
+    if path.is_file() and path.suffix == ".txt":
+        return path
+    for name in ("pairs.txt", "pairsDevTest.txt"):
+        if (path / name).is_file():
+            return path / name
+    return None
+
+
+def lfw_image_path(root: Path, name: str, number: int) -> Path:
+    """LFW's naming: ``root/Aaron_Peirsol/Aaron_Peirsol_0002.jpg``."""
+    return root / name / f"{name}_{number:04d}.jpg"
+
+
+def parse_lfw_pairs(pairs_file: Path, images_root: Path | None = None) -> list[PairSpec]:
+    """Parse LFW's ``pairs.txt``: header ``folds n`` (or ``n``), then per fold n matched
+    lines ``name i j`` followed by n mismatched lines ``name1 i name2 j``.
+    """
+    pairs_file = Path(pairs_file)
+    lines = [ln.split() for ln in pairs_file.read_text().splitlines() if ln.strip()]
+    if not lines:
+        raise SrpipeError(f"{pairs_file} is empty; expected LFW's pairs.txt")
+    header = lines[0]
+    try:
+        numbers = [int(v) for v in header]
+    except ValueError:
+        raise SrpipeError(
+            f"{pairs_file}: first line {' '.join(header)!r} is not LFW's header ('10 300')"
+        ) from None
+    folds, per_class = (numbers[0], numbers[1]) if len(numbers) == 2 else (1, numbers[0])
+    body = lines[1:]
+    if len(body) != folds * 2 * per_class:
+        raise SrpipeError(
+            f"{pairs_file}: header promises {folds} folds x {2 * per_class} pairs = "
+            f"{folds * 2 * per_class} lines, found {len(body)}"
+        )
+    root = images_root if images_root is not None else locate_lfw_images(pairs_file.parent, body)
+    pairs = []
+    for index, fields in enumerate(body):
+        fold = index // (2 * per_class)
+        try:
+            if len(fields) == 3:
+                name, i, j = fields[0], int(fields[1]), int(fields[2])
+                a, b = (name, i), (name, j)
+            elif len(fields) == 4:
+                a, b = (fields[0], int(fields[1])), (fields[2], int(fields[3]))
+            else:
+                raise ValueError
+        except ValueError:
+            raise SrpipeError(
+                f"{pairs_file}: line {index + 2} {' '.join(fields)!r} is neither "
+                "'name i j' nor 'name1 i name2 j'"
+            ) from None
+        pairs.append(PairSpec(lfw_image_path(root, *a), a[0], lfw_image_path(root, *b), b[0], fold))
+    return pairs
+
+
+def locate_lfw_images(base: Path, body: Sequence[Sequence[str]]) -> Path:
+    """The folder holding ``<name>/<name>_0001.jpg`` next to a pairs file."""
+    name, number = body[0][0], int(body[0][1])
+    for sub in LFW_IMAGE_DIRS:
+        root = (base / sub).resolve()
+        if lfw_image_path(root, name, number).is_file():
+            return root
+    raise SrpipeError(
+        f"cannot find LFW images for pairs in {base}: expected {name}/{name}_{number:04d}.jpg "
+        f"under one of {', '.join(LFW_IMAGE_DIRS)}"
+    )
+
+
+def folder_pairs(root: Path, max_genuine_per_identity: int = 50, seed: int = 0) -> list[PairSpec]:
+    """Pairs for an ``identity/image`` folder: genuine pairs within each identity (at most
+    ``max_genuine_per_identity``, spread over its images), as many impostor pairs drawn
+    with a fixed seed, and both dealt round-robin into 10 folds after a seeded shuffle.
+
+    Folds are not identity-disjoint (with few identities they cannot be); LFW's are.
+    """
+    people = identity_folders(root)
+    if len(people) < 2:
+        raise SrpipeError(
+            f"{root} needs at least 2 identity folders (DIR/<name>/<image>.jpg) to form "
+            f"verification pairs; found {len(people)}"
+        )
+    rng = np.random.default_rng(seed)
+    genuine: list[tuple[Path, str, Path, str]] = []
+    for name, images in people.items():
+        combos = [(a, b) for i, a in enumerate(images) for b in images[i + 1 :]]
+        if len(combos) > max_genuine_per_identity:
+            keep = np.sort(rng.choice(len(combos), max_genuine_per_identity, replace=False))
+            combos = [combos[k] for k in keep]
+        genuine.extend((a, name, b, name) for a, b in combos)
+    names = list(people)
+    impostor: list[tuple[Path, str, Path, str]] = []
+    seen: set[tuple[Path, Path]] = set()
+    wanted = max(len(genuine), len(names))
+    attempts = 0
+    while len(impostor) < wanted and attempts < 50 * wanted:
+        attempts += 1
+        i, j = rng.choice(len(names), 2, replace=False)
+        a = people[names[i]][int(rng.integers(len(people[names[i]])))]
+        b = people[names[j]][int(rng.integers(len(people[names[j]])))]
+        if (a, b) in seen:
+            continue
+        seen.add((a, b))
+        impostor.append((a, names[i], b, names[j]))
+    pairs = genuine + impostor
+    order = rng.permutation(len(pairs))
+    return [
+        PairSpec(pairs[k][0], pairs[k][1], pairs[k][2], pairs[k][3], rank % 10)
+        for rank, k in enumerate(order)
+    ]
+
+
+def read_description(root: Path) -> str:
+    """The dataset's own notes (``DESCRIPTION.md``) if it has any, else ''."""
+    note = Path(root) / "DESCRIPTION.md"
+    return note.read_text().strip() if note.is_file() else ""
+
+
+# -- building items -----------------------------------------------------------------------
+
+
+@dataclass
+class BuildOptions:
+    """How HR faces become chips: which embedder, and at what resolution."""
+
+    embedder: str = "dlib"
+    embedder_weights: str | None = None
+    device: str = "cpu"
+    #: None: keep each face's own HR resolution; else make the face this many px wide in LR
+    face_width: int | None = None
+    scales: tuple[int, ...] = ()
+    min_face_size: int = 20
+    limit: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> BuildOptions:
+        """Pick what is known from the keyword options the harness or CLI passes."""
+        scales = options.get("scales") or options.get("scale") or ()
+        if isinstance(scales, int | float):
+            scales = (int(scales),)
+        return cls(
+            embedder=options.get("embedder") or "dlib",
+            embedder_weights=options.get("embedder_weights"),
+            device=options.get("device") or "cpu",
+            face_width=options.get("face_width"),
+            scales=tuple(int(s) for s in scales),
+            min_face_size=int(options.get("min_face_size") or 20),
+            limit=options.get("limit"),
+        )
+
+    def chip_multiple(self) -> int:
+        """Chip sides are multiples of every scale, so the harness's modcrop cuts nothing."""
+        if self.face_width:
+            if len(self.scales) != 1:
+                raise SrpipeError(
+                    "--face-width needs exactly one --scale (the HR chip is sized so that the face "
+                    f"is face-width x scale px wide); got scales {list(self.scales) or 'unknown'}"
+                )
+            return self.scales[0]
+        multiple = 1
+        for s in self.scales or (2, 3, 4, 8):
+            multiple = multiple * s // math.gcd(multiple, s)
+        return multiple
+
+
+def build_face_dataset(
+    pairs: Sequence[PairSpec],
+    *,
+    name: str,
+    description: str,
+    options: BuildOptions,
+    detector: Any = None,
+    embedder: Any = None,
+) -> Dataset:
+    """Detect, align and embed every HR image once, then make one item per pair."""
+    global BUILT_DATASETS
+    from srpipe_faces.models import shared_detector, shared_embedder
+
+    if options.limit:
+        pairs = list(pairs)[: int(options.limit)]
+    if not pairs:
+        raise SrpipeError(f"dataset {name} has no pairs")
+    detector = detector or shared_detector(options.min_face_size, options.device)
+    embedder = embedder or shared_embedder(
+        options.embedder, options.embedder_weights, options.device
+    )
+    multiple = options.chip_multiple()
+    face_width_hr = options.face_width * options.scales[0] if options.face_width else None
+
+    prepared: dict[str, PreparedImage] = {}
+    for path in _unique_paths(pairs):
+        prepared[str(path)] = prepare_image(path, detector, embedder, face_width_hr, multiple)
+
+    gallery: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for pair in pairs:
+        for path, identity in (
+            (pair.probe, pair.probe_identity),
+            (pair.gallery, pair.gallery_identity),
+        ):
+            image = prepared[str(path)]
+            entries = gallery.setdefault(identity, [])
+            if image.embedding is not None and all(k != str(path) for k, _ in entries):
+                entries.append((str(path), image.embedding))
+
+    items: list[Item] = []
+    for index, pair in enumerate(pairs):
+        probe, side = prepared[str(pair.probe)], prepared[str(pair.gallery)]
+        reasons = []
+        if probe.embedding is None:
+            reasons.append(f"probe {pair.probe.name}: {probe.reason}")
+        if side.embedding is None:
+            reasons.append(f"gallery {pair.gallery.name}: {side.reason}")
+        target = PairTarget(
+            same=pair.same,
+            fold=pair.fold,
+            probe_identity=pair.probe_identity,
+            probe_key=str(pair.probe),
+            gallery_identity=pair.gallery_identity,
+            gallery_embedding=side.embedding,
+            gallery=gallery,
+            embedder=embedder.name,
+            scorable=not reasons,
+            probe_ok=probe.embedding is not None,
+            reason="; ".join(reasons),
+        )
+        items.append(
+            Item(
+                id=f"pair{index:05d}",
+                image=probe.chip,
+                target=target,
+                group=pair.probe_identity,
+                meta={
+                    "probe": str(pair.probe),
+                    "gallery": str(pair.gallery),
+                    "same": pair.same,
+                    "fold": pair.fold,
+                    "hr_box": probe.box,
+                    "hr_landmarks": probe.landmarks,
+                    "face_width_hr_chip": probe.face_width,
+                },
+            )
+        )
+    unscorable = [it for it in items if not it.target.scorable]
+    widths = [p.face_width for p in prepared.values() if p.face_width]
+    genuine = sum(it.target.same for it in items)
+    folds = len({it.target.fold for it in items})
+    summary = (
+        f"{len(items)} pairs ({genuine} genuine, {len(items) - genuine} impostor) in {folds} "
+        f"fold(s), {len(gallery)} identities, {len(prepared)} images; embedder {embedder.name}; "
+        f"faces aligned on HR"
+        + (
+            f", HR chips sized so faces are {options.face_width} px wide after x{options.scales[0]}"
+            if options.face_width
+            else f", HR face width median {np.median(widths):.0f} px"
+            if widths
+            else ""
+        )
+        + f"; {len(unscorable)} pair(s) unscorable (no HR face), counted as errors"
+    )
+    meta = {
+        "pairs": len(items),
+        "genuine": genuine,
+        "identities": len(gallery),
+        "images": len(prepared),
+        "folds": folds,
+        "embedder": embedder.name,
+        "face_width": options.face_width,
+        "unscorable_pairs": [{"item": it.id, "reason": it.target.reason} for it in unscorable],
+        "hr_face_width_px": {
+            "min": float(np.min(widths)) if widths else None,
+            "median": float(np.median(widths)) if widths else None,
+            "max": float(np.max(widths)) if widths else None,
+        },
+    }
+    BUILT_DATASETS += 1
+    text = f"{description.strip()}\n\n{summary}" if description.strip() else summary
+    return Dataset(name=name, items=items, description=text, meta=meta)
+
+
+def prepare_image(
+    path: Path, detector: Any, embedder: Any, face_width_hr: float | None, multiple: int
+) -> PreparedImage:
+    """HR chip + embedding of the face nearest the image centre (LFW's convention)."""
+    try:
+        image = read_rgb(path)
+    except SrpipeError as exc:
+        return _placeholder(None, multiple, f"unreadable ({exc})")
+    faces = detector.detect(image)
+    if not faces:
+        return _placeholder(image, multiple, detector.last_reason or "no face found")
+    centre = np.array([image.shape[1], image.shape[0]]) / 2.0
+    face = min(faces, key=lambda f: float(np.linalg.norm((f.box[:2] + f.box[2:]) / 2.0 - centre)))
+    aligned = embedder.align(image, face, face_width=face_width_hr, multiple=multiple)
+    embedding = embedder.embed([aligned.chip])[0]
+    return PreparedImage(
+        aligned.chip,
+        embedding,
+        [round(float(v), 2) for v in face.box],
+        [[round(float(v), 2) for v in p] for p in face.landmarks],
+        float(aligned.face_width),
+    )
+
+
+def _placeholder(image: np.ndarray | None, multiple: int, reason: str) -> PreparedImage:
+    """A stand-in chip (the image centre) so an unscorable pair still flows through eval."""
+    import cv2
+
+    side = max(multiple, math.ceil(PLACEHOLDER_SIDE / multiple) * multiple)
+    if image is None:
+        chip = np.zeros((side, side, 3), np.uint8)
+    else:
+        h, w = image.shape[:2]
+        s = min(h, w)
+        y, x = (h - s) // 2, (w - s) // 2
+        chip = cv2.resize(image[y : y + s, x : x + s], (side, side), interpolation=cv2.INTER_AREA)
+    return PreparedImage(chip, None, None, None, None, reason)
+
+
+def _unique_paths(pairs: Sequence[PairSpec]) -> list[Path]:
+    seen: dict[str, Path] = {}
+    for pair in pairs:
+        seen.setdefault(str(pair.probe), pair.probe)
+        seen.setdefault(str(pair.gallery), pair.gallery)
+    return list(seen.values())
+
+
+def dataset_key(pairs: Sequence[PairSpec]) -> str:
+    """A short digest of the pair list (names the dataset in reports)."""
+    digest = hashlib.sha1()
+    for p in pairs:
+        digest.update(f"{p.probe}|{p.gallery}|{p.fold}\n".encode())
+    return digest.hexdigest()[:10]
+
+
+# -- readers registered through srpipe_register_datasets -------------------------------------
+
+
+class LfwPairsReader(DatasetReader):
+    """LFW protocol: ``pairs.txt`` (10 folds) beside the LFW ``<name>/<name>_NNNN.jpg`` folders."""
+
+    task = "faces"
+    format = "lfw"
+
+    def can_read(self, path: Path) -> bool:
+        return find_pairs_file(Path(path)) is not None
+
+    def read(self, path: Path, **options: Any) -> Dataset:
+        pairs_file = find_pairs_file(Path(path))
+        if pairs_file is None:
+            raise SrpipeError(f"no pairs.txt in {path}; give LFW's folder or its pairs.txt")
+        pairs = parse_lfw_pairs(pairs_file)
+        note = read_description(pairs_file.parent)
+        if not note:
+            note = (
+                f"LFW protocol from {pairs_file}: pairs as listed, folds as in the file; "
+                "accuracy is 10-fold cross-validated with the best threshold per fold."
+            )
+        return build_face_dataset(
+            pairs,
+            name=f"lfw:{pairs_file.parent.name}",
+            description=note,
+            options=BuildOptions.from_options(options),
+        )
+
+
+class IdentityFolderReader(DatasetReader):
+    """A user's own data: ``DIR/<identity>/<image>.jpg`` (pairs generated, seeded)."""
+
+    task = "faces"
+    format = "folders"
+
+    def can_read(self, path: Path) -> bool:
+        path = Path(path)
+        if not path.is_dir() or find_pairs_file(path) is not None:
+            return False
+        return any(
+            sub.is_dir() and any(f.suffix.lower() in IMAGE_SUFFIXES for f in sub.iterdir())
+            for sub in path.iterdir()
+        )
+
+    def read(self, path: Path, **options: Any) -> Dataset:
+        pairs = folder_pairs(Path(path), seed=int(options.get("seed") or 0))
+        note = read_description(Path(path)) or (
+            f"identity folders under {path}: all genuine pairs per identity (at most 50), as many "
+            "seeded impostor pairs, 10 folds dealt round-robin (not identity-disjoint)."
+        )
+        return build_face_dataset(
+            pairs,
+            name=f"folders:{Path(path).name}",
+            description=note,
+            options=BuildOptions.from_options(options),
+        )
