@@ -1,0 +1,177 @@
+"""`srpipe eval sr`: PSNR/SSIM through the harness, the protocol's numbers, the papers' table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from srpipe.compare import compare
+from srpipe.errors import SrpipeError
+from srpipe.metrics import psnr, ssim
+from srpipe.resize import degrade, modcrop, upscale_classic
+from srpipe.task import all_tasks
+from srpipe.tasks.image_quality import ImageQualityTask
+from srpipe.upscale_cache import UpscaleCache
+from tests.test_compare import write_pngs
+
+
+@pytest.fixture
+def hr_folder(tmp_path: Path) -> Path:
+    return write_pngs(tmp_path / "Set3", n=3, size=(34, 40))
+
+
+def test_registered_through_the_plugin_hook() -> None:
+    assert all_tasks()["sr"] is ImageQualityTask
+    assert ImageQualityTask.evaluate_is_item_mean
+
+
+def test_values_follow_the_protocol(hr_folder: Path, tmp_path: Path) -> None:
+    result = compare(
+        "sr",
+        str(hr_folder),
+        sr=[],
+        compare=["bicubic"],
+        scales=[3],
+        bootstrap=20,
+        cache=UpscaleCache(tmp_path / "c"),
+    )
+    from srpipe.imageio import read_image
+
+    expected_psnr, expected_ssim = [], []
+    for path in sorted(hr_folder.iterdir()):
+        hr = modcrop(read_image(path), 3)
+        up = upscale_classic(degrade(hr, 3), 3, "bicubic")
+        expected_psnr.append(psnr(up, hr, shave=3))
+        expected_ssim.append(ssim(up, hr, shave=3))
+    # the dataset figure is the mean of per-image values (not the PSNR of the mean MSE)
+    assert result.value("bicubic", "psnr", 3) == pytest.approx(np.mean(expected_psnr), abs=1e-9)
+    assert result.value("bicubic", "ssim", 3) == pytest.approx(np.mean(expected_ssim), abs=1e-9)
+    assert result.value("hr", "ssim", 3) == pytest.approx(1.0)
+    assert result.value("hr", "psnr", 3) == float("inf")
+    rows = result.item_scores[3]["bicubic"]
+    assert [r["scores"]["psnr"] for r in rows] == pytest.approx(expected_psnr)
+    assert [r["psnr_vs_hr"] for r in rows] == pytest.approx(expected_psnr)
+
+
+def test_evaluate_is_the_mean_of_item_scores(hr_folder: Path) -> None:
+    task = ImageQualityTask()
+    task.setup()
+    dataset = task.load_dataset(str(hr_folder))
+    items = [item for item in dataset.items]
+    for item in items:
+        item.meta["scale"] = 2
+        item.image = modcrop(item.image, 2)
+    preds = [upscale_classic(degrade(i.image, 2), 2, "bicubic") for i in items]
+    scores = [task.item_scores(p, i) for p, i in zip(preds, items)]
+    assert task.evaluate(preds, items) == pytest.approx(
+        {m: np.mean([s[m] for s in scores]) for m in ("psnr", "ssim")}
+    )
+
+
+def test_rgb_option_measures_rgb(hr_folder: Path, tmp_path: Path) -> None:
+    kwargs = dict(
+        sr=[], compare=["bicubic"], scales=[2], bootstrap=0, cache=UpscaleCache(tmp_path / "c")
+    )
+    y = compare("sr", str(hr_folder), **kwargs).value("bicubic", "psnr", 2)
+    rgb = compare("sr", str(hr_folder), task_options={"rgb": True}, **kwargs)
+    assert rgb.value("bicubic", "psnr", 2) != pytest.approx(y)
+
+
+def test_paper_table_layout(hr_folder: Path, tmp_path: Path) -> None:
+    result = compare(
+        "sr",
+        str(hr_folder),
+        sr=[],
+        compare=["nearest", "bicubic"],
+        scales=[2, 4],
+        bootstrap=0,
+        cache=UpscaleCache(tmp_path / "c"),
+    )
+    table = result.paper_table()
+    lines = table.splitlines()
+    assert lines[0] == "| method | Set3 x2 (psnr/ssim) | Set3 x4 (psnr/ssim) |"
+    bicubic = next(line for line in lines if line.startswith("| bicubic |"))
+    cells = [c.strip() for c in bicubic.strip("|").split("|")][1:]
+    p2, s2 = cells[0].split("/")
+    assert float(p2) == pytest.approx(result.value("bicubic", "psnr", 2), abs=0.005)
+    assert float(s2) == pytest.approx(result.value("bicubic", "ssim", 2), abs=0.00005)
+    assert len(p2.split(".")[1]) == 2 and len(s2.split(".")[1]) == 4
+    assert not any(line.startswith("| hr |") for line in lines)
+
+
+def test_missing_samples_say_how_to_build_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SRPIPE_CACHE", str(tmp_path / "empty-cache"))
+    task = ImageQualityTask()
+    with pytest.raises(SrpipeError, match=r"run `srpipe data samples`.*or pass --data"):
+        task.load_dataset(None)
+
+
+def test_samples_split_is_grouped_by_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "cache" / "samples"
+    write_pngs(root / "val", n=4)
+    names = sorted(p.name for p in (root / "val").iterdir())
+    sources = ["bikes", "bikes", "bikes", "coffee"]
+    manifest = {
+        "version": 1,
+        "images": [
+            {"file": f"val/{n}", "source": s, "split": "val"} for n, s in zip(names, sources)
+        ],
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("SRPIPE_CACHE", str(tmp_path / "cache"))
+    dataset = ImageQualityTask().load_dataset(None)
+    assert dataset.name == "samples-val"
+    assert [i.group for i in dataset.items] == sources
+
+
+def test_cli_end_to_end(hr_folder: Path, tmp_path: Path) -> None:
+    from srpipe.cli import cli
+
+    out = tmp_path / "out"
+    run = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            "sr",
+            "--data",
+            str(hr_folder),
+            "--sr",
+            "none",
+            "--compare",
+            "bicubic,nearest",
+            "--scale",
+            "2",
+            "--bootstrap",
+            "50",
+            "-o",
+            str(out),
+        ],
+        catch_exceptions=False,
+    )
+    assert run.exit_code == 0, run.output
+    assert "x2 · psnr (higher is better)" in run.stdout
+    assert "| method | Set3 x2 (psnr/ssim) |" in run.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["paper_table"][0]["method"] == "nearest"
+    assert {"report.html", "report.md", "report.json"} <= {p.name for p in out.iterdir()}
+
+
+def test_cli_without_data_or_samples_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from srpipe.cli import main
+
+    monkeypatch.setenv("SRPIPE_CACHE", str(tmp_path / "nothing"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "sr", "--sr", "none", "-o", str(tmp_path / "out")])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "srpipe data samples" in err

@@ -1,0 +1,99 @@
+"""The on-disk upscale cache: hits skip the computation, keys separate what differs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from srpipe.upscale_cache import UpscaleCache, image_digest
+
+
+def _images(n: int = 3, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (8 + i, 10, 3), dtype=np.uint8) for i in range(n)]
+
+
+class Counter:
+    """A fake upscaler: nearest x2 that counts how many images it really computed."""
+
+    def __init__(self) -> None:
+        self.computed = 0
+
+    def __call__(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        self.computed += len(images)
+        return [img.repeat(2, axis=0).repeat(2, axis=1) for img in images]
+
+
+@pytest.mark.parametrize("fmt", ["npy", "png"])
+def test_second_pass_is_all_hits(tmp_path: Path, fmt: str) -> None:
+    cache = UpscaleCache(tmp_path, fmt=fmt)
+    compute = Counter()
+    images = _images()
+    first, hits1 = cache.upscale_many(images, "edsr", 2, "w" * 64, compute)
+    second, hits2 = cache.upscale_many(images, "edsr", 2, "w" * 64, compute)
+    assert compute.computed == 3
+    assert hits1 == [False] * 3 and hits2 == [True] * 3
+    for a, b in zip(first, second):
+        assert a.dtype == b.dtype == np.uint8 and np.array_equal(a, b)
+    assert (cache.hits, cache.misses) == (3, 3)
+
+
+def test_only_misses_are_computed(tmp_path: Path) -> None:
+    cache = UpscaleCache(tmp_path)
+    compute = Counter()
+    images = _images(4)
+    cache.upscale_many(images[:2], "edsr", 2, "w", compute)
+    _, hits = cache.upscale_many(images, "edsr", 2, "w", compute)
+    assert hits == [True, True, False, False]
+    assert compute.computed == 4
+
+
+@pytest.mark.parametrize("change", [{"method": "rcan"}, {"scale": 3}, {"weights_hash": "other"}])
+def test_key_separates_method_scale_and_weights(tmp_path: Path, change: dict) -> None:
+    cache = UpscaleCache(tmp_path)
+    compute = Counter()
+    base = {"method": "edsr", "scale": 2, "weights_hash": "w"}
+    images = _images(2)
+    cache.upscale_many(images, compute=compute, **base)
+    _, hits = cache.upscale_many(images, compute=compute, **{**base, **change})
+    assert hits == [False, False] and compute.computed == 4
+
+
+def test_content_not_identity_is_the_key() -> None:
+    a = np.zeros((4, 4, 3), np.uint8)
+    assert image_digest(a) == image_digest(a.copy())
+    b = a.copy()
+    b[0, 0, 0] = 1
+    assert image_digest(a) != image_digest(b)
+    assert image_digest(a) != image_digest(a.reshape(8, 2, 3))  # same bytes, other shape
+
+
+def test_corrupt_entry_is_recomputed(tmp_path: Path) -> None:
+    cache = UpscaleCache(tmp_path)
+    compute = Counter()
+    images = _images(1)
+    cache.upscale_many(images, "edsr", 2, "w", compute)
+    entry = next(tmp_path.rglob("*.npy"))
+    entry.write_bytes(b"truncated")
+    out, hits = cache.upscale_many(images, "edsr", 2, "w", compute)
+    assert hits == [False] and compute.computed == 2
+    assert out[0].shape == (16, 20, 3)
+
+
+def test_disabled_cache_writes_nothing(tmp_path: Path) -> None:
+    cache = UpscaleCache(tmp_path / "c", enabled=False)
+    compute = Counter()
+    cache.upscale_many(_images(2), "edsr", 2, "w", compute)
+    cache.upscale_many(_images(2), "edsr", 2, "w", compute)
+    assert compute.computed == 4 and not (tmp_path / "c").exists()
+
+
+def test_writes_leave_no_temporary_files(tmp_path: Path) -> None:
+    cache = UpscaleCache(tmp_path)
+    cache.upscale_many(_images(3), "path/to/my model.pt", 4, "w", Counter())
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(files) == 3 and all(not p.name.startswith(".") for p in files)
+    # a checkpoint path becomes a safe folder name
+    assert all(p.relative_to(tmp_path).parts[0] == "my_model" for p in files)
