@@ -1,0 +1,120 @@
+"""DetectTask with an untrained YOLOv8n: the Task contract, options and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from srpipe_detect.task import Detections, DetectTask, resolve_weights
+
+from srpipe.errors import SrpipeError
+from srpipe.task import Item
+
+
+def _dets(boxes, classes, scores, names) -> Detections:
+    return Detections(
+        np.asarray(boxes, np.float32),
+        np.asarray(classes),
+        np.asarray(scores, np.float32),
+        names,
+        (64, 48),
+    )
+
+
+def test_predict_returns_detections_per_image(untrained_task: DetectTask) -> None:
+    images = [np.zeros((48, 64, 3), np.uint8), np.full((40, 40, 3), 127, np.uint8)]
+    preds = untrained_task.predict(images)
+    assert len(preds) == 2
+    for pred, img in zip(preds, images):
+        assert isinstance(pred, Detections)
+        assert pred.image_size == (img.shape[1], img.shape[0])
+        assert pred.boxes.shape == (len(pred), 4) and pred.scores.shape == (len(pred),)
+    assert len(untrained_task.names) == 80  # yolov8n.yaml: 80 classes
+
+
+def test_rescale_records_draw() -> None:
+    task = DetectTask()
+    pred = _dets([[8, 4, 24, 20]], [1], [0.5], {0: "a", 1: "b"})
+    small = task.rescale(pred, 0.25)
+    np.testing.assert_allclose(small.boxes, [[2, 1, 6, 5]])
+    assert small.image_size == (16, 12)
+    (row,) = task.records(pred)
+    assert row == {
+        "class_id": 1,
+        "class": "b",
+        "conf": 0.5,
+        "x1": 8.0,
+        "y1": 4.0,
+        "x2": 24.0,
+        "y2": 20.0,
+    }
+    image = np.zeros((48, 64, 3), np.uint8)
+    drawn = task.draw(image, pred)
+    assert drawn.shape == image.shape and drawn.any() and not image.any()
+    assert task.summarize([pred, pred])["per_class"] == {"b": 2}
+
+
+def test_evaluate_maps_classes_by_name_and_repeats() -> None:
+    task = DetectTask()
+    item = Item(
+        "a",
+        np.zeros((48, 64, 3), np.uint8),
+        target={"boxes": np.array([[8, 4, 24, 20]], np.float32), "classes": np.array([0])},
+        meta={"names": {0: "dot"}},
+    )
+    # the detector calls "dot" class 3; the dataset calls it 0
+    pred = _dets([[8, 4, 24, 20], [30, 30, 40, 40]], [3, 1], [0.9, 0.8], {1: "stripes", 3: "dot"})
+    metrics = task.evaluate([pred], [item])
+    assert metrics["mAP50"] == pytest.approx(0.995, abs=1e-3)
+    assert set(metrics) == set(DetectTask.metrics)
+    assert task.evaluate([pred, pred], [item, item]) == metrics
+    scores = task.item_scores(pred, item)
+    assert scores["recall@0.25"] == 1.0 and scores["precision@0.25"] == 1.0
+
+
+def test_evaluate_rejects_disjoint_classes() -> None:
+    item = Item(
+        "a",
+        np.zeros((8, 8, 3), np.uint8),
+        target={"boxes": np.zeros((0, 4)), "classes": np.zeros(0)},
+        meta={"names": {0: "cat"}},
+    )
+    pred = _dets([[0, 0, 4, 4]], [0], [0.9], {0: "dot"})
+    with pytest.raises(SrpipeError, match="share no name"):
+        DetectTask().evaluate([pred], [item])
+
+
+def test_weights_resolution_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YOLO_OFFLINE", "true")
+    with pytest.raises(SrpipeError, match=r"yolo11n\.pt is not a local file and srpipe is offline"):
+        resolve_weights("yolo11n.pt")
+    with pytest.raises(SrpipeError, match="detector weights not found"):
+        resolve_weights(tmp_path / "nope" / "best.pt")
+    assert resolve_weights("yolov8n.yaml") == "yolov8n.yaml"
+    real = tmp_path / "w.pt"
+    real.write_bytes(b"x")
+    assert resolve_weights(real) == str(real)
+
+
+def test_corrupt_weights_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"definitely not a checkpoint")
+    with pytest.raises(SrpipeError, match="cannot load detector") as info:
+        DetectTask().setup(detector=str(bad), device="cpu")
+    assert "\n" not in str(info.value)
+
+
+def test_option_validation_and_class_filter(untrained_task: DetectTask) -> None:
+    with pytest.raises(SrpipeError, match="--conf"):
+        DetectTask().setup(detector="yolov8n.yaml", conf=2.0)
+    with pytest.raises(SrpipeError, match="unknown class 'giraffe'"):
+        untrained_task._class_ids(["giraffe"])
+    assert untrained_task._class_ids(["0", "2"]) == [0, 2]
+
+
+def test_options_differ_for_run_and_eval() -> None:
+    run = {p.name: p for p in DetectTask.options("run")}
+    ev = {p.name: p for p in DetectTask.options("eval")}
+    assert "slice_size" in run and "variant_slice" in ev
+    assert run["conf"].default == 0.25 and ev["conf"].default == 0.001
