@@ -3,7 +3,9 @@
 Rules that keep plugins working across releases (as in pytest and tox):
 
 * hooks are always *called* with keyword arguments, and an implementation may accept
-  fewer arguments than the spec lists (pluggy passes only the ones it names);
+  fewer arguments than the spec lists (pluggy passes only the ones it names). Specs and
+  implementations use plain parameters, never keyword-only ones (``*``): pluggy does not
+  see keyword-only parameters and would pass nothing;
 * "what exists?" hooks (models, tasks, datasets, options, variants) return lists that are
   concatenated across plugins; "who handles this?" hooks are ``firstresult``;
 * observer hooks (``srpipe_item_*``, ``srpipe_report_written``) return nothing and must
@@ -62,7 +64,7 @@ def srpipe_register_datasets() -> Sequence[DatasetReader]:
 
 
 @hookspec
-def srpipe_add_options(*, task_name: str, command: str) -> Sequence[click.Parameter]:
+def srpipe_add_options(task_name: str, command: str) -> Sequence[click.Parameter]:
     """Return extra click options for ``srpipe COMMAND TASK`` (``command`` is "run" or "eval").
 
     The parsed values reach the task as keyword arguments of ``Task.setup``. Use this to
@@ -71,7 +73,7 @@ def srpipe_add_options(*, task_name: str, command: str) -> Sequence[click.Parame
 
 
 @hookspec
-def srpipe_register_commands(*, parent: str) -> Sequence[click.Command]:
+def srpipe_register_commands(parent: str) -> Sequence[click.Command]:
     """Return click commands to add under the command group ``parent``.
 
     ``parent`` is ``"srpipe"`` (top-level verbs), ``"data"`` or ``"data synth"`` (e.g. the
@@ -80,7 +82,7 @@ def srpipe_register_commands(*, parent: str) -> Sequence[click.Command]:
 
 
 @hookspec
-def srpipe_add_variants(*, task: Task, scale: int) -> Sequence[Variant]:
+def srpipe_add_variants(task: Task, scale: int) -> Sequence[Variant]:
     """Return extra comparison variants for ``task`` at ``scale``.
 
     Beside ``hr``, ``lr``, ``nearest``, ``bilinear``, ``bicubic`` and every SR model,
@@ -89,7 +91,7 @@ def srpipe_add_variants(*, task: Task, scale: int) -> Sequence[Variant]:
 
 
 @hookspec(firstresult=True)
-def srpipe_load_checkpoint(*, path: Path, scale: int | None) -> Any:
+def srpipe_load_checkpoint(path: Path, scale: int | None) -> Any:
     """Load a checkpoint format the core does not know; return ``(module, metadata)`` or None.
 
     Called only after srpipe's own loaders (safetensors, EDSR-PyTorch / RCAN / BasicSR
@@ -98,7 +100,7 @@ def srpipe_load_checkpoint(*, path: Path, scale: int | None) -> Any:
 
 
 @hookspec(firstresult=True)
-def srpipe_open_frames(*, path: Path) -> Any:
+def srpipe_open_frames(path: Path) -> Any:
     """Open ``path`` as a frame sequence if this plugin understands it (e.g. a video file).
 
     Return an iterable frame source (see ``srpipe_video.FrameSequence``) or None. The
@@ -107,22 +109,22 @@ def srpipe_open_frames(*, path: Path) -> Any:
 
 
 @hookspec(firstresult=True)
-def srpipe_open_frame_writer(*, path: Path, fps: float, size: tuple[int, int], source: Any) -> Any:
+def srpipe_open_frame_writer(path: Path, fps: float, size: tuple[int, int], source: Any) -> Any:
     """Return a writer for annotated frames at ``path`` (a video container), or None."""
 
 
 @hookspec
-def srpipe_item_upscaled(*, item_id: str, method: str, scale: int, seconds: float) -> None:
+def srpipe_item_upscaled(item_id: str, method: str, scale: int, seconds: float) -> None:
     """Observe: one image or frame was upscaled by ``method`` (cache hits are not reported)."""
 
 
 @hookspec
 def srpipe_item_scored(
-    *, task_name: str, variant: str, item_id: str, scores: dict[str, float]
+    task_name: str, variant: str, item_id: str, scores: dict[str, float]
 ) -> None:
     """Observe: the task scored one item of one comparison variant."""
 
 
 @hookspec
-def srpipe_report_written(*, path: Path, kind: str) -> None:
+def srpipe_report_written(path: Path, kind: str) -> None:
     """Observe: an output file was written atomically (``kind``: json, markdown, html, csv...)."""
