@@ -250,8 +250,13 @@ class Comparison:
 
         self.task = task
         self.dataset = dataset
-        self.sr = list(sr)
-        self.compare = _check_baselines(compare)
+        self.notes: list[str] = []
+        # a classic method given as "SR" is a baseline: run it once, as a baseline
+        classic = [s for s in sr if isinstance(s, str) and s.lower() in CLASSIC_METHODS]
+        self.sr = [s for s in sr if s not in classic]
+        self.compare = _check_baselines([*compare, *classic])
+        for name in classic:
+            self._note(f"--sr {name} is a classic method: run as a baseline")
         self.scales = _check_scales(scales)
         self.device = device
         self.precision = precision
@@ -263,7 +268,6 @@ class Comparison:
         self.progress = progress
         self.n_crops = n_crops
         self.confidence = confidence
-        self.notes: list[str] = []
         if len(dataset) == 0:
             raise SrpipeError(f"dataset {dataset.name!r} has no items; check --data")
         if self.bootstrap < 0:
@@ -419,8 +423,11 @@ class Comparison:
             all_items[scale] = item_rows
             baselines[scale] = baseline
             verdicts += self._verdicts(scale, infos, stats, baseline, metrics[0])
+            # crops re-read SR images from the cache: keep them out of the hit/miss counts
+            hits, misses = self.cache.hits, self.cache.misses
             if self.n_crops > 0 and baseline is not None:
                 crops += self._crops(scale, items, lr_images, live, item_rows, baseline, metrics[0])
+            self.cache.hits, self.cache.misses = hits, misses
         if self.cache.enabled and self.cache.hits + self.cache.misses:
             self._note(
                 f"upscale cache: {self.cache.hits} hits, {self.cache.misses} misses "
@@ -678,7 +685,7 @@ class Comparison:
                 row = rows[name][index]
                 value = row["scores"].get(metric)
                 caption = f"{metric} {value:.4g}" if value is not None else ""
-                if row["psnr_vs_hr"] is not None:
+                if row["psnr_vs_hr"] is not None and metric.lower() != "psnr":
                     caption += f"  PSNR {row['psnr_vs_hr']:.2f} dB"
                 panels.append((name if name != "hr" else "HR", drawn, caption.strip(), image))
             crop = make_crop(scale, item.id, panels, reason)

@@ -389,3 +389,38 @@ def test_python_api_gives_the_cli_numbers(tmp_path: Path) -> None:
     assert strict(api.results()) == report["results"]
     assert api.verdicts == report["verdicts"]
     assert strict(api.to_dict()["item_scores"]) == report["item_scores"]
+
+
+def test_example_plugin_through_the_harness(
+    tmp_path: Path, example_plugin_dir: Path, cache: UpscaleCache
+) -> None:
+    """The one-file example task (docs) gets every variant, lr included, and annotated crops."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "srpipe_sharpness_example", example_plugin_dir / "srpipe_sharpness.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    data = write_pngs(tmp_path / "photos", n=3, size=(48, 64))
+    up, _ = tiny_upscaler(2)
+    result = compare(
+        module.SharpnessTask,
+        str(data),
+        sr=[up],
+        compare=["lr", "bicubic"],
+        scales=[2],
+        bootstrap=50,
+        out=tmp_path / "out",
+        cache=cache,
+    )
+    assert result.variant_names(2) == ["hr", "lr", "bicubic", "tiny"]
+    assert result.settings["evaluate_is_item_mean"] is False  # the generic evaluate path
+    assert result.value("hr", "edge_f1", 2) == pytest.approx(1.0)
+    assert result.value("bicubic", "edge_f1", 2) < 1.0
+    assert len(result.verdicts) == 1 and result.verdicts[0].startswith("tiny x2")
+    crop = result.crops[0]
+    hr_panel = crop.panels[0][1]
+    assert ((hr_panel == (255, 0, 0)).all(axis=2)).any()  # the plugin's edges, drawn in red
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [v["name"] for v in report["variants"]] == ["hr", "lr", "bicubic", "tiny"]
