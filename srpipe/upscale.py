@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -151,12 +152,17 @@ class Upscaler:
         self.kind = "model"
         self.device = resolve_device(device)
         self.precision = check_precision(precision, self.device)
+        default_name = self.method
         if _module is None:
-            from srpipe.models.checkpoint import load_model
+            from srpipe.models.checkpoint import load_model, looks_like_path
 
             _module, _meta = load_model(self.method, self.scale, device=self.device)
+            if looks_like_path(self.method):
+                # a checkpoint file is named after the file, so two trainings stay apart
+                default_name = Path(self.method).stem
+                _meta = {k: v for k, v in (_meta or {}).items() if k != "name"}
         self.meta = dict(_meta or {})
-        self.name = str(self.meta.get("name") or self.meta.get("arch") or self.method)
+        self.name = str(self.meta.get("name") or default_name)
         self.weights_hash = self.meta.get("sha256")
         self.model = self._prepare_module(_module)
 

@@ -245,6 +245,7 @@ def test_checkpoint_path_sets_weights_hash(tmp_path, image):
     )
     up = Upscaler(str(path), 2, device="cpu")
     assert up.weights_hash == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert up.name == "tiny_edsr"  # a checkpoint is named after its file
     assert up(image).shape == (58, 82, 3)
     with pytest.raises(SrpipeError, match="x2"):
         Upscaler(str(path), 4, device="cpu")
