@@ -42,9 +42,14 @@ def train(config_path: str | None, resume: bool, print_config: bool, overrides: 
 
     result = run_training(config, resume=resume)
     if result.status == "interrupted":
-        sys.exit(130)
-    best = f"{result.best_psnr:.3f} dB @ {result.best_iteration}" if result.best_psnr else "n/a"
+        sys.exit(128 + (result.stop_signal or 2))  # shell convention: 130 SIGINT, 143 SIGTERM
+    weights = "best.safetensors" if result.best_psnr is not None else "last.safetensors"
+    best = (
+        f"best val Y-PSNR {result.best_psnr:.3f} dB @ {result.best_iteration}; "
+        if result.best_psnr is not None
+        else ""
+    )
     click.echo(
         f"{result.status}: {result.iteration} iterations in {result.elapsed_s / 60:.1f} min; "
-        f"best val Y-PSNR {best}; weights: {result.run_dir / 'best.safetensors'}"
+        f"{best}weights: {result.run_dir / weights}"
     )

@@ -60,6 +60,7 @@ class TrainResult:
     best_iteration: int | None
     run_dir: Path
     elapsed_s: float
+    stop_signal: int | None = None
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -547,6 +548,7 @@ class Trainer:
             self.best_iteration,
             self.out,
             self.elapsed_s,
+            self._stop_signal if status == "interrupted" else None,
         )
 
     def _validate_and_keep(self, writer) -> None:
