@@ -16,6 +16,7 @@ Reading a dataset has two steps:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections.abc import Sequence
@@ -35,6 +36,9 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 PLACEHOLDER_SIDE = 96
 #: how many faces datasets this process has built (tells the task it is being evaluated)
 BUILT_DATASETS = 0
+#: the build settings of the last set-up FaceTask: the harness calls a reader as
+#: ``read(path)`` with no options, and the reader must embed with the task's embedder
+ACTIVE_OPTIONS: BuildOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -262,8 +266,16 @@ class BuildOptions:
             limit=options.get("limit"),
         )
 
+    def merged(self, options: dict[str, Any]) -> BuildOptions:
+        """These settings overridden by whichever ``options`` are given (not None)."""
+        given = BuildOptions.from_options(options)
+        changes = {k: getattr(given, k) for k in options_keys(options) if hasattr(given, k)}
+        return dataclasses.replace(self, **changes)
+
     def chip_multiple(self) -> int:
-        """Chip sides are multiples of every scale, so the harness's modcrop cuts nothing."""
+        """Chip sides are rounded to a multiple of the known scale(s) so the harness's modcrop
+        cuts nothing; with unknown scales, 1 (the harness then crops a few bottom/right
+        pixels, the same for every variant)."""
         if self.face_width:
             if len(self.scales) != 1:
                 raise SrpipeError(
@@ -272,9 +284,27 @@ class BuildOptions:
                 )
             return self.scales[0]
         multiple = 1
-        for s in self.scales or (2, 3, 4, 8):
+        for s in self.scales:
             multiple = multiple * s // math.gcd(multiple, s)
         return multiple
+
+
+def options_keys(options: dict[str, Any]) -> list[str]:
+    """BuildOptions field names set (not None) in keyword ``options``."""
+    keys = [k for k, v in options.items() if v is not None]
+    return ["scales" if k == "scale" else k for k in keys]
+
+
+def configure(options: BuildOptions) -> None:
+    """Make ``options`` the defaults of the readers (called by ``FaceTask.setup``)."""
+    global ACTIVE_OPTIONS
+    ACTIVE_OPTIONS = options
+
+
+def reader_options(options: dict[str, Any]) -> BuildOptions:
+    """The task's active settings, overridden by what the caller passed."""
+    base = ACTIVE_OPTIONS or BuildOptions()
+    return base.merged(options)
 
 
 def build_face_dataset(
@@ -473,7 +503,7 @@ class LfwPairsReader(DatasetReader):
             pairs,
             name=f"lfw:{pairs_file.parent.name}",
             description=note,
-            options=BuildOptions.from_options(options),
+            options=reader_options(options),
         )
 
 
@@ -502,5 +532,5 @@ class IdentityFolderReader(DatasetReader):
             pairs,
             name=f"folders:{Path(path).name}",
             description=note,
-            options=BuildOptions.from_options(options),
+            options=reader_options(options),
         )

@@ -85,14 +85,15 @@ class Embedder:
 
         ``size`` fixes the chip side; otherwise ``face_width`` makes the detector box that
         many chip pixels wide; otherwise the chip keeps the source's own resolution. The
-        side is rounded up to a multiple of ``multiple`` (so every SR scale divides it).
+        side is rounded to the nearest multiple of ``multiple`` (so the SR scale divides it).
         """
         rgb = as_rgb(image)
         geometry = self.chip_span(rgb, detection)
         span = float(geometry.span)
         if size is None:
             wanted = face_width * span / max(detection.width, 1e-6) if face_width else span
-            size = max(multiple, int(np.ceil(round(wanted, 6) / multiple)) * multiple)
+            # nearest multiple: the chip stays within multiple/2 px of the wanted resolution
+            size = max(multiple, round(wanted / multiple) * multiple)
         chip = self.extract(rgb, geometry, int(size))
         return AlignedFace(chip, span, detection.width * size / span)
 

@@ -4,20 +4,18 @@ Imports stay inside the hooks so that loading the plugin (which every ``srpipe``
 does) costs nothing until faces are actually used.
 
 Besides the task, its dataset readers and ``srpipe data synth faces``, the plugin observes
-the harness: it collects each pair's distance per variant (``srpipe_item_scored``) and,
-when the harness writes its JSON report, draws the ROC curves beside it
-(``srpipe_report_written``): the Task contract returns numbers only, not pictures.
+the harness: when the harness writes a faces ``report.json`` (``srpipe_report_written``),
+it draws the verification ROC curves of every variant beside it, from the per-pair
+distances the report holds (the Task contract returns numbers, not pictures).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from srpipe.hookspecs import hookimpl
-
-#: variant -> item id -> (distance, same); filled while the harness scores faces items
-_SCORES: dict[str, dict[str, tuple[float, bool]]] = {}
 
 
 @hookimpl
@@ -44,38 +42,41 @@ def srpipe_register_commands(parent: str) -> list[Any]:
 
 
 @hookimpl
-def srpipe_item_scored(
-    task_name: str, variant: str, item_id: str, scores: dict[str, float]
-) -> None:
-    if task_name != "faces" or "distance" not in scores or "same" not in scores:
-        return
-    _SCORES.setdefault(variant, {})[item_id] = (float(scores["distance"]), bool(scores["same"]))
-
-
-@hookimpl
 def srpipe_report_written(path: Path, kind: str) -> None:
-    if kind != "json" or not _SCORES:
+    if kind != "json":
         return
     try:  # an observer must never break the run it watches
-        write_roc_png(Path(path).parent / "faces_roc.png")
+        write_roc_pngs(Path(path))
     except Exception as exc:
         import warnings
 
         warnings.warn(f"faces: could not draw the ROC curves: {exc}", stacklevel=1)
 
 
-def write_roc_png(target: Path) -> Path:
-    """Draw the collected per-variant ROC curves (unscored pairs as failures) to ``target``."""
+def write_roc_pngs(report_json: Path) -> list[Path]:
+    """``faces_roc_x<scale>.png`` beside a faces ``report.json``: one curve per variant.
+
+    Unscored pairs (null distance) count as failures, as in the metrics.
+    """
     import numpy as np
 
     from srpipe_faces import verification
 
-    curves = {}
-    for variant, rows in _SCORES.items():
-        distances = np.array([d for d, _ in rows.values()])
-        same = np.array([s for _, s in rows.values()])
-        scored = np.isfinite(distances)
-        curves[variant] = verification.roc_curve(
-            verification.failure_distances(distances, same, scored), same
-        )
-    return verification.plot_roc(curves, target, title="faces: verification ROC by variant")
+    report = json.loads(Path(report_json).read_text())
+    if report.get("task", {}).get("name") != "faces":
+        return []
+    written = []
+    for scale, variants in (report.get("item_scores") or {}).items():
+        curves = {}
+        for variant, rows in variants.items():
+            pairs = [r["scores"] for r in rows if "same" in (r.get("scores") or {})]
+            if not pairs:
+                continue
+            d = np.array([np.nan if p.get("distance") is None else p["distance"] for p in pairs])
+            same = np.array([bool(p["same"]) for p in pairs])
+            d = verification.failure_distances(d, same, np.isfinite(d))
+            curves[variant] = verification.roc_curve(d, same)
+        if curves:
+            target = Path(report_json).parent / f"faces_roc_{scale}.png"
+            written.append(verification.plot_roc(curves, target, title=f"faces ROC, {scale}"))
+    return written

@@ -136,10 +136,26 @@ class FaceTask(Task):
         self.embedder_weights = embedder_weights
         self.min_face_size = int(min_face_size or 20)
         self.face_width = options.get("face_width")
-        self.scales = options.get("scales") or options.get("scale")
+        self.scales = _as_scales(options.get("scales") or options.get("scale"))
+        if self.face_width and not self.scales:
+            self.scales = _scales_from_cli()
         self.detector = shared_detector(self.min_face_size, self.device)
         self.embedder = shared_embedder(self.embedder_name, embedder_weights, self.device)
         self.threshold = float(threshold) if threshold is not None else self.embedder.threshold
+        from srpipe_faces import datasets
+
+        # the harness reads datasets through the registered readers, which must embed
+        # exactly as this task does
+        datasets.configure(
+            datasets.BuildOptions(
+                embedder=self.embedder_name,
+                embedder_weights=embedder_weights,
+                device=self.device,
+                face_width=self.face_width,
+                scales=self.scales,
+                min_face_size=self.min_face_size,
+            )
+        )
         # eval passes its own options (face_width, even when None); run passes gallery
         if "mode" in options:
             self.mode = options["mode"]
@@ -298,15 +314,6 @@ class FaceTask(Task):
         self._ensure_setup()
         if self.mode is None:
             self.mode = "pairs"
-        build = {
-            "embedder": self.embedder_name,
-            "embedder_weights": self.embedder_weights,
-            "device": self.device,
-            "min_face_size": self.min_face_size,
-            "face_width": self.face_width,
-            "scales": self.scales,
-            **options,
-        }
         if data in (None, "synth", "default"):
             from srpipe_faces.synth import ensure_synth_faces
 
@@ -314,7 +321,7 @@ class FaceTask(Task):
         path = Path(data)
         for reader in (LfwPairsReader(), IdentityFolderReader()):
             if path.exists() and reader.can_read(path):
-                return reader.read(path, **build)
+                return reader.read(path, **options)
         raise SrpipeError(
             f"cannot read {data} as a faces dataset; give an LFW folder with pairs.txt, a "
             "folder of DIR/<identity>/<image>.jpg, or nothing for the offline synth set"
@@ -375,3 +382,28 @@ class FaceTask(Task):
                 f"dataset was embedded with {', '.join(sorted(used))} but the task uses "
                 f"{self.embedder.name}; pass the same --embedder to the reader and the task"
             )
+
+
+def _as_scales(value: Any) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, int | float | str):
+        value = [value]
+    return tuple(int(v) for v in value)
+
+
+def _scales_from_cli() -> tuple[int, ...]:
+    """The ``--scale`` of the running ``srpipe eval`` command, if there is one.
+
+    The harness does not hand the scale to tasks, but ``--face-width`` must size the HR chips
+    for it; under the CLI the parsed value is in click's context.
+    """
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        raw = ctx.params.get("scale")
+        if raw is not None:
+            from srpipe.commands.task_group import parse_scales
+
+            return tuple(parse_scales(str(raw)) if isinstance(raw, str) else _as_scales(raw))
+        ctx = ctx.parent
+    return ()
