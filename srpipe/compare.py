@@ -341,6 +341,13 @@ class Comparison:
 
         return Upscaler(str(entry), scale, device=self.device, precision=self.precision)
 
+    def _bar(self, total: int, desc: str, unit: str = "it") -> Any:
+        """A tqdm bar; ``progress=None`` lets tqdm decide (shown on a terminal only)."""
+        from tqdm import tqdm
+
+        disable = None if self.progress is None else not self.progress
+        return tqdm(total=total, desc=desc, unit=unit, disable=disable, leave=False)
+
     def _note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
@@ -400,13 +407,17 @@ class Comparison:
                     }
                 else:
                     point[variant.name] = _evaluate(task, predictions, items, metrics)
+                    # a dataset metric like mAP must be recomputed on every resample
+                    bar = self._bar(len(counts), f"x{scale} {variant.name} bootstrap")
                     samples[variant.name] = statistics.bootstrap_evaluate(
                         lambda idx, p=predictions, its=items: _evaluate(
                             task, [p[i] for i in idx], [its[i] for i in idx], metrics
                         ),
                         metrics,
                         counts,
+                        on_step=bar.update,
                     )
+                    bar.close()
                 del predictions
             baseline = _pick_baseline([i.name for i in infos])
             stats = statistics.compare_variants(
@@ -475,8 +486,6 @@ class Comparison:
         keep: bool,
     ) -> tuple[VariantInfo, list[Any], list[dict[str, Any]]] | None:
         """Predict and score one variant over all items, chunk by chunk."""
-        from tqdm import tqdm
-
         from srpipe.metrics import psnr
 
         task = self.task
@@ -490,13 +499,7 @@ class Comparison:
         )
         predictions: list[Any] = []
         rows: list[dict[str, Any]] = []
-        bar = tqdm(
-            total=len(items),
-            desc=f"x{scale} {variant.name}",
-            unit="img",
-            disable=None if self.progress is None else not self.progress,
-            leave=False,
-        )
+        bar = self._bar(len(items), f"x{scale} {variant.name}", unit="img")
         try:
             for start in range(0, len(items), self.chunk_size):
                 chunk = items[start : start + self.chunk_size]

@@ -139,15 +139,18 @@ def bootstrap_evaluate(
     evaluate: Callable[[np.ndarray], Mapping[str, float]],
     metrics: Sequence[str],
     counts: np.ndarray,
+    on_step: Callable[[], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Resampled dataset metrics for a task whose metric is not a plain item mean.
 
     ``evaluate(indices)`` returns the metrics of the items at ``indices`` (repeats allowed);
-    it is called once per resample.
+    it is called once per resample, then ``on_step()`` (e.g. a progress bar's update).
     """
     out = {m: np.full(counts.shape[0], np.nan) for m in metrics}
     for b in range(counts.shape[0]):
         values = evaluate(counts_to_indices(counts[b]))
+        if on_step is not None:
+            on_step()
         for m in metrics:
             value = values.get(m)
             out[m][b] = np.nan if value is None else float(value)

@@ -208,6 +208,7 @@ class _Plugin:
     def __init__(self) -> None:
         self.scored: list[tuple[str, str]] = []
         self.upscaled: list[tuple[str, str, int]] = []
+        self.written: list[tuple[Path, str]] = []
 
     @hookimpl
     def srpipe_add_variants(self, task: Task, scale: int) -> list[Variant]:
@@ -230,17 +231,14 @@ class _Plugin:
     def srpipe_item_upscaled(self, item_id: str, method: str, scale: int, seconds: float) -> None:
         self.upscaled.append((item_id, method, scale))
 
+    @hookimpl
+    def srpipe_report_written(self, path: Path, kind: str) -> None:
+        self.written.append((path, kind))
+
 
 @pytest.fixture
 def plugin() -> Any:
     manager = get_plugin_manager()
-    if not manager.hook.srpipe_add_variants.spec.argnames:
-        # pluggy ignores keyword-only parameters of a hookspec (``def spec(*, task, scale)``):
-        # the spec then has no arguments and every implementation that names one is rejected
-        pytest.skip(
-            "srpipe/hookspecs.py declares keyword-only hook arguments, which pluggy "
-            "cannot see; hooks with arguments cannot be implemented until it is fixed"
-        )
     obj = _Plugin()
     manager.register(obj, name="test-compare-plugin")
     yield obj
@@ -267,6 +265,24 @@ def test_plugin_variants_and_observers(plugin: _Plugin, cache: UpscaleCache) -> 
     # bicubic is always computed; the oracle SR is reported only when not read from the cache
     assert sum(1 for _, method, _ in plugin.upscaled if method == "bicubic") == 4
     assert sum(1 for _, method, _ in plugin.upscaled if method == "oracle") == 4
+
+
+def test_report_files_are_announced(plugin: _Plugin, tmp_path: Path, cache: UpscaleCache) -> None:
+    from srpipe.report import write_reports
+
+    result = Comparison(
+        BrightnessTask(),
+        make_dataset(3),
+        sr=[],
+        compare=["bicubic"],
+        scales=[2],
+        bootstrap=10,
+        cache=cache,
+        n_crops=0,
+    ).run()
+    files = write_reports(result, tmp_path / "out")
+    assert sorted(p for p, _ in plugin.written) == sorted(files.values())
+    assert {"json", "markdown", "html", "png"} == {kind for _, kind in plugin.written}
 
 
 def tiny_upscaler(scale: int) -> Any:
