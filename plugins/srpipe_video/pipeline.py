@@ -166,6 +166,7 @@ def run_video_pipeline(
     decoded: queue.Queue = queue.Queue(maxsize=queue_size)
     processed: queue.Queue = queue.Queue(maxsize=queue_size)
     stop = threading.Event()
+    hurry = threading.Event()  # a second Ctrl-C: stop writing the queued batches too
     tracker = _Tracker()
     encode_error: list[BaseException] = []
     write = _writer_call(writer)
@@ -206,7 +207,7 @@ def run_video_pipeline(
             if item is _END:
                 return
             frames, outputs = item
-            if not encode_error:
+            if not encode_error and not hurry.is_set():
                 try:
                     started = time.perf_counter()
                     for frame, image in zip(frames, outputs):
@@ -248,14 +249,12 @@ def run_video_pipeline(
         failure = exc
     if failure is not None:
         stop.set()  # the decoder stops reading ahead; queued batches are still written
-    # The encoder always gets its end marker, after every batch already queued.
-    while encoder.is_alive():
-        try:
-            processed.put(_END, timeout=_POLL_S)
-            break
-        except queue.Full:
-            continue
-    encoder.join()
+    try:
+        _finish_encoder(encoder, processed)
+    except KeyboardInterrupt:  # impatient second Ctrl-C: drop the queued batches
+        hurry.set()
+        failure = failure or KeyboardInterrupt()
+        _finish_encoder(encoder, processed)
     stop.set()
     decoder.join(timeout=5.0)
     bar.close()
@@ -276,6 +275,17 @@ def run_video_pipeline(
         sys.stderr.write(interruption_message(stats) + "\n")
         raise VideoInterrupted(stats) from None
     raise failure
+
+
+def _finish_encoder(encoder: threading.Thread, processed: queue.Queue) -> None:
+    """Give the encoder its end marker (after every batch already queued) and wait for it."""
+    while encoder.is_alive():
+        try:
+            processed.put(_END, timeout=_POLL_S)
+            break
+        except queue.Full:
+            continue
+    encoder.join()
 
 
 def _writer_call(writer: Any) -> Callable[[np.ndarray, float | None], None]:
