@@ -429,12 +429,24 @@ def _to_tensor(images: list[np.ndarray]) -> torch.Tensor:
 
 
 def _finisher(out_dtype: np.dtype) -> Callable[[np.ndarray], np.ndarray]:
-    """Clamp [0, 1] float output and quantise it (round half up) to ``out_dtype``."""
-    if out_dtype == np.uint8:
-        return lambda y: np.floor(np.clip(y, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    if out_dtype == np.uint16:
-        return lambda y: np.floor(np.clip(y, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
-    return lambda y: np.clip(y, 0.0, 1.0).astype(np.float32)
+    """Clamp [0, 1] float output and quantise it (round half up) to ``out_dtype``.
+
+    Works in place on the float block it is given (a strip the caller discards), so a
+    16000-pixel-wide strip does not spawn several float temporaries of its size.
+    """
+    peak = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(np.dtype(out_dtype))
+
+    def finish(y: np.ndarray) -> np.ndarray:
+        y = y if y.flags.writeable and y.dtype == np.float32 else y.astype(np.float32)
+        np.clip(y, 0.0, 1.0, out=y)
+        if peak is None:
+            return y.copy() if not y.flags.c_contiguous else y
+        y *= peak
+        y += 0.5
+        np.floor(y, out=y)
+        return y.astype(out_dtype)
+
+    return finish
 
 
 def _ensemble_ops() -> list[tuple[Callable[[Any], Any], Callable[[Any], Any]]]:
