@@ -70,7 +70,8 @@ def build_upscaler(name: str, scale: int, precision: str, batch_size: int) -> tu
     options = {"device": "cpu", "precision": precision, "batch_size": batch_size}
     try:
         up = Upscaler(name, scale, **options)
-        return up, f"{name} x{scale}, bundled weights ({up.name})"
+        kind = "classic interpolation" if up.weights_hash is None else "bundled weights"
+        return up, f"{name} x{scale}, {kind} ({up.name})"
     except SrpipeError as exc:
         spec = get_model(name)
         module = spec.build(scale=scale, **spec.defaults)
