@@ -402,10 +402,15 @@ class DetectTask(Task):
         from srpipe_detect.metrics import BoxSet
 
         target = item.target or {}
-        return BoxSet(
-            np.asarray(target.get("boxes", np.zeros((0, 4))), np.float32).reshape(-1, 4),
-            np.asarray(target.get("classes", np.zeros(0)), np.int64),
-        )
+        boxes = np.asarray(target.get("boxes", np.zeros((0, 4))), np.float32).reshape(-1, 4)
+        classes = np.asarray(target.get("classes", np.zeros(0)), np.int64)
+        if self.class_filter is not None:
+            # --classes restricts the evaluation too: other classes' boxes are not misses
+            wanted = {self.names[c] for c in self.class_filter}
+            names = dataset_names or self.names
+            keep = np.array([names.get(int(c)) in wanted for c in classes], bool)
+            boxes, classes = boxes[keep], classes[keep]
+        return BoxSet(boxes, classes)
 
     def _to_dataset_classes(self, pred: Detections, names: dict[int, str] | None) -> Any:
         """Predictions with class ids translated to the dataset's ids (by class name)."""

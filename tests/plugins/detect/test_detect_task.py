@@ -118,3 +118,19 @@ def test_options_differ_for_run_and_eval() -> None:
     ev = {p.name: p for p in DetectTask.options("eval")}
     assert "slice_size" in run and "variant_slice" in ev
     assert run["conf"].default == 0.25 and ev["conf"].default == 0.001
+
+
+def test_class_filter_restricts_ground_truth_too() -> None:
+    task = DetectTask()
+    task.names, task.class_filter = {0: "dot", 1: "plain"}, [0]
+    item = Item(
+        "a",
+        np.zeros((48, 64, 3), np.uint8),
+        target={
+            "boxes": np.array([[8, 4, 24, 20], [30, 30, 40, 40]], np.float32),
+            "classes": np.array([1, 0]),
+        },
+        meta={"names": {0: "plain", 1: "dot"}},
+    )
+    pred = _dets([[8, 4, 24, 20]], [0], [0.9], {0: "dot", 1: "plain"})
+    assert task.item_scores(pred, item)["recall@0.25"] == 1.0
