@@ -391,33 +391,9 @@ class Comparison:
                 item_rows[variant.name] = rows
                 finite = [r["psnr_vs_hr"] for r in rows if r["psnr_vs_hr"] is not None]
                 psnr_means[variant.name] = float(np.mean(finite)) if finite else None
-                score_matrix = {
-                    m: np.array([_num(r["scores"].get(m)) for r in rows]) for m in metrics
-                }
-                if mean_task:
-                    empty = [m for m in metrics if np.isnan(score_matrix[m]).all()]
-                    if empty:
-                        raise SrpipeError(
-                            f"task {task.name!r} sets evaluate_is_item_mean but item_scores() "
-                            f"gave no {', '.join(empty)}; return every metric per item"
-                        )
-                    point[variant.name] = {m: _nanmean(score_matrix[m]) for m in metrics}
-                    samples[variant.name] = {
-                        m: statistics.bootstrap_means(score_matrix[m], counts) for m in metrics
-                    }
-                else:
-                    point[variant.name] = _evaluate(task, predictions, items, metrics)
-                    # a dataset metric like mAP must be recomputed on every resample
-                    bar = self._bar(len(counts), f"x{scale} {variant.name} bootstrap")
-                    samples[variant.name] = statistics.bootstrap_evaluate(
-                        lambda idx, p=predictions, its=items: _evaluate(
-                            task, [p[i] for i in idx], [its[i] for i in idx], metrics
-                        ),
-                        metrics,
-                        counts,
-                        on_step=bar.update,
-                    )
-                    bar.close()
+                point[variant.name], samples[variant.name] = self._distributions(
+                    variant.name, scale, rows, predictions, items, counts, mean_task
+                )
                 del predictions
             baseline = _pick_baseline([i.name for i in infos])
             stats = statistics.compare_variants(
@@ -475,6 +451,47 @@ class Comparison:
             paper_metrics=getattr(task, "paper_table_metrics", None),
             crops=crops,
         )
+
+    def _distributions(
+        self,
+        name: str,
+        scale: int,
+        rows: list[dict[str, Any]],
+        predictions: list[Any],
+        items: list[Item],
+        counts: np.ndarray,
+        mean_task: bool,
+    ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        """One variant's metrics on the full set and on every bootstrap resample."""
+        from srpipe import statistics
+
+        task = self.task
+        metrics = tuple(task.metrics)
+        if mean_task:
+            scores = {m: np.array([_num(r["scores"].get(m)) for r in rows]) for m in metrics}
+            empty = [m for m in metrics if np.isnan(scores[m]).all()]
+            if empty:
+                raise SrpipeError(
+                    f"task {task.name!r} sets evaluate_is_item_mean but item_scores() "
+                    f"gave no {', '.join(empty)}; return every metric per item"
+                )
+            point = {m: _nanmean(scores[m]) for m in metrics}
+            return point, {m: statistics.bootstrap_means(scores[m], counts) for m in metrics}
+        point = _evaluate(task, predictions, items, metrics)
+        # a dataset metric like mAP must be recomputed on every resample
+        bar = self._bar(len(counts), f"x{scale} {name} bootstrap")
+        try:
+            samples = statistics.bootstrap_evaluate(
+                lambda idx: _evaluate(
+                    task, [predictions[i] for i in idx], [items[i] for i in idx], metrics
+                ),
+                metrics,
+                counts,
+                on_step=bar.update,
+            )
+        finally:
+            bar.close()
+        return point, samples
 
     def _run_variant(
         self,
