@@ -6,7 +6,8 @@ The same cells feed the terminal, report.md and report.html, so the three always
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from srpipe.compare import ComparisonResult
@@ -116,26 +117,41 @@ def comparison_table(result: ComparisonResult) -> str:
     return "\n".join(lines)
 
 
-def paper_cells(result: ComparisonResult) -> tuple[list[str], list[list[str]]] | None:
-    """Header and rows of the papers' table: methods x (dataset, scale), "PSNR/SSIM" cells."""
-    rows_data: list[dict[str, Any]] | None = result.paper_table_rows()
-    if not rows_data or not result.paper_metrics:
+def paper_cells(
+    result: ComparisonResult | Sequence[ComparisonResult],
+) -> tuple[list[str], list[list[str]]] | None:
+    """Header and rows of the papers' table: methods x (dataset, scale), "PSNR/SSIM" cells.
+
+    Several results (e.g. one per benchmark: Set5, Set14, ...) become one table with a
+    column per dataset and scale, as in the papers.
+    """
+    results = [result] if not isinstance(result, Sequence) else list(result)
+    results = [r for r in results if r.paper_metrics and r.paper_table_rows()]
+    if not results:
         return None
+    metrics = results[0].paper_metrics
     columns: list[str] = []
-    for row in rows_data:
-        columns += [c for c in row["cells"] if c not in columns]
-    digits = [digits_for(result, m) for m in result.paper_metrics]
+    methods: list[str] = []
+    values: dict[tuple[str, str], list[float | None]] = {}
+    for res in results:
+        for row in res.paper_table_rows() or []:
+            if row["method"] not in methods:
+                methods.append(row["method"])
+            for column, cell in row["cells"].items():
+                if column not in columns:
+                    columns.append(column)
+                values[(row["method"], column)] = cell
+    digits = [max(digits_for(r, m) for r in results) for m in metrics]
     body = []
-    for row in rows_data:
-        cells = [row["method"]]
+    for method in methods:
+        cells = [method]
         for column in columns:
-            values = row["cells"].get(column)
-            if values is None:
-                cells.append("-")
-            else:
-                cells.append("/".join(number(v, d) for v, d in zip(values, digits)))
+            cell = values.get((method, column))
+            cells.append(
+                "-" if cell is None else "/".join(number(v, d) for v, d in zip(cell, digits))
+            )
         body.append(cells)
-    head = ["method", *[f"{c} ({'/'.join(result.paper_metrics)})" for c in columns]]
+    head = ["method", *[f"{c} ({'/'.join(metrics)})" for c in columns]]
     return head, body
 
 
@@ -145,7 +161,7 @@ def markdown_table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def paper_table(result: ComparisonResult) -> str | None:
-    """The papers' table as Markdown, or None when the task declares no such layout."""
+def paper_table(result: ComparisonResult | Sequence[ComparisonResult]) -> str | None:
+    """The papers' table as Markdown (one result or several datasets), or None without one."""
     cells = paper_cells(result)
     return None if cells is None else markdown_table(*cells)

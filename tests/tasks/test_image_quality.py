@@ -175,3 +175,20 @@ def test_cli_without_data_or_samples_is_one_line(
     assert exit_info.value.code == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "srpipe data samples" in err
+
+
+def test_paper_table_of_several_datasets(hr_folder: Path, tmp_path: Path) -> None:
+    from srpipe.report.text import paper_table
+
+    other = write_pngs(tmp_path / "Urban2", n=2, size=(40, 40))
+    kwargs = dict(
+        sr=[], compare=["bicubic"], scales=[2], bootstrap=0, cache=UpscaleCache(tmp_path / "c")
+    )
+    results = [compare("sr", str(folder), **kwargs) for folder in (hr_folder, other)]
+    lines = paper_table(results).splitlines()
+    assert lines[0] == "| method | Set3 x2 (psnr/ssim) | Urban2 x2 (psnr/ssim) |"
+    cells = lines[2].strip("|").split("|")
+    assert cells[0].strip() == "bicubic"
+    assert float(cells[2].split("/")[0]) == pytest.approx(
+        results[1].value("bicubic", "psnr", 2), abs=0.005
+    )
