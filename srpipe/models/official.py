@@ -7,6 +7,7 @@ shapes, as spandrel does, so no config file is needed):
   ``head.0``, ``body.N.body.{0,2}``, ``tail.0.*``, ``tail.1``, ``add_mean``; also what
   srpipe's own EDSR saves, since our module names are the same;
 * RCAN (official code and EDSR-PyTorch's copy): ``body.G.body.B.body.3.conv_du.{0,2}``;
+* HAN (official code): RCAN's names plus ``la.gamma``, ``csa.conv``, ``last_conv``, ``last``;
 * RDN in EDSR-PyTorch's naming (``SFENet1``, ``RDBs.N.convs.M.conv.0``, ``GFF``, ``UPNet``);
 * BasicSR EDSR and RCAN (``conv_first``, ``body.N.conv1`` / ``residual_group``,
   ``conv_after_body``, ``upsample.K``, ``conv_last``), after unwrapping ``params_ema`` /
@@ -79,7 +80,14 @@ def _looks_like_state_dict(obj: Mapping) -> bool:
 
 def detect_checkpoint(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
     """Recognise ``state`` (already unwrapped); None when no known layout matches."""
-    for detector in (_edsr_pytorch_rcan, _edsr_pytorch_edsr, _rdn, _basicsr_rcan, _basicsr_edsr):
+    for detector in (
+        _han,
+        _edsr_pytorch_rcan,
+        _edsr_pytorch_edsr,
+        _rdn,
+        _basicsr_rcan,
+        _basicsr_edsr,
+    ):
         found = detector(state)
         if found is not None:
             return found
@@ -167,6 +175,16 @@ def _edsr_pytorch_rcan(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
     }
     scale = _upsampler_scale(state, "tail.0", int(n_feats))
     return DetectedCheckpoint("rcan", scale, hyper, "rcan", dict(state))
+
+
+def _han(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    """HAN (official code): RCAN's keys plus ``la.gamma``, ``csa.conv``, ``last_conv``."""
+    if "la.gamma" not in state or "csa.conv.weight" not in state:
+        return None
+    rcan = _edsr_pytorch_rcan(state)
+    if rcan is None:
+        return None
+    return DetectedCheckpoint("han", rcan.scale, rcan.hyper, "han", rcan.state_dict)
 
 
 def _rdn(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
