@@ -163,6 +163,35 @@ def test_items_are_processed_in_chunks(cache: UpscaleCache) -> None:
     assert max(task.batches) <= 2 and sum(task.batches) == 5 * 2  # hr + bicubic
 
 
+def test_hr_is_predicted_once_when_modcrop_keeps_it(cache: UpscaleCache) -> None:
+    task = BrightnessTask()
+    data = make_dataset(3, size=(24, 36))  # a multiple of 2, 3 and 4: HR is the same image
+    result = Comparison(
+        task,
+        data,
+        sr=[],
+        compare=["bicubic"],
+        scales=[2, 3, 4],
+        bootstrap=10,
+        cache=cache,
+        n_crops=0,
+    ).run()
+    assert sum(task.batches) == 3 * (1 + 3)  # HR once, bicubic at each scale
+    assert result.value("hr", "err", 4) == 0.0
+    task = BrightnessTask()
+    Comparison(
+        task,
+        make_dataset(3, size=(26, 36)),
+        sr=[],
+        compare=["bicubic"],
+        scales=[2, 4],
+        bootstrap=10,
+        cache=cache,
+        n_crops=0,
+    ).run()
+    assert sum(task.batches) == 3 * (2 + 2)  # modcrop changed HR: predicted per scale
+
+
 def test_lr_variant_skipped_with_a_note_when_task_cannot_rescale(cache: UpscaleCache) -> None:
     result = Comparison(
         NoRescaleTask(),
