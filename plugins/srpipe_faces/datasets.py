@@ -342,8 +342,10 @@ def build_face_dataset(
             (pair.gallery, pair.gallery_identity),
         ):
             image = prepared[str(path)]
+            if image.embedding is None:
+                continue  # no HR face: this image cannot represent its identity
             entries = gallery.setdefault(identity, [])
-            if image.embedding is not None and all(k != str(path) for k, _ in entries):
+            if all(k != str(path) for k, _ in entries):
                 entries.append((str(path), image.embedding))
 
     items: list[Item] = []

@@ -225,6 +225,8 @@ def _pairs(people: dict[str, list[np.ndarray]]) -> list[str]:
             chosen.append(impostor_pool[k])
     rest = [impostor_pool[k] for k in order if impostor_pool[k] not in chosen]
     impostors = (chosen + rest)[:needed]
+    if len(impostors) < needed:
+        raise SrpipeError(f"only {len(impostors)} impostor pairs available, {needed} needed")
     rng.shuffle(impostors)
     lines = []
     for fold in range(FOLDS):

@@ -1,0 +1,138 @@
+"""LFW pairs.txt parsing, identity-folder pairs, and HR face items built with real MTCNN + dlib."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from srpipe_faces import datasets
+from srpipe_faces.datasets import (
+    BuildOptions,
+    IdentityFolderReader,
+    LfwPairsReader,
+    build_face_dataset,
+    folder_pairs,
+    parse_lfw_pairs,
+)
+
+from srpipe.errors import SrpipeError
+
+
+def _tiny_lfw(root: Path, pairs: str, names: dict[str, int]) -> Path:
+    """LFW layout: root/pairs.txt and root/lfw/<name>/<name>_NNNN.jpg (grey placeholders)."""
+    from srpipe.imageio import write_image
+
+    for name, count in names.items():
+        for i in range(1, count + 1):
+            write_image(root / "lfw" / name / f"{name}_{i:04d}.jpg", np.zeros((8, 8, 3), np.uint8))
+    (root / "pairs.txt").write_text(pairs)
+    return root
+
+
+PAIRS = """2\t1
+Ann_Lee\t1\t2
+Bob_Ray\t1\tCid_Moe\t1
+Cid_Moe\t1\t2
+Ann_Lee\t2\tBob_Ray\t1
+"""
+
+
+def test_parse_lfw_pairs_folds_labels_and_paths(tmp_path: Path) -> None:
+    root = _tiny_lfw(tmp_path, PAIRS, {"Ann_Lee": 2, "Bob_Ray": 1, "Cid_Moe": 2})
+    pairs = parse_lfw_pairs(root / "pairs.txt")
+    assert [p.fold for p in pairs] == [0, 0, 1, 1]
+    assert [p.same for p in pairs] == [True, False, True, False]
+    first = pairs[0]
+    assert first.probe == (root / "lfw" / "Ann_Lee" / "Ann_Lee_0001.jpg").resolve()
+    assert first.gallery.name == "Ann_Lee_0002.jpg"
+    assert (pairs[3].probe_identity, pairs[3].gallery_identity) == ("Ann_Lee", "Bob_Ray")
+    assert LfwPairsReader().can_read(root) and not IdentityFolderReader().can_read(root)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2 1\nAnn_Lee 1 2\n", "header promises"),
+        ("1 1\nAnn_Lee 1\nBob_Ray 1 Cid_Moe 1\n", "neither"),
+        ("ten folds\n", "header"),
+    ],
+)
+def test_bad_pairs_files_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
+    root = _tiny_lfw(tmp_path, text, {"Ann_Lee": 2, "Bob_Ray": 1, "Cid_Moe": 1})
+    with pytest.raises(SrpipeError, match=message):
+        parse_lfw_pairs(root / "pairs.txt")
+
+
+def test_missing_lfw_images_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "pairs.txt").write_text("1 1\nAnn_Lee 1 2\nBob_Ray 1 Cid_Moe 1\n")
+    with pytest.raises(SrpipeError, match=r"Ann_Lee/Ann_Lee_0001\.jpg"):
+        parse_lfw_pairs(tmp_path / "pairs.txt")
+
+
+def test_folder_pairs_are_balanced_seeded_and_in_ten_folds(people: Path) -> None:
+    pairs = folder_pairs(people)
+    genuine = [p for p in pairs if p.same]
+    assert len(genuine) == 1  # only the astronaut has two images
+    assert len(pairs) - len(genuine) == 3  # max(genuine, identities) impostors
+    assert {p.fold for p in pairs} <= set(range(10))
+    assert pairs == folder_pairs(people)  # deterministic
+    assert IdentityFolderReader().can_read(people)
+
+
+def test_folder_pairs_need_two_identities(tmp_path: Path) -> None:
+    (tmp_path / "solo").mkdir()
+    (tmp_path / "solo" / "a.png").write_bytes(b"")
+    with pytest.raises(SrpipeError, match="at least 2 identity folders"):
+        folder_pairs(tmp_path)
+
+
+def test_items_are_hr_chips_and_a_faceless_pair_stays_counted(
+    people: Path, detector, dlib_embedder
+) -> None:
+    pairs = folder_pairs(people)
+    dataset = build_face_dataset(
+        pairs,
+        name="people",
+        description="test set",
+        options=BuildOptions(scales=(4,)),
+        detector=detector,
+        embedder=dlib_embedder,
+    )
+    assert len(dataset) == len(pairs)
+    faceless = [it for it in dataset.items if "nobody" in (it.meta["probe"] + it.meta["gallery"])]
+    assert faceless and all(not it.target.scorable for it in faceless)
+    assert all("no face" in it.target.reason or "MTCNN" in it.target.reason for it in faceless)
+    assert len(dataset.meta["unscorable_pairs"]) == len(faceless)
+    assert f"{len(faceless)} pair(s) unscorable" in dataset.description
+    for item in dataset.items:
+        assert item.image.shape[0] == item.image.shape[1] and item.image.shape[0] % 4 == 0
+        assert item.group == item.target.probe_identity
+    scorable = [it for it in dataset.items if it.target.scorable]
+    # chips keep the HR resolution: the astronaut's 43 px face stays about 43 px wide
+    widths = [it.meta["face_width_hr_chip"] for it in scorable]
+    assert all(30 < w < 120 for w in widths)
+    # every identity with a face is in the rank-1 gallery, the faceless one is not
+    assert set(dataset.items[0].target.gallery) == {"astronaut", "grace_hopper"}
+
+
+def test_face_width_sizes_chips_for_the_scale(people: Path, detector, dlib_embedder) -> None:
+    pairs = [p for p in folder_pairs(people) if p.same]
+    dataset = build_face_dataset(
+        pairs,
+        name="people",
+        description="",
+        options=BuildOptions(face_width=16, scales=(4,)),
+        detector=detector,
+        embedder=dlib_embedder,
+    )
+    width = dataset.items[0].meta["face_width_hr_chip"]
+    assert width == pytest.approx(64, abs=2.5)  # 16 px in LR at x4, chip rounded to 4 px
+    with pytest.raises(SrpipeError, match="exactly one --scale"):
+        BuildOptions(face_width=16, scales=(2, 4)).chip_multiple()
+
+
+def test_readers_follow_the_task_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datasets, "ACTIVE_OPTIONS", BuildOptions(embedder="facenet", scales=(2,)))
+    merged = datasets.reader_options({"scale": 4, "device": None})
+    assert merged.embedder == "facenet" and merged.scales == (4,) and merged.device == "cpu"
