@@ -499,7 +499,7 @@ class Trainer:
                             round(loss_sum / window_n, 6),
                             lr_now,
                             round(window_n / max(now - window_t, 1e-9), 4),
-                            round(self.elapsed_s, 1),
+                            round(self.elapsed_s, 3),
                         ]
                         _append_csv(
                             self.out / "train_log.csv",
