@@ -44,11 +44,11 @@ def test_registered_through_entry_point() -> None:
 def test_cli_data_synth_detect(tmp_path: Path) -> None:
     if not _detect_registered():
         pytest.skip("detect plugin not registered (hookspecs with keyword-only arguments?)")
-    from srpipe.cli import main
+    from srpipe.cli import cli
 
     out = tmp_path / "synth"
     result = CliRunner().invoke(
-        main,
+        cli,
         [
             "data",
             "synth",
@@ -65,3 +65,25 @@ def test_cli_data_synth_detect(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert (out / "data.yaml").is_file()
+
+
+def test_cli_run_detect_image_and_offline_error(tiny_synth: Path, tmp_path: Path) -> None:
+    if not _detect_registered():
+        pytest.skip("detect plugin not registered")
+    import json
+
+    from srpipe.cli import cli
+
+    image = sorted((tiny_synth / "images" / "val").glob("*.png"))[0]
+    out = tmp_path / "run"
+    args = ["run", "detect", str(image), "--sr", "nearest", "--scale", "2", "-o", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--detector", "yolov8n.yaml", "--conf", "0.0"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((out / "records.json").read_text())
+    assert (out / "annotated" / f"{image.stem}.png").is_file()
+    if rows:  # an untrained net finds random boxes: check the two coordinate systems
+        assert rows[0]["x2_sr"] == pytest.approx(2 * rows[0]["x2"], abs=0.02)
+    result = CliRunner().invoke(cli, [*args, "--detector", "yolo11n.pt"])
+    assert result.exit_code == 1
+    # (main() prints SrpipeError as one line; the bare click group hands it back)
+    assert "yolo11n.pt is not a local file and srpipe is offline" in str(result.exception)
