@@ -43,6 +43,8 @@ def train(config_path: str | None, resume: bool, print_config: bool, overrides: 
     result = run_training(config, resume=resume)
     if result.status == "interrupted":
         sys.exit(128 + (result.stop_signal or 2))  # shell convention: 130 SIGINT, 143 SIGTERM
+    if not result.is_main:
+        return
     weights = "best.safetensors" if result.best_psnr is not None else "last.safetensors"
     best = (
         f"best val Y-PSNR {result.best_psnr:.3f} dB @ {result.best_iteration}; "

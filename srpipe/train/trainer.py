@@ -61,6 +61,7 @@ class TrainResult:
     run_dir: Path
     elapsed_s: float
     stop_signal: int | None = None
+    is_main: bool = True  # False on DDP ranks other than 0 (they print nothing)
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -549,6 +550,7 @@ class Trainer:
             self.out,
             self.elapsed_s,
             self._stop_signal if status == "interrupted" else None,
+            self.ctx.is_main,
         )
 
     def _validate_and_keep(self, writer) -> None:
