@@ -554,7 +554,13 @@ class Comparison:
                         return None
                 info.seconds_predict += time.perf_counter() - tic
                 for item, image, pred in zip(chunk, images, preds, strict=True):
-                    scores = {k: float(v) for k, v in (task.item_scores(pred, item) or {}).items()}
+                    try:
+                        raw = task.item_scores(pred, item) or {}
+                    except SrpipeError as exc:
+                        raise SrpipeError(
+                            f"item {item.id!r}, variant {variant.name!r}: {exc}"
+                        ) from None
+                    scores = {k: float(v) for k, v in raw.items()}
                     quality = None  # HR against itself: infinite, not worth computing
                     if not oracle and image.shape == item.image.shape:
                         value = psnr(image, item.image, shave=scale)
