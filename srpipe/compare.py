@@ -31,6 +31,7 @@ import math
 import shlex
 import sys
 import time
+import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1053,3 +1054,18 @@ __all__ = [
     "compare",
     "compare_from_cli",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """Keeps ``srpipe.compare(...)`` a call to :func:`compare`.
+
+    The package exposes the function ``srpipe.compare``, but importing the submodule
+    (``import srpipe.compare``) makes Python bind the *module* to that same attribute. A
+    callable module makes both readings work.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ComparisonResult:
+        return compare(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -469,3 +469,19 @@ def test_example_plugin_through_the_harness(
     assert ((hr_panel == (255, 0, 0)).all(axis=2)).any()  # the plugin's edges, drawn in red
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert [v["name"] for v in report["variants"]] == ["hr", "lr", "bicubic", "tiny"]
+
+
+def test_srpipe_compare_is_callable_whatever_the_import_order(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    data = write_pngs(tmp_path / "hr", n=2)
+    code = (
+        "import srpipe\n"
+        "from srpipe.compare import Comparison\n"  # binds the submodule to srpipe.compare
+        f"r = srpipe.compare('sr', {str(data)!r}, sr=[], scales=[2], bootstrap=0)\n"
+        "print(r.variant_names(2))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "['hr', 'bicubic']"
