@@ -227,6 +227,19 @@ def folder_pairs(root: Path, max_genuine_per_identity: int = 50, seed: int = 0) 
     ]
 
 
+def interleave(pairs: Sequence[PairSpec]) -> list[PairSpec]:
+    """Reorder pairs round-robin over (fold, genuine/impostor), so that any prefix (what
+    ``--limit N`` keeps) is balanced and spans the folds. Metrics do not depend on order."""
+    buckets: dict[tuple[int, bool], list[PairSpec]] = {}
+    for pair in pairs:
+        buckets.setdefault((pair.fold, pair.same), []).append(pair)
+    queues = [buckets[key] for key in sorted(buckets, key=lambda k: (k[0], not k[1]))]
+    out: list[PairSpec] = []
+    for rank in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[rank] for q in queues if rank < len(q))
+    return out
+
+
 def read_description(root: Path) -> str:
     """The dataset's own notes (``DESCRIPTION.md``) if it has any, else ''."""
     note = Path(root) / "DESCRIPTION.md"
@@ -494,7 +507,7 @@ class LfwPairsReader(DatasetReader):
         pairs_file = find_pairs_file(Path(path))
         if pairs_file is None:
             raise SrpipeError(f"no pairs.txt in {path}; give LFW's folder or its pairs.txt")
-        pairs = parse_lfw_pairs(pairs_file)
+        pairs = interleave(parse_lfw_pairs(pairs_file))
         note = read_description(pairs_file.parent)
         if not note:
             note = (

@@ -154,6 +154,7 @@ class FaceTask(Task):
                 face_width=self.face_width,
                 scales=self.scales,
                 min_face_size=self.min_face_size,
+                limit=options.get("limit") or _cli_param("limit"),
             )
         )
         # eval passes its own options (face_width, even when None); run passes gallery
@@ -392,18 +393,26 @@ def _as_scales(value: Any) -> tuple[int, ...]:
     return tuple(int(v) for v in value)
 
 
-def _scales_from_cli() -> tuple[int, ...]:
-    """The ``--scale`` of the running ``srpipe eval`` command, if there is one.
+def _cli_param(name: str) -> Any:
+    """A parameter of the running ``srpipe eval`` command (None outside the CLI).
 
-    The harness does not hand the scale to tasks, but ``--face-width`` must size the HR chips
-    for it; under the CLI the parsed value is in click's context.
+    The harness hands tasks neither the scale nor ``--limit``, but ``--face-width`` must size
+    the HR chips for the scale, and ``--limit`` spares detecting faces in images that the
+    harness would drop anyway; under the CLI both are in click's context.
     """
     ctx = click.get_current_context(silent=True)
     while ctx is not None:
-        raw = ctx.params.get("scale")
-        if raw is not None:
-            from srpipe.commands.task_group import parse_scales
-
-            return tuple(parse_scales(str(raw)) if isinstance(raw, str) else _as_scales(raw))
+        if ctx.params.get(name) is not None:
+            return ctx.params[name]
         ctx = ctx.parent
-    return ()
+    return None
+
+
+def _scales_from_cli() -> tuple[int, ...]:
+    """The ``--scale`` of the running ``srpipe eval`` command, if there is one."""
+    raw = _cli_param("scale")
+    if isinstance(raw, str):
+        from srpipe.commands.task_group import parse_scales
+
+        return tuple(parse_scales(raw))
+    return _as_scales(raw)

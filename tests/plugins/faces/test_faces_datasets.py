@@ -136,3 +136,11 @@ def test_readers_follow_the_task_settings(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(datasets, "ACTIVE_OPTIONS", BuildOptions(embedder="facenet", scales=(2,)))
     merged = datasets.reader_options({"scale": 4, "device": None})
     assert merged.embedder == "facenet" and merged.scales == (4,) and merged.device == "cpu"
+
+
+def test_interleave_makes_every_prefix_balanced_across_folds(tmp_path: Path) -> None:
+    fold = "Ann_Lee 1 2\nCid_Moe 1 2\nBob_Ray 1 Cid_Moe 1\nAnn_Lee 2 Bob_Ray 1\n"
+    root = _tiny_lfw(tmp_path, "2 2\n" + fold + fold, {"Ann_Lee": 2, "Bob_Ray": 1, "Cid_Moe": 2})
+    pairs = datasets.interleave(parse_lfw_pairs(root / "pairs.txt"))
+    assert [(p.fold, p.same) for p in pairs] == [(0, True), (0, False), (1, True), (1, False)] * 2
+    assert pairs[0].probe_identity == "Ann_Lee" and pairs[4].probe_identity == "Cid_Moe"
