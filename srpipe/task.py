@@ -102,6 +102,11 @@ class Task:
     lower_is_better: ClassVar[frozenset[str]] = frozenset()
     #: what ``eval`` uses when ``--data`` is not given (a bundled or generated set)
     default_data: ClassVar[str | None] = None
+    #: True when ``evaluate`` is the mean of ``item_scores``: the harness then keeps only
+    #: per-item scores (not predictions) and vectorises the bootstrap
+    evaluate_is_item_mean: ClassVar[bool] = False
+    #: metrics shown as "A/B" cells in the papers' table layout (e.g. ("psnr", "ssim"))
+    paper_table_metrics: ClassVar[tuple[str, ...] | None] = None
 
     # -- configuration ---------------------------------------------------------------
     @classmethod
@@ -152,7 +157,9 @@ class Task:
         """Dataset-level metrics of ``predictions`` against ``items``. *Required for eval.*
 
         Called once on the full set and again on bootstrap resamples (items may repeat),
-        so it must be a pure function of its arguments.
+        so it must be a pure function of its arguments. The harness passes HR items
+        cropped to a multiple of the scale (bottom/right, so coordinates do not move) and
+        sets ``item.meta["scale"]``.
         """
         raise NotImplementedError
 

@@ -68,7 +68,9 @@ class TaskGroup(click.Group):
             task_options = {name: values.pop(name) for name in extra_names if name in values}
             invoke(task_cls=task_cls, task_options=task_options, **values)
 
-        doc = (task_cls.__doc__ or task_cls.summary or "").strip()
+        import inspect
+
+        doc = (inspect.getdoc(task_cls) or task_cls.summary or "").strip()
         return click.Command(
             cmd_name,
             params=[*common, *[p for p in extra if p.name not in common_names]],
