@@ -147,3 +147,15 @@ def test_warmup_is_linear():
     assert LRSchedule(full, 1e-3, 100, 0).lr(0, 0) == pytest.approx(1e-4)
     assert LRSchedule(full, 1e-3, 100, 0).lr(9, 0) == pytest.approx(1e-3)
     assert not math.isnan(LRSchedule(full, 1e-3, 100, 0).lr(50, 0))
+
+
+def test_init_from_x2_copies_all_but_the_upsampler(tmp_path, tiny_data):
+    from srpipe.train.trainer import build_model, init_weights_from
+
+    x2 = Trainer(tiny_config(tmp_path, tiny_data, "x2", ("train.iterations=2",))).fit()
+    config = tiny_config(tmp_path, tiny_data, "x4", ("scale=4",))
+    model, _ = build_model(config)
+    copied, total = init_weights_from(model, x2.run_dir / "last.safetensors")
+    assert 0 < copied < total
+    source = _weights(x2.run_dir / "last.safetensors")
+    torch.testing.assert_close(model.state_dict()["head.0.weight"], source["head.0.weight"])
