@@ -212,6 +212,10 @@ def build_samples(dest: Path | None = None, *, force: bool = False, progress=Non
             (root / e["file"]).exists() for e in manifest["images"]
         ):
             return root
+    if manifest_path.exists():  # an older corpus: remove its files (and only those)
+        old = json.loads(manifest_path.read_text())
+        for entry in old.get("images", []):
+            (root / entry["file"]).unlink(missing_ok=True)
     entries: list[SampleEntry] = []
     for split in ("train", "val"):
         (root / split).mkdir(parents=True, exist_ok=True)
