@@ -8,22 +8,6 @@ from srpipe_video.frames import FrameSequence
 from srpipe_video.writer import FrameWriter
 
 
-def _spec_has_arguments() -> bool:
-    """pluggy ignores keyword-only hookspec parameters; impls with arguments then fail."""
-    from pluggy._decorators import varnames
-
-    from srpipe import hookspecs
-
-    return bool(varnames(hookspecs.srpipe_open_frames)[0])
-
-
-needs_hook_arguments = pytest.mark.skipif(
-    not _spec_has_arguments(),
-    reason="srpipe/hookspecs.py declares hook arguments keyword-only, which pluggy does not "
-    "pass; plugins with arguments cannot register until the specs drop the `*`",
-)
-
-
 def test_open_frames_answers_for_videos_and_globs_only(tmp_path, cv2_video):
     import cv2
     import numpy as np
@@ -58,7 +42,6 @@ def test_registers_the_video_task():
     assert plugin.srpipe_register_tasks() == [VideoTask]
 
 
-@needs_hook_arguments
 def test_plugin_manager_loads_the_plugin_and_calls_its_hooks(cv2_video):
     from srpipe.plugins import get_plugin_manager, reset_plugin_manager
 
@@ -71,7 +54,6 @@ def test_plugin_manager_loads_the_plugin_and_calls_its_hooks(cv2_video):
     assert isinstance(source, FrameSequence)
 
 
-@needs_hook_arguments
 def test_srpipe_run_video_writes_the_upscaled_video(tmp_path, cv2_video):
     pytest.importorskip("srpipe.runner")
     from click.testing import CliRunner
