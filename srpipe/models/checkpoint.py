@@ -242,6 +242,7 @@ def _load_srpipe(path: Path, meta: dict[str, Any]) -> tuple[nn.Module, dict[str,
 def _read_foreign_state(path: Path) -> dict[str, Any]:
     """Tensors of a non-srpipe file: safetensors, or a torch pickle read safely."""
     import pickle
+    import warnings
 
     import torch
 
@@ -253,14 +254,16 @@ def _read_foreign_state(path: Path) -> dict[str, Any]:
         except Exception as exc:
             raise SrpipeError(f"{path.name}: corrupt safetensors file ({exc})") from None
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols; the error says it all
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         # weights_only refuses any global that is not a tensor/container: the file wants
         # to build objects (or run code) on load. Say so on one line, never retry unsafely.
         first = str(exc).strip().splitlines()
         hint = next((line for line in first if "GLOBAL" in line or "Unsupported" in line), "")
         raise SrpipeError(
-            f"{path.name}: refusing to load, the pickle holds more than tensors "
+            f"{path.name}: refusing to load, the pickle holds more than tensors or is corrupt "
             f"({hint.strip()[:120] or 'unsafe object'}); re-save it as a plain state dict "
             "or safetensors"
         ) from None

@@ -330,3 +330,14 @@ def test_load_model_uses_bundled_weights(tmp_path, monkeypatch):
 def test_load_model_rejects_unsupported_scale():
     with pytest.raises(SrpipeError, match="not x5"):
         load_model("edsr", 5)
+
+
+def test_foreign_safetensors_without_srpipe_metadata(tmp_path):
+    """A BasicSR state dict stored as plain safetensors is detected like a .pth."""
+    from safetensors.torch import save_file
+
+    model = _tiny("edsr", 2, TINY_EDSR)
+    state = _to_basicsr_edsr(model.state_dict(), TINY_EDSR["n_resblocks"])
+    save_file({k: v.contiguous() for k, v in state.items()}, tmp_path / "edsr.safetensors")
+    loaded, meta = load_checkpoint(tmp_path / "edsr.safetensors")
+    assert meta["source"] == "basicsr" and _same_output(model, loaded, 2) < 1e-5
