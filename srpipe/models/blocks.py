@@ -68,7 +68,9 @@ class ResBlock(nn.Module):
         res = self.body(x)
         if self.res_scale != 1.0:
             res = res * self.res_scale
-        return res + x
+        # in place: the conv that produced ``res`` does not need its output for backward
+        res += x
+        return res
 
 
 def upsampler_stages(scale: int) -> list[int]:
@@ -128,7 +130,9 @@ class RCAB(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x) + x
+        res = self.body(x)
+        res += x  # in place is autograd-safe: the attention product keeps its own inputs
+        return res
 
 
 class PixelAttention(nn.Module):

@@ -46,3 +46,11 @@ def test_residual_group_structure():
     model = get_model("rcan").build(scale=2, n_resgroups=3, n_resblocks=2, n_feats=8, reduction=4)
     # 3 groups + the trailing conv; each group: 2 RCABs + its conv
     assert len(model.body) == 4 and len(model.body[0].body) == 3
+
+
+def test_gradients_reach_every_trainable_parameter():
+    model = get_model("rcan").build(scale=2, n_resgroups=2, n_resblocks=2, n_feats=8, reduction=4)
+    model(torch.rand(2, 3, 6, 6)).abs().mean().backward()
+    assert all(
+        p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters() if p.requires_grad
+    )

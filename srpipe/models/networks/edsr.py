@@ -52,5 +52,6 @@ class EDSR(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.head(self.sub_mean(x * self.rgb_range))
-        x = self.body(x) + x
-        return self.add_mean(self.tail(x)) / self.rgb_range
+        res = self.body(x)
+        res += x
+        return self.add_mean(self.tail(res)) / self.rgb_range

@@ -31,7 +31,9 @@ class ResidualGroup(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x) + x
+        res = self.body(x)
+        res += x
+        return res
 
 
 class RCAN(nn.Module):
@@ -68,5 +70,6 @@ class RCAN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.head(self.sub_mean(x * self.rgb_range))
-        x = self.body(x) + x
-        return self.add_mean(self.tail(x)) / self.rgb_range
+        res = self.body(x)
+        res += x
+        return self.add_mean(self.tail(res)) / self.rgb_range
