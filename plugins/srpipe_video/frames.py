@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
-     ".ts", ".mts", ".m2ts", ".3gp", ".ogv", ".y4m"}
+     ".ts", ".mts", ".m2ts", ".3gp", ".ogv", ".y4m", ".h264", ".264", ".hevc", ".h265"}
 )  # fmt: skip
 #: image files accepted as frames of a folder or glob sequence
 SEQUENCE_IMAGE_EXTENSIONS = frozenset(
@@ -263,6 +263,7 @@ class FrameSequence:
         import av
 
         pts_list = self._probe.pts or []
+        # without packet timestamps (raw streams) frames are numbered in decode order
         index_of = {pts: i for i, pts in enumerate(pts_list)}
         wanted = set(self._selected.tolist())
         last_wanted = int(self._selected[-1])
@@ -280,7 +281,7 @@ class FrameSequence:
                 # `start` are decoded but never converted to RGB).
                 container.seek(pts_list[self.start], stream=stream, backward=True)
             for av_frame in container.decode(stream):
-                position = index_of.get(av_frame.pts, position + 1)
+                position = index_of.get(av_frame.pts, position + 1) if pts_list else position + 1
                 if position > last_wanted:
                     break
                 if position not in wanted:
@@ -401,10 +402,15 @@ def _probe_pyav(path: Path) -> _Probe:
         stream = container.streams.video[0]
         announced = int(stream.frames or 0)
         pts: list[int] = []
+        unstamped = 0  # packets without pts (raw streams): frames are then counted, not timed
         truncated_error = None
         try:
             for packet in container.demux(stream):
-                if packet.size and packet.pts is not None:
+                if not packet.size:
+                    continue
+                if packet.pts is None:
+                    unstamped += 1
+                else:
                     pts.append(int(packet.pts))
         except av.error.FFmpegError as exc:
             truncated_error = _short(exc)
@@ -415,13 +421,25 @@ def _probe_pyav(path: Path) -> _Probe:
         rate = stream.average_rate or stream.guessed_rate
     finally:
         container.close()
-    if not pts:
+    count = len(pts) + unstamped
+    if not count:
         raise SrpipeError(f"{path.name} has zero video frames; the file is empty or broken")
-    if truncated_error or (announced and len(pts) < announced):
+    if truncated_error or (announced and count < announced):
         raise SrpipeError(
-            f"{path.name} is truncated or corrupt: {len(pts)} of {announced or '?'} frames are "
+            f"{path.name} is truncated or corrupt: {count} of {announced or '?'} frames are "
             f"readable{f' ({truncated_error})' if truncated_error else ''}; re-export or "
             "re-download it"
+        )
+    if unstamped:  # no reliable timestamps: nominal rate, frames indexed in decode order
+        fps = float(rate or DEFAULT_SEQUENCE_FPS)
+        return _Probe(
+            kind="video",
+            backend="pyav",
+            source_fps=fps,
+            size=(int(width), int(height)),
+            timestamps=np.arange(count, dtype=np.float64) / fps,
+            has_audio=has_audio,
+            codec=codec,
         )
     pts.sort()  # packets arrive in decode order; B-frames make it differ from display order
     absolute = np.array(pts, dtype=np.float64) * float(time_base)

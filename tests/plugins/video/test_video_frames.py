@@ -128,3 +128,24 @@ def test_variable_frame_rate_is_detected_with_its_timestamps(av_video):
     np.testing.assert_allclose(vfr.timestamps, times, atol=1e-3)
     np.testing.assert_allclose([f.timestamp for f in vfr], times, atol=1e-3)
     assert vfr.fps == pytest.approx((len(times) - 1) / times[-1])  # mean rate
+
+
+def test_raw_stream_without_timestamps_is_counted_in_decode_order(tmp_path):
+    av = pytest.importorskip("av")
+    path = tmp_path / "raw.h264"
+    container = av.open(str(path), "w", format="h264")  # elementary stream: packets have no pts
+    stream = container.add_stream("libx264", rate=10)
+    stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+    for i in range(9):
+        frame = av.VideoFrame.from_ndarray(synthetic_frame(i), format="rgb24")
+        frame.pts = i
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    seq = FrameSequence(path, start=2, stride=3)
+    frames = list(seq)
+    assert seq.total_frames == 9 and [f.index for f in frames] == [2, 5, 8]
+    for f in frames:
+        assert abs(_brightness(f.image) - _brightness(synthetic_frame(f.index))) < 4
