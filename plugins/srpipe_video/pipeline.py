@@ -265,7 +265,9 @@ def run_video_pipeline(
     stats.max_frames_in_flight = tracker.max_alive
     stats.audio = getattr(writer, "audio", None)
     if failure is None:
-        stats.output = str(writer.close())
+        closed = writer.close()  # FrameWriter returns the final path; other writers may not
+        output = closed if closed is not None else getattr(writer, "path", None)
+        stats.output = str(output) if output is not None else None
         return stats
     partial = writer.abort()
     stats.output = str(partial) if partial is not None else None
