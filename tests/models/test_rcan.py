@@ -51,6 +51,6 @@ def test_residual_group_structure():
 def test_gradients_reach_every_trainable_parameter():
     model = get_model("rcan").build(scale=2, n_resgroups=2, n_resblocks=2, n_feats=8, reduction=4)
     model(torch.rand(2, 3, 6, 6)).abs().mean().backward()
-    assert all(
-        p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters() if p.requires_grad
-    )
+    # not None = connected to the loss (a tiny squeeze layer can be ReLU-dead, so
+    # individual gradients may be exactly zero at a random init)
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
