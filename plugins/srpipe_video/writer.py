@@ -45,6 +45,8 @@ log = logging.getLogger("srpipe.video")
 #: PyAV's clock for our output video stream: 90 kHz (the MPEG clock) represents the
 #: common rates (24, 25, 30000/1001, 60...) exactly.
 _TIME_BASE = Fraction(1, 90000)
+#: containers that only know a constant frame rate: their clock is one tick a frame
+_CONSTANT_RATE_SUFFIXES = frozenset({".avi"})
 _H264_ENCODERS = ("libx264", "h264")  # "h264" may alias a hardware or openh264 encoder
 _OPENCV_FOURCC = {".avi": "MJPG"}  # everything else: mp4v
 
@@ -148,10 +150,9 @@ class FrameWriter:
                 f"cannot write {self.partial_path}: {exc}; choose another path"
             ) from None
         width, height = self.size
+        rate = Fraction(self.fps).limit_denominator(1001)
         try:
-            stream = self._container.add_stream(
-                encoder, rate=Fraction(self.fps).limit_denominator(1001)
-            )
+            stream = self._container.add_stream(encoder, rate=rate)
         except Exception as exc:
             self._container.close()
             self.partial_path.unlink(missing_ok=True)
@@ -166,8 +167,12 @@ class FrameWriter:
         elif encoder == "mpeg4":
             stream.pix_fmt = "yuv420p"
             stream.options = {"qscale": "3"}
-        stream.time_base = _TIME_BASE
-        stream.codec_context.time_base = _TIME_BASE
+        # AVI has no timestamps, only a frame rate: there a tick must be one frame
+        self._time_base = (
+            1 / rate if self.path.suffix.lower() in _CONSTANT_RATE_SUFFIXES else _TIME_BASE
+        )
+        stream.time_base = self._time_base
+        stream.codec_context.time_base = self._time_base
         self._stream = stream
         self._av = av
         self.backend = "pyav"
@@ -244,11 +249,11 @@ class FrameWriter:
             self.frames_written += 1
             return
         seconds = self._frame_seconds(timestamp)
-        pts = max(round(seconds / _TIME_BASE), self._last_pts + 1)  # strictly increasing
+        pts = max(round(seconds / self._time_base), self._last_pts + 1)  # strictly increasing
         self._last_pts = pts
         frame = self._av.VideoFrame.from_ndarray(image, format="rgb24")
         frame.pts = pts
-        frame.time_base = _TIME_BASE
+        frame.time_base = self._time_base
         try:
             for packet in self._stream.encode(frame):
                 self._container.mux(packet)
@@ -304,7 +309,7 @@ class FrameWriter:
                 self._container.mux(packet)
             if self._audio_in is not None:
                 # audio runs to the end of the last frame, not past it
-                self._audio_end = self._last_pts * float(_TIME_BASE) + 1.0 / self.fps
+                self._audio_end = self._last_pts * float(self._time_base) + 1.0 / self.fps
                 self._mux_audio_until(None)
         finally:
             self._container.close()

@@ -36,6 +36,16 @@ def test_roundtrip_keeps_fps_size_count(tmp_path, codec):
         assert np.abs(frame.image.astype(int) - expected).mean() < 6
 
 
+@pytest.mark.parametrize("suffix", [".mkv", ".mov", ".avi"])
+def test_other_containers_keep_rate_and_count(tmp_path, suffix):
+    out = tmp_path / f"out{suffix}"
+    with FrameWriter(out, 10, SIZE) as writer:
+        _write(writer, 6)
+    seq = FrameSequence(out)
+    assert (seq.frame_count, seq.size) == (6, SIZE)
+    np.testing.assert_allclose(seq.timestamps, np.arange(6) / 10, atol=1e-3)
+
+
 def test_odd_frame_size_is_written(tmp_path):
     out = tmp_path / "odd.mp4"
     with FrameWriter(out, 10, (33, 21)) as writer:
