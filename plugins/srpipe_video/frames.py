@@ -217,7 +217,8 @@ class FrameSequence:
         w, h = self.size
         return (
             f"FrameSequence({str(self.path)!r}, {self.frame_count} frames of {w}x{h} at "
-            f"{self.fps:.3g} fps, {self.kind} via {self.backend})"
+            f"{self.fps:.3g} fps{' (variable rate)' if self.variable_frame_rate else ''}, "
+            f"{self.kind} via {self.backend})"
         )
 
     # -- frames ----------------------------------------------------------------------------
