@@ -265,7 +265,10 @@ def _imresize_torch(
         raise SrpipeError(f"imresize supports uint8 and float tensors, got {img.dtype}")
     out = img
     h_axis = img.dim() - 2
-    for axis, n_in, n_out, s in _plan(tuple(img.shape[-2:]), scale, output_size):
+    # int(): under ONNX/JIT tracing shapes are tensors; the weight tables need plain sizes
+    # (so a traced graph is valid for the traced size only, see `srpipe export --static-size`)
+    in_hw = (int(img.shape[-2]), int(img.shape[-1]))
+    for axis, n_in, n_out, s in _plan(in_hw, scale, output_size):
         if n_in == n_out and s == 1:
             continue
         weights, indices = contributions(n_in, n_out, s, method, antialias)

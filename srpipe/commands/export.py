@@ -51,6 +51,13 @@ CHECK_SIZES = ((32, 32), (23, 41))
     show_default=True,
     help="Largest allowed |onnxruntime - PyTorch| difference in the check.",
 )
+@click.option(
+    "--static-size",
+    default=None,
+    metavar="HxW",
+    help="Fix the input size (e.g. 256x256) instead of dynamic H/W; needed for models that "
+    "resize inside forward (srcnn, vdsr and other luma models).",
+)
 @click.option("--no-check", is_flag=True, help="Skip the onnxruntime comparison.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def export(
@@ -60,6 +67,7 @@ def export(
     out: Path | None,
     opset: int,
     atol: float,
+    static_size: str | None,
     no_check: bool,
     as_json: bool,
 ) -> None:
@@ -79,9 +87,12 @@ def export(
     target = out if out is not None else Path(f"{name}_x{scale}.{fmt}")
     if target.suffix.lower() != ".onnx":
         raise UsageError(f"{target}: an ONNX export needs a .onnx file name")
-    report = export_onnx(model, target, scale=scale, meta={**meta, "name": name}, opset=opset)
+    size = _parse_size(static_size) if static_size else None
+    report = export_onnx(
+        model, target, scale=scale, meta={**meta, "name": name}, opset=opset, static_size=size
+    )
     if not no_check:
-        report["check"] = check_onnx(model, target, scale=scale, atol=atol)
+        report["check"] = check_onnx(model, target, scale=scale, atol=atol, static_size=size)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
@@ -96,10 +107,29 @@ def export(
         )
 
 
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--static-size expects HxW like 256x256, got {text!r}") from None
+    if h < 1 or w < 1:
+        raise UsageError(f"--static-size must be positive, got {text!r}")
+    return h, w
+
+
 def export_onnx(
-    model: Any, target: Path, *, scale: int, meta: dict[str, Any], opset: int = 17
+    model: Any,
+    target: Path,
+    *,
+    scale: int,
+    meta: dict[str, Any],
+    opset: int = 17,
+    static_size: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """Write ``model`` to ``target`` as ONNX (atomically) with dynamic N/H/W; return a summary."""
+    """Write ``model`` to ``target`` as ONNX (atomically); return a summary.
+
+    Batch, height and width are dynamic unless ``static_size`` (H, W) fixes H and W.
+    """
     import onnx
     import torch
 
@@ -107,7 +137,14 @@ def export_onnx(
     from srpipe.atomic import atomic_path
 
     model = model.float().cpu().eval()
-    example = torch.rand(1, 3, 32, 32)
+    example = torch.rand(1, 3, *(static_size or (32, 32)))
+    if static_size:
+        axes = {"lr": {0: "batch"}, "sr": {0: "batch"}}
+    else:
+        axes = {
+            "lr": {0: "batch", 2: "height", 3: "width"},
+            "sr": {0: "batch", 2: "out_height", 3: "out_width"},
+        }
     with atomic_path(target) as tmp:
         with warnings.catch_warnings(), torch.no_grad():
             # the TorchScript exporter is deprecated but needs no onnxscript and handles
@@ -121,18 +158,16 @@ def export_onnx(
                     dynamo=False,
                     input_names=["lr"],
                     output_names=["sr"],
-                    dynamic_axes={
-                        "lr": {0: "batch", 2: "height", 3: "width"},
-                        "sr": {0: "batch", 2: "out_height", 3: "out_width"},
-                    },
+                    dynamic_axes=axes,
                     opset_version=opset,
                     do_constant_folding=True,
                 )
             except Exception as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                hint = "" if static_size else " or --static-size HxW"
                 raise SrpipeError(
                     f"ONNX export of {meta.get('name')} failed ({type(exc).__name__}: "
-                    f"{first[:160]}); try another --opset"
+                    f"{first[:160]}); try another --opset{hint}"
                 ) from None
         graph = onnx.load(str(tmp))
         props = {
@@ -141,7 +176,8 @@ def export_onnx(
             "arch": str(meta.get("arch")),
             "scale": str(scale),
             "weights_sha256": str(meta.get("sha256")),
-            "input": "lr: float32 RGB in [0,1], (N, 3, H, W)",
+            "input": "lr: float32 RGB in [0,1], (N, 3, H, W)"
+            + (f", H x W fixed to {static_size[0]} x {static_size[1]}" if static_size else ""),
             "output": "sr: float32 RGB, (N, 3, H*scale, W*scale), unclamped",
         }
         for key, value in props.items():
@@ -158,7 +194,14 @@ def export_onnx(
     }
 
 
-def check_onnx(model: Any, path: Path, *, scale: int, atol: float = 1e-3) -> dict[str, Any]:
+def check_onnx(
+    model: Any,
+    path: Path,
+    *,
+    scale: int,
+    atol: float = 1e-3,
+    static_size: tuple[int, int] | None = None,
+) -> dict[str, Any]:
     """Run ``path`` with onnxruntime on :data:`CHECK_SIZES` and compare with ``model``.
 
     Raises :class:`SrpipeError` (and deletes the file) if any difference exceeds ``atol``.
@@ -173,18 +216,31 @@ def check_onnx(model: Any, path: Path, *, scale: int, atol: float = 1e-3) -> dic
             "onnxruntime is not installed, so the export cannot be checked; "
             "pip install 'srpipe[export]' or pass --no-check"
         ) from None
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.log_severity_level = 4  # failures become our one-line error, not a log dump
+    session = ort.InferenceSession(
+        str(path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
     generator = torch.Generator().manual_seed(0)
     worst = 0.0
     sizes = []
-    for batch, (h, w) in zip((1, 2), CHECK_SIZES):
+    sizes_to_check = [static_size, static_size] if static_size else list(CHECK_SIZES)
+    for batch, (h, w) in zip((1, 2), sizes_to_check):
         x = torch.rand(batch, 3, h, w, generator=generator)
         with torch.no_grad():
             expected = model(x).numpy()
-        got = session.run(["sr"], {"lr": x.numpy()})[0]
-        if got.shape != (batch, 3, h * scale, w * scale):
+        try:
+            got = session.run(["sr"], {"lr": x.numpy()})[0]
+        except Exception as exc:
+            got = None
+            reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+        if got is None or got.shape != (batch, 3, h * scale, w * scale):
             path.unlink(missing_ok=True)
-            raise SrpipeError(f"exported graph returned {got.shape} for {tuple(x.shape)}")
+            detail = f"failed ({reason})" if got is None else f"returned {got.shape}"
+            raise SrpipeError(
+                f"the exported graph {detail} for input {tuple(x.shape)}; the model's "
+                "forward depends on the input size, export with --static-size HxW"
+            )
         worst = max(worst, float(np.abs(got - expected).max()))
         sizes.append(f"{batch}x3x{h}x{w}")
     if worst > atol:
@@ -192,5 +248,6 @@ def check_onnx(model: Any, path: Path, *, scale: int, atol: float = 1e-3) -> dic
         raise SrpipeError(
             f"onnxruntime output differs from PyTorch by {worst:.2e} (> {atol:g}); "
             "the export was removed; try another --opset"
+            + ("" if static_size else " or --static-size HxW")
         )
     return {"max_abs_diff": worst, "atol": atol, "sizes": sizes, "runtime": ort.__version__}

@@ -79,3 +79,52 @@ def test_export_unknown_format_is_usage_error(capsys, tiny):
     ckpt, _ = tiny
     code, _, err = run_cli(capsys, "export", "--sr", ckpt, "--format", "tflite")
     assert code == 2 and "tflite" in err
+
+
+@pytest.fixture
+def luma_checkpoint(tmp_path: Path) -> Path:
+    """SRCNN upsamples with MATLAB bicubic inside forward: its graph depends on the size."""
+    from srpipe.models.checkpoint import save_checkpoint
+    from srpipe.models.registry import get_model
+
+    torch.manual_seed(0)
+    model = get_model("srcnn").build(scale=2)
+    return save_checkpoint(model, tmp_path / "srcnn.safetensors", arch="srcnn", scale=2, hyper={})
+
+
+def test_size_dependent_model_needs_static_size(tmp_path, capsys, luma_checkpoint):
+    target = tmp_path / "s.onnx"
+    code, _, err = run_cli(capsys, "export", "--sr", luma_checkpoint, "--scale", "2", "-o", target)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1 and len(lines) == 1 and "--static-size" in lines[0]
+    assert not target.exists()  # a graph that fails the check is never left behind
+    code, out, err = run_cli(
+        capsys,
+        "export",
+        "--sr",
+        luma_checkpoint,
+        "--scale",
+        "2",
+        "-o",
+        target,
+        "--static-size",
+        "24x20",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["check"]["sizes"] == ["1x3x24x20", "2x3x24x20"]
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    assert session.run(["sr"], {"lr": np.random.rand(1, 3, 24, 20).astype(np.float32)})[
+        0
+    ].shape == (
+        1,
+        3,
+        48,
+        40,
+    )
+
+
+def test_bad_static_size(capsys, tiny):
+    ckpt, _ = tiny
+    code, _, err = run_cli(capsys, "export", "--sr", ckpt, "--scale", "2", "--static-size", "big")
+    assert code == 2 and "HxW" in err
