@@ -22,7 +22,8 @@ What it takes care of, so callers do not have to:
   with half the tile size (down to 32);
 * **batching** of same-size images (up to ``batch_size``) when not tiling;
 * **self-ensemble** (``self_ensemble=True``): the mean of the 8 flips/rotations, each
-  transformed back (the "+" models of the papers);
+  transformed back (the "+" models of the papers); models only, since MATLAB's kernels and
+  symmetric padding make the classic interpolators flip-equivariant already;
 * **output**: clamped to [0, 1] and rounded to uint8 (``__call__``), to uint16
   (:meth:`upscale_picture` keeps 16-bit input 16-bit), or left float
   (:meth:`upscale_float`).
