@@ -22,8 +22,9 @@ What it takes care of, so callers do not have to:
   with half the tile size (down to 32);
 * **batching** of same-size images (up to ``batch_size``) when not tiling;
 * **self-ensemble** (``self_ensemble=True``): the mean of the 8 flips/rotations, each
-  transformed back (the "+" models of the papers); models only, since MATLAB's kernels and
-  symmetric padding make the classic interpolators flip-equivariant already;
+  transformed back (the "+" models of the papers); models only: the classic interpolators
+  are flip-equivariant (symmetric kernels and padding) and change under transposition only
+  by the uint8 rounding between MATLAB's two passes, so averaging would gain nothing;
 * **output**: clamped to [0, 1] and rounded to uint8 (``__call__``), to uint16
   (:meth:`upscale_picture` keeps 16-bit input 16-bit), or left float
   (:meth:`upscale_float`).
