@@ -249,3 +249,13 @@ def test_upscale_classic_methods():
     np.testing.assert_array_equal(upscale_classic(lr, 2, "nearest"), lr.repeat(2, 0).repeat(2, 1))
     with pytest.raises(SrpipeError):
         upscale_classic(lr, 2, "lanczos")
+
+
+@pytest.mark.parametrize("method", ["nearest", "bilinear", "bicubic"])
+def test_integer_scales_are_flip_equivariant(method):
+    # symmetric kernel + symmetric padding + MATLAB's centred coordinates
+    img = np.random.default_rng(11).integers(0, 256, (7, 9, 3), dtype=np.uint8)
+    for scale in (2, 3, 4):
+        up = imresize(img, scale, method=method)
+        np.testing.assert_array_equal(imresize(img[:, ::-1], scale, method=method), up[:, ::-1])
+        np.testing.assert_array_equal(imresize(img[::-1], scale, method=method), up[::-1])
