@@ -84,8 +84,14 @@ class StageTimer:
 def open_input(path: Path) -> tuple[str, Any]:
     """Classify ``path``: ("image", [path]), ("folder", [paths]) or ("frames", source)."""
     from srpipe.imageio import is_image_path
+    from srpipe.plugins import get_plugin_manager
 
     if not path.exists():
+        # a glob such as "frames/*.png" is not a path, but a frame-source plugin may open it
+        if any(ch in str(path) for ch in "*?["):
+            source = get_plugin_manager().hook.srpipe_open_frames(path=path)
+            if source is not None:
+                return "frames", source
         raise SrpipeError(f"input not found: {path}; give an image, a folder of images or a video")
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -94,8 +100,6 @@ def open_input(path: Path) -> tuple[str, Any]:
         return "folder", files
     if is_image_path(path):
         return "image", [path]
-    from srpipe.plugins import get_plugin_manager
-
     source = get_plugin_manager().hook.srpipe_open_frames(path=path)
     if source is None:
         raise SrpipeError(
@@ -189,15 +193,22 @@ def run_task(
         result.frames += len(good)
         return [drawn.get(id(f)) for f in batch]
 
+    def write_records() -> None:
+        result.summary = task.summarize(predictions)
+        result.seconds = {k: round(v, 3) for k, v in timer.seconds.items()}
+        atomic.write_json(out_dir / "records.json", rows)
+        atomic.write_text(out_dir / "records.csv", _to_csv(rows))
+        atomic.write_json(out_dir / "summary.json", result.to_dict())
+
     if kind == "frames":
-        _run_frames(
-            source,
-            process,
-            out if video_out else out_dir / f"{input.stem}_{task_cls.name}.mp4",
-            batch_size,
-            timer,
-            result,
-        )
+        video_path = out if video_out else out_dir / f"{input.stem}_{task_cls.name}.mp4"
+        try:
+            _run_frames(source, process, video_path, batch_size, timer, result, quiet)
+        except KeyboardInterrupt:
+            # keep what was processed: the partial video is playable, records match it
+            result.summary = {"interrupted": True}
+            write_records()
+            raise
     else:
         annotated_dir = out_dir / "annotated"
         bar = tqdm(total=len(source), desc=f"{task_cls.name}", unit="img", disable=quiet)
@@ -215,15 +226,10 @@ def run_task(
         bar.close()
 
     with timer.time("encode"):
-        result.summary = task.summarize(predictions)
-        result.seconds = {k: round(v, 3) for k, v in timer.seconds.items()}
-        records_json = out_dir / "records.json"
-        atomic.write_json(records_json, rows)
-        records_csv = out_dir / "records.csv"
-        atomic.write_text(records_csv, _to_csv(rows))
-        summary_path = out_dir / "summary.json"
-        result.outputs += [str(records_json), str(records_csv), str(summary_path)]
-        atomic.write_json(summary_path, result.to_dict())
+        result.outputs += [
+            str(out_dir / n) for n in ("records.json", "records.csv", "summary.json")
+        ]
+        write_records()
     _print_result(result, as_json, quiet, click)
     if result.failed:
         names = ", ".join(f"{f['input']} ({f['error']})" for f in result.failed[:10])
@@ -235,7 +241,13 @@ def run_task(
 
 
 def _run_frames(
-    source: Any, process, video_path: Path, batch_size: int, timer: StageTimer, result: RunResult
+    source: Any,
+    process,
+    video_path: Path,
+    batch_size: int,
+    timer: StageTimer,
+    result: RunResult,
+    quiet: bool = False,
 ) -> None:
     """Frames from a plugin source: annotated video through ``srpipe_open_frame_writer``."""
     from srpipe.plugins import get_plugin_manager
@@ -263,7 +275,9 @@ def _run_frames(
         return process(wrapped)
 
     if hasattr(source, "run_pipeline"):
-        stats = source.run_pipeline(process_frames, writer, batch_size=batch_size, desc=result.task)
+        stats = source.run_pipeline(
+            process_frames, writer, batch_size=batch_size, desc=result.task, progress=not quiet
+        )
         for stage, seconds in (stats or {}).get("seconds", {}).items():
             timer.add(stage, seconds)
         return
@@ -271,7 +285,7 @@ def _run_frames(
 
     total = getattr(source, "frame_count", None)
     try:
-        with tqdm(total=total, desc=result.task, unit="frame") as bar:
+        with tqdm(total=total, desc=result.task, unit="frame", disable=quiet) as bar:
             iterator = iter(source)
             while True:
                 with timer.time("decode"):
