@@ -100,8 +100,10 @@ def srpipe_load_checkpoint(path: Path, scale: int | None) -> Any:
 
 
 @hookspec(firstresult=True)
-def srpipe_open_frames(path: Path) -> Any:
+def srpipe_open_frames(path: Path, start: int = 0, end: int | None = None, stride: int = 1) -> Any:
     """Open ``path`` as a frame sequence if this plugin understands it (e.g. a video file).
+
+    ``start``/``end``/``stride`` select frames by index (``end`` exclusive, None = last).
 
     Return an iterable frame source (see ``srpipe_video.FrameSequence``) or None. The
     core handles single images and folders of images itself; everything else asks here.

@@ -81,7 +81,9 @@ class StageTimer:
         return _Span()
 
 
-def open_input(path: Path) -> tuple[str, Any]:
+def open_input(
+    path: Path, start: int = 0, end: int | None = None, stride: int = 1
+) -> tuple[str, Any]:
     """Classify ``path``: ("image", [path]), ("folder", [paths]) or ("frames", source)."""
     from srpipe.imageio import is_image_path
     from srpipe.plugins import get_plugin_manager
@@ -89,7 +91,9 @@ def open_input(path: Path) -> tuple[str, Any]:
     if not path.exists():
         # a glob such as "frames/*.png" is not a path, but a frame-source plugin may open it
         if any(ch in str(path) for ch in "*?["):
-            source = get_plugin_manager().hook.srpipe_open_frames(path=path)
+            source = get_plugin_manager().hook.srpipe_open_frames(
+                path=path, start=start, end=end, stride=stride
+            )
             if source is not None:
                 return "frames", source
         raise SrpipeError(f"input not found: {path}; give an image, a folder of images or a video")
@@ -100,7 +104,9 @@ def open_input(path: Path) -> tuple[str, Any]:
         return "folder", files
     if is_image_path(path):
         return "image", [path]
-    source = get_plugin_manager().hook.srpipe_open_frames(path=path)
+    source = get_plugin_manager().hook.srpipe_open_frames(
+        path=path, start=start, end=end, stride=stride
+    )
     if source is None:
         raise SrpipeError(
             f"cannot read {path.name}: not an image, and no plugin opens this file type "
@@ -147,13 +153,20 @@ def run_task(
     batch_size: int = 4,
     as_json: bool = False,
     quiet: bool = False,
+    start: int = 0,
+    end: int | None = None,
+    stride: int = 1,
 ) -> RunResult:
     """Run ``task_cls`` on ``input`` after upscaling with ``sr``; see the module docstring."""
     import click
     from tqdm import tqdm
 
     input = Path(input)
-    kind, source = open_input(input)
+    if start < 0 or stride < 1 or (end is not None and end <= start):
+        raise SrpipeError(
+            f"frame selection needs 0 <= start < end and stride >= 1, got {start}, {end}, {stride}"
+        )
+    kind, source = open_input(input, start, end, stride)
     from srpipe.upscale import Upscaler
 
     if batch_size < 1:

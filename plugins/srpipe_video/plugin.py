@@ -25,12 +25,12 @@ def srpipe_register_tasks() -> list[type]:
 
 
 @hookimpl
-def srpipe_open_frames(path: Path) -> Any:
+def srpipe_open_frames(path: Path, start: int = 0, end: int | None = None, stride: int = 1) -> Any:
     """A ``FrameSequence`` for a video file or a glob pattern; None for anything else."""
     from srpipe_video.frames import FrameSequence, is_glob, is_video_path
 
     if is_video_path(path) or (is_glob(path) and not Path(path).exists()):
-        return FrameSequence(path)
+        return FrameSequence(path, start=start, end=end, stride=stride)
     return None
 
 

@@ -56,6 +56,26 @@ def _common_params() -> list[click.Parameter]:
             help="Frames upscaled and predicted together.",
         ),
         click.Option(
+            ["--start"],
+            type=int,
+            default=0,
+            show_default=True,
+            help="Video: first frame index to process.",
+        ),
+        click.Option(
+            ["--end"],
+            type=int,
+            default=None,
+            help="Video: stop before this frame index (default: the last frame).",
+        ),
+        click.Option(
+            ["--stride"],
+            type=int,
+            default=1,
+            show_default=True,
+            help="Video: process every N-th frame (output fps divided by N).",
+        ),
+        click.Option(
             ["--json", "as_json"],
             is_flag=True,
             help="Print the final summary as JSON instead of a table.",
