@@ -56,6 +56,10 @@ Limits (read before quoting a number):
 - the "HR" images are themselves small (carphone is 176x144 with faces about 50 px wide; the
   bus faces about 35 px), so x4 probes have faces of about 8-45 px: this is a stress test of SR on
   tiny faces, not LFW;
+- the bootstrap resamples identities (one cluster each): all genuine pairs and all rank-1
+  probes sit in the carphone cluster, so a resample either repeats it whole or has no genuine
+  pair at all; TAR and rank-1 CIs then collapse to a point, which is not certainty: they come
+  from one person. The accuracy and AUC CIs move with the impostor clusters only;
 - scikit-image's `lfw_subset.npy` (100 face + 100 non-face 25x25 grey crops) carries no
   identity labels: it cannot form verification pairs or a gallery, and is not used here; it
   could only serve a face/non-face detection check.
@@ -73,10 +77,19 @@ def synth_dir() -> Path:
 def ensure_synth_faces(out: Path | None = None, *, force: bool = False) -> Path:
     """Build the set unless it exists (deterministic); returns its folder."""
     target = Path(out) if out is not None else synth_dir()
-    if (target / "pairs.txt").is_file() and not force:
+    marker = target / ".built"
+    if marker.is_file() and marker.read_text() == _fingerprint() and not force:
         return target
     build_synth_faces(target)
     return target
+
+
+def _fingerprint() -> str:
+    """Changes whenever the recipe or its notes change, so a stale set is rebuilt."""
+    import hashlib
+
+    recipe = f"{VERSION}|{SEED}|{CARPHONE_FRAMES}|{PAIRS_PER_FOLD}|{FOLDS}|{DESCRIPTION}"
+    return hashlib.sha1(recipe.encode()).hexdigest()[:16]
 
 
 def _site_file(package: str, *parts: str) -> Path:
@@ -173,6 +186,7 @@ def build_synth_faces(target: Path) -> Path:
         lines = [f"{FOLDS} {PAIRS_PER_FOLD}", *pairs]
         (staging / "pairs.txt").write_text("\n".join(lines) + "\n")
         n_imp = FOLDS * PAIRS_PER_FOLD
+        (staging / ".built").write_text(_fingerprint())
         (staging / "DESCRIPTION.md").write_text(
             DESCRIPTION.format(
                 version=VERSION,
