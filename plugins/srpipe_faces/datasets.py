@@ -86,6 +86,8 @@ class PreparedImage:
     landmarks: list[list[float]] | None
     face_width: float | None
     reason: str = ""
+    #: chip pixels per source pixel (> 1: the HR chip was enlarged, i.e. interpolated)
+    resampling: float | None = None
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -416,6 +418,13 @@ def build_face_dataset(
         )
         + f"; {len(unscorable)} pair(s) unscorable (no HR face), counted as errors"
     )
+    enlarged = [p for p in prepared.values() if p.resampling and p.resampling > 1.05]
+    if options.face_width and enlarged:
+        summary += (
+            f"; {len(enlarged)} of {len(prepared)} HR chips had to be enlarged from their source "
+            f"(faces narrower than {options.face_width} x {options.scales[0]} px): their 'HR' "
+            "is interpolated, only their LR probe size is as requested"
+        )
     meta = {
         "pairs": len(items),
         "genuine": genuine,
@@ -424,6 +433,7 @@ def build_face_dataset(
         "folds": folds,
         "embedder": embedder.name,
         "face_width": options.face_width,
+        "hr_chips_enlarged": len(enlarged),
         "unscorable_pairs": [{"item": it.id, "reason": it.target.reason} for it in unscorable],
         "hr_face_width_px": {
             "min": float(np.min(widths)) if widths else None,
@@ -457,6 +467,7 @@ def prepare_image(
         [round(float(v), 2) for v in face.box],
         [[round(float(v), 2) for v in p] for p in face.landmarks],
         float(aligned.face_width),
+        resampling=aligned.chip.shape[1] / aligned.span,
     )
 
 

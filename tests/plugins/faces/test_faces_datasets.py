@@ -128,6 +128,8 @@ def test_face_width_sizes_chips_for_the_scale(people: Path, detector, dlib_embed
     )
     width = dataset.items[0].meta["face_width_hr_chip"]
     assert width == pytest.approx(64, abs=2.5)  # 16 px in LR at x4, chip rounded to 4 px
+    # the astronaut's face is 43 px in this HR: a 64 px face means an enlarged, interpolated HR
+    assert dataset.meta["hr_chips_enlarged"] == 2 and "enlarged" in dataset.description
     with pytest.raises(SrpipeError, match="exactly one --scale"):
         BuildOptions(face_width=16, scales=(2, 4)).chip_multiple()
 
