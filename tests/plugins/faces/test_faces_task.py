@@ -118,3 +118,29 @@ def test_synth_pairs_follow_lfw_layout() -> None:
     assert lines == _pairs(people)
     with pytest.raises(SrpipeError, match="impostor pairs available"):
         _pairs({"a": [None] * 12, "b": [None]})
+
+
+def test_eval_through_the_harness(people: Path, tmp_path: Path) -> None:
+    """`srpipe eval faces --data DIR` path: registered reader, pairs mode, ROC beside the report."""
+    from srpipe.compare import compare
+
+    result = compare(
+        "faces",
+        people,
+        sr=[],
+        compare=["bicubic"],
+        scales=[2],
+        out=tmp_path / "report",
+        device="cpu",
+        bootstrap=20,
+        task_options={"embedder": "dlib", "face_width": None},
+        progress=False,
+    )
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["dataset"]["name"] == f"folders:{people.name}"
+    assert "unscorable" in report["dataset"]["description"]
+    unscored = [r for r in report["results"] if r["metric"] == "unscored_pairs"]
+    assert {r["variant"] for r in unscored} == {"hr", "bicubic"}
+    assert all(r["value"]["value"] >= 1 for r in unscored)  # the faceless pairs are counted
+    assert (tmp_path / "report" / "faces_roc_x2.png").is_file()
+    assert result.scales == [2]
