@@ -95,6 +95,8 @@ def upscale(
     if not input.exists():
         raise SrpipeError(f"{input}: no such file or folder")
     jobs = _plan_jobs(input, output)
+    if sr.lower() == "none":
+        scale = 1  # `none` copies the pixels (still applying EXIF orientation, format change)
     from srpipe.upscale import Upscaler
 
     upscaler = Upscaler(
