@@ -34,6 +34,13 @@ COMMANDS: dict[str, str] = {
 class LazyGroup(click.Group):
     """A group that imports a verb's module only when the verb is needed."""
 
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+        # Keep the command line as typed, for reports ("how was this made?").
+        argv = list(args)
+        ctx = super().make_context(info_name, args, parent=parent, **extra)
+        ctx.meta["srpipe.argv"] = argv
+        return ctx
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name in COMMANDS if self._available(name)]
 
@@ -99,6 +106,15 @@ def cli(ctx: click.Context, debug: bool, plugin_flags: tuple[str, ...]) -> None:
         from srpipe.plugins import block_plugins
 
         block_plugins(blocked)
+
+
+def command_line() -> str:
+    """The current srpipe command line as a shell-quoted string (for reports)."""
+    import shlex
+
+    ctx = click.get_current_context(silent=True)
+    argv = ctx.find_root().meta.get("srpipe.argv") if ctx is not None else None
+    return shlex.join(["srpipe", *(argv if argv is not None else sys.argv[1:])])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-import shlex
 import sys
 import time
 import types
@@ -810,7 +809,9 @@ def compare_from_cli(
     import click
 
     out = Path(out) if out is not None else default_out(task_cls.name)
-    command = shlex.join(["srpipe", *sys.argv[1:]])
+    from srpipe.cli import command_line
+
+    command = command_line()
     result = _compare(
         task_cls,
         data,
