@@ -25,6 +25,8 @@ from srpipe.errors import SrpipeError
 from srpipe.task import Dataset, Item, Task
 from srpipe_faces import verification
 
+#: distinct chips whose embeddings ``predict`` remembers (128-512 floats each)
+CHIP_CACHE_SIZE = 8192
 #: FAR operating points reported (metric name -> rate)
 FAR_POINTS = {"tar_far_1e-2": 1e-2, "tar_far_1e-3": 1e-3}
 
@@ -141,6 +143,7 @@ class FaceTask(Task):
             self.scales = _scales_from_cli()
         self.detector = shared_detector(self.min_face_size, self.device)
         self.embedder = shared_embedder(self.embedder_name, embedder_weights, self.device)
+        self._chip_cache: dict[str, np.ndarray] = {}
         self.threshold = float(threshold) if threshold is not None else self.embedder.threshold
         from srpipe_faces import datasets
 
@@ -181,8 +184,31 @@ class FaceTask(Task):
         """Eval (pairs): the embedding of each whole chip. Run (scenes): every face found."""
         self._ensure_setup()
         if self._pairs_mode():
-            return list(self.embedder.embed(list(images)))
+            return self._embed_chips(images)
         return [self._predict_scene(image) for image in images]
+
+    def _embed_chips(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Embeddings of whole chips, memoised by pixel content.
+
+        A probe image appears in several pairs, and the harness hands the same pixels once
+        per pair; an embedding is a pure function of the pixels, so each distinct chip is
+        embedded once (a bounded cache, oldest entries dropped first).
+        """
+        import hashlib
+
+        cache = self._chip_cache
+        keys = [
+            hashlib.sha1(np.ascontiguousarray(im).tobytes() + str(im.shape).encode()).hexdigest()
+            for im in images
+        ]
+        todo = {k: im for k, im in zip(keys, images) if k not in cache}
+        if todo:
+            for key, vector in zip(todo, self.embedder.embed(list(todo.values()))):
+                cache[key] = vector
+        vectors = [cache[k].copy() for k in keys]
+        while len(cache) > CHIP_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        return vectors
 
     def _pairs_mode(self) -> bool:
         if self.mode is not None:

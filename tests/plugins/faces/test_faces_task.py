@@ -144,3 +144,18 @@ def test_eval_through_the_harness(people: Path, tmp_path: Path) -> None:
     assert all(r["value"]["value"] >= 1 for r in unscored)  # the faceless pairs are counted
     assert (tmp_path / "report" / "faces_roc_x2.png").is_file()
     assert result.scales == [2]
+
+
+def test_repeated_probe_chips_are_embedded_once(astronaut, monkeypatch) -> None:
+    task = FaceTask()
+    task.setup(device="cpu", embedder="dlib", face_width=None)
+    calls = []
+    original = task.embedder.embed
+    monkeypatch.setattr(
+        task.embedder, "embed", lambda chips: calls.append(len(chips)) or original(chips)
+    )
+    chip = np.ascontiguousarray(astronaut[40:120, 80:160])
+    first, again, other = task.predict([chip, chip.copy(), chip[:, ::-1]])
+    assert calls == [2] and np.array_equal(first, again) and not np.array_equal(first, other)
+    task.predict([chip])
+    assert calls == [2]
