@@ -449,7 +449,64 @@ def build_face_dataset(
 def prepare_image(
     path: Path, detector: Any, embedder: Any, face_width_hr: float | None, multiple: int
 ) -> PreparedImage:
-    """HR chip + embedding of the face nearest the image centre (LFW's convention)."""
+    """HR chip + embedding of the face nearest the image centre (LFW's convention).
+
+    Results are cached on disk (:mod:`srpipe_faces.prepared_cache`), keyed by the file and
+    every setting that changes them.
+    """
+    from srpipe_faces import prepared_cache
+
+    key = prepared_cache.cache_key(
+        path,
+        {
+            "embedder": embedder.name,
+            "weights": getattr(embedder, "weights_path", None),
+            "min_face_size": getattr(detector, "min_face_size", None),
+            "threshold": getattr(detector, "threshold", None),
+            "face_width_hr": face_width_hr,
+            "multiple": multiple,
+        },
+    )
+    stored = prepared_cache.load(key)
+    if stored is not None:
+        return _from_fields(stored)
+    prepared = _prepare_uncached(path, detector, embedder, face_width_hr, multiple)
+    prepared_cache.store(key, _to_fields(prepared))
+    return prepared
+
+
+def _to_fields(p: PreparedImage) -> dict[str, np.ndarray]:
+    nan = float("nan")
+    return {
+        "chip": p.chip,
+        "embedding": np.zeros(0, np.float32) if p.embedding is None else p.embedding,
+        "box": np.asarray(p.box if p.box is not None else [], float),
+        "landmarks": np.asarray(p.landmarks if p.landmarks is not None else [], float),
+        "face_width": np.asarray(nan if p.face_width is None else p.face_width),
+        "resampling": np.asarray(nan if p.resampling is None else p.resampling),
+        "reason": np.asarray(p.reason),
+    }
+
+
+def _from_fields(f: dict[str, np.ndarray]) -> PreparedImage:
+    def scalar(name: str) -> float | None:
+        value = float(f[name])
+        return None if math.isnan(value) else value
+
+    return PreparedImage(
+        chip=np.ascontiguousarray(f["chip"]),
+        embedding=f["embedding"] if f["embedding"].size else None,
+        box=f["box"].tolist() if f["box"].size else None,
+        landmarks=f["landmarks"].tolist() if f["landmarks"].size else None,
+        face_width=scalar("face_width"),
+        reason=str(f["reason"]),
+        resampling=scalar("resampling"),
+    )
+
+
+def _prepare_uncached(
+    path: Path, detector: Any, embedder: Any, face_width_hr: float | None, multiple: int
+) -> PreparedImage:
     try:
         image = read_rgb(path)
     except SrpipeError as exc:

@@ -146,3 +146,27 @@ def test_interleave_makes_every_prefix_balanced_across_folds(tmp_path: Path) -> 
     pairs = datasets.interleave(parse_lfw_pairs(root / "pairs.txt"))
     assert [(p.fold, p.same) for p in pairs] == [(0, True), (0, False), (1, True), (1, False)] * 2
     assert pairs[0].probe_identity == "Ann_Lee" and pairs[4].probe_identity == "Cid_Moe"
+
+
+def test_prepared_faces_are_cached_on_disk(
+    people: Path, detector, dlib_embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SRPIPE_CACHE", str(tmp_path / "cache"))
+    image = people / "astronaut" / "astronaut_0001.png"
+    first = datasets.prepare_image(image, detector, dlib_embedder, None, 4)
+    assert list((tmp_path / "cache" / "faces" / "prepared").glob("*.npz"))
+
+    class NoDetector:  # a cache hit must not detect again
+        min_face_size, threshold = detector.min_face_size, detector.threshold
+
+        def detect(self, image):
+            raise AssertionError("detected again")
+
+    again = datasets.prepare_image(image, NoDetector(), dlib_embedder, None, 4)
+    assert np.array_equal(again.chip, first.chip) and np.allclose(again.embedding, first.embedding)
+    assert again.box == first.box and again.face_width == pytest.approx(first.face_width)
+    faceless = people / "nobody" / "nobody_0001.png"
+    missing = datasets.prepare_image(faceless, detector, dlib_embedder, None, 4)
+    cached = datasets.prepare_image(faceless, NoDetector(), dlib_embedder, None, 4)
+    assert missing.embedding is None and cached.embedding is None
+    assert cached.reason == missing.reason != ""
