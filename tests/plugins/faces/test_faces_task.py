@@ -94,8 +94,8 @@ def test_eval_scores_pairs_and_counts_unscorable_ones(
     twice = task.evaluate(hr + hr, dataset.items + dataset.items)
     assert twice["unscored_pairs"] == 2 * unscorable
     assert task.evaluate(hr, dataset.items) == metrics
-    x8 = task.predict([imresize(degrade(it.image, 4), 4) for it in dataset.items])
-    scores = [task.item_scores(p, it) for p, it in zip(x8, dataset.items)]
+    x4 = task.predict([imresize(degrade(it.image, 4), 4) for it in dataset.items])
+    scores = [task.item_scores(p, it) for p, it in zip(x4, dataset.items)]
     genuine = [s for s, it in zip(scores, dataset.items) if it.target.same and it.target.scorable]
     assert genuine and all(0 < s["distance"] < 0.6 for s in genuine)
     assert all(
