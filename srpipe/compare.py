@@ -760,8 +760,10 @@ def compare(
         print(result.table())
     """
     scales = [scales] if isinstance(scales, int) else list(scales)
-    task_obj = make_task(task, device=device, task_options=task_options or {})
-    dataset = load_dataset(task_obj, data, limit=limit)
+    task_obj = make_task(
+        task, device=device, task_options=task_options or {}, scales=scales, limit=limit
+    )
+    dataset = load_dataset(task_obj, data, limit=limit, options=task_options)
     comparison = Comparison(
         task_obj,
         dataset,
@@ -849,8 +851,14 @@ def make_task(
     *,
     device: str = "auto",
     task_options: dict[str, Any] | None = None,
+    scales: Sequence[int] | None = None,
+    limit: int | None = None,
 ) -> Task:
-    """A set-up task instance from a name, a class or an instance (returned as is)."""
+    """A set-up task instance from a name, a class or an instance (returned as is).
+
+    Besides its own options, ``setup`` receives ``device``, and the comparison's ``scales``
+    and ``limit`` when it accepts them (a task may size its ground truth by the scale).
+    """
     from srpipe.task import get_task
 
     if isinstance(task, Task):
@@ -858,16 +866,24 @@ def make_task(
     task_cls = get_task(task) if isinstance(task, str) else task
     instance = task_cls()
     options = dict(task_options or {})
-    if _accepts(instance.setup, "device"):
-        options.setdefault("device", device)
+    for name, value in (("device", device), ("scales", scales), ("limit", limit)):
+        if value is not None and _accepts(instance.setup, name):
+            options.setdefault(name, list(value) if name == "scales" else value)
     instance.setup(**options)
     return instance
 
 
 def load_dataset(
-    task: Task, data: str | Path | Dataset | None, *, limit: int | None = None
+    task: Task,
+    data: str | Path | Dataset | None,
+    *,
+    limit: int | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Dataset:
-    """``data`` as a Dataset: registered readers first, then ``Task.load_dataset``."""
+    """``data`` as a Dataset: registered readers first, then ``Task.load_dataset``.
+
+    ``options`` (the task's own options) reach the reader, so it reads as the task predicts.
+    """
     from srpipe.task import dataset_readers
 
     if isinstance(data, Dataset):
@@ -878,7 +894,7 @@ def load_dataset(
             path = Path(data)
             for reader in dataset_readers(task.name):
                 if path.exists() and reader.can_read(path):
-                    dataset = reader.read(path)
+                    dataset = reader.read(path, **(options or {}))
                     break
         if dataset is None:
             dataset = task.load_dataset(None if data is None else str(data))

@@ -139,8 +139,6 @@ class FaceTask(Task):
         self.min_face_size = int(min_face_size or 20)
         self.face_width = options.get("face_width")
         self.scales = _as_scales(options.get("scales") or options.get("scale"))
-        if self.face_width and not self.scales:
-            self.scales = _scales_from_cli()
         self.detector = shared_detector(self.min_face_size, self.device)
         self.embedder = shared_embedder(self.embedder_name, embedder_weights, self.device)
         self._chip_cache: dict[str, np.ndarray] = {}
@@ -157,7 +155,7 @@ class FaceTask(Task):
                 face_width=self.face_width,
                 scales=self.scales,
                 min_face_size=self.min_face_size,
-                limit=options.get("limit") or _cli_param("limit"),
+                limit=options.get("limit"),
             )
         )
         # eval passes its own options (face_width, even when None); run passes gallery
@@ -417,28 +415,3 @@ def _as_scales(value: Any) -> tuple[int, ...]:
     if isinstance(value, int | float | str):
         value = [value]
     return tuple(int(v) for v in value)
-
-
-def _cli_param(name: str) -> Any:
-    """A parameter of the running ``srpipe eval`` command (None outside the CLI).
-
-    The harness hands tasks neither the scale nor ``--limit``, but ``--face-width`` must size
-    the HR chips for the scale, and ``--limit`` spares detecting faces in images that the
-    harness would drop anyway; under the CLI both are in click's context.
-    """
-    ctx = click.get_current_context(silent=True)
-    while ctx is not None:
-        if ctx.params.get(name) is not None:
-            return ctx.params[name]
-        ctx = ctx.parent
-    return None
-
-
-def _scales_from_cli() -> tuple[int, ...]:
-    """The ``--scale`` of the running ``srpipe eval`` command, if there is one."""
-    raw = _cli_param("scale")
-    if isinstance(raw, str):
-        from srpipe.commands.task_group import parse_scales
-
-        return tuple(parse_scales(raw))
-    return _as_scales(raw)
