@@ -326,9 +326,15 @@ class DetectTask(Task):
 
     # -- run outputs ---------------------------------------------------------------------
     def draw(self, image: np.ndarray, prediction: Detections) -> np.ndarray:
-        """Boxes with class name and confidence, colour per class."""
+        """Boxes with class name and confidence, colour per class.
+
+        With an evaluation threshold (``--conf`` below 0.05, kept low for AP) only boxes
+        scoring at least 0.25 are drawn: a picture of every 0.001 box shows nothing.
+        """
         import cv2
 
+        if self.conf < 0.05:
+            prediction = prediction.select(prediction.scores >= RUN_CONF)
         out = np.ascontiguousarray(image.copy())
         thick = max(1, round(max(out.shape[:2]) / 640))
         for (x1, y1, x2, y2), cls, score in zip(

@@ -134,3 +134,13 @@ def test_class_filter_restricts_ground_truth_too() -> None:
     )
     pred = _dets([[8, 4, 24, 20]], [0], [0.9], {0: "dot", 1: "plain"})
     assert task.item_scores(pred, item)["recall@0.25"] == 1.0
+
+
+def test_draw_hides_eval_threshold_boxes() -> None:
+    task = DetectTask()
+    task.conf = 0.001  # an eval threshold: boxes are kept for AP, not for pictures
+    image = np.zeros((48, 64, 3), np.uint8)
+    faint = _dets([[8, 4, 24, 20]], [0], [0.1], {0: "a"})
+    assert not task.draw(image, faint).any()
+    task.conf = 0.05
+    assert task.draw(image, faint).any()
