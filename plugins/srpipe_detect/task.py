@@ -292,6 +292,11 @@ class DetectTask(Task):
         h, w = image.shape[:2]
         size = imgsz or max(h, w)
         size = int(np.ceil(size / 32) * 32)  # YOLO strides need multiples of 32
+        import torch
+
+        # ultralytics' select_device() sets torch to cpu_count - 1 threads on CPU (1 of 2
+        # here), which would then slow SR and everything else in the process: put it back.
+        threads = torch.get_num_threads()
         results = self.model.predict(
             np.ascontiguousarray(image[:, :, ::-1]),  # ultralytics takes numpy input as BGR
             imgsz=size,
@@ -302,6 +307,8 @@ class DetectTask(Task):
             verbose=False,
             max_det=1000,
         )
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
         boxes = results[0].boxes
         if boxes is None or len(boxes) == 0:
             return Detections.empty(self.names, (w, h))

@@ -144,3 +144,15 @@ def test_draw_hides_eval_threshold_boxes() -> None:
     assert not task.draw(image, faint).any()
     task.conf = 0.05
     assert task.draw(image, faint).any()
+
+
+def test_predict_keeps_torch_threads(untrained_task: DetectTask) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # ultralytics would set cpu_count - 1 (1 on two cores)
+    try:
+        untrained_task.predict([np.zeros((32, 32, 3), np.uint8)])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
