@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         dtype=dtype,
     )
     update_index([target], index_path=args.dest / "index.json")
+    for path in (target, args.dest / "index.json"):
+        path.chmod(0o644)  # temp-file writes are 0600; package data must be world-readable
     print(table)
     print(
         f"fp32 {mean32:.3f} dB, fp16 {mean16:.3f} dB (drop {drop:+.4f}); stored {dtype}. "
