@@ -75,7 +75,12 @@ def default_dataset_dir() -> Path:
 def ensure_default_dataset() -> Path:
     """Generate the default benchmark into the cache unless it is already complete."""
     root = default_dataset_dir()
-    if not (root / "data.yaml").is_file():
+    try:  # a set made there with other options (`--train 10` and no --out) is not the default
+        config = json.loads((root / "manifest.json").read_text())["config"]
+        complete = (root / "data.yaml").is_file() and config == SynthConfig().__dict__
+    except (OSError, ValueError, KeyError, TypeError):
+        complete = False
+    if not complete:
         generate(root, SynthConfig())
     return root
 
