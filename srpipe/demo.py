@@ -147,7 +147,7 @@ def main(out: Path, bootstrap: int, quick: bool) -> None:
     clip = out / "inputs" / "tiny_objects_320x180.mp4"
     _stage(
         "Demo clip: packaged video with tiny objects, 320x180",
-        ["data", "synth", "detect", "--video", str(clip), "--frames", "12" if quick else "48"],
+        ["data", "synth", "detect", "--video", str(clip), "--frames", "8" if quick else "24"],
         sections,
     )
     _stage(

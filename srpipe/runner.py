@@ -184,7 +184,7 @@ def run_task(
 
     timer = StageTimer()
     result = RunResult(task_cls.name, str(input), upscaler.name, effective_scale, str(out))
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (input coords, upscaled coords)
     predictions: list[Any] = []
 
     def process(batch: list[InputFrame]) -> list[np.ndarray | None]:
@@ -209,8 +209,9 @@ def run_task(
     def write_records() -> None:
         result.summary = task.summarize(predictions)
         result.seconds = {k: round(v, 3) for k, v in timer.seconds.items()}
-        atomic.write_json(out_dir / "records.json", rows)
-        atomic.write_text(out_dir / "records.csv", _to_csv(rows))
+        merged = _merge_rows(rows)
+        atomic.write_json(out_dir / "records.json", merged)
+        atomic.write_text(out_dir / "records.csv", _to_csv(merged))
         atomic.write_json(out_dir / "summary.json", result.to_dict())
 
     if kind == "frames":
@@ -317,22 +318,37 @@ def _run_frames(
     writer.close()
 
 
-def _record_rows(task: Any, prediction: Any, frame: InputFrame, scale: int) -> list[dict[str, Any]]:
-    """Rows in input coordinates, with the upscaled-image values beside them (``*_sr``)."""
+def _record_rows(
+    task: Any, prediction: Any, frame: InputFrame, scale: int
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(row in input coordinates, row in upscaled coordinates) for each record."""
     rows_sr = task.records(prediction)
     try:
         rows_in = task.records(task.rescale(prediction, 1.0 / scale)) if scale != 1 else rows_sr
     except NotImplementedError:
         rows_in = rows_sr
-    merged = []
+    pairs = []
     for row_in, row_sr in zip(rows_in, rows_sr):
         row = {"input": frame.name, "frame": frame.index}
         if frame.timestamp is not None:
             row["time_s"] = round(frame.timestamp, 4)
         row.update(row_in)
-        row.update({f"{k}_sr": v for k, v in row_sr.items() if row_in.get(k) != v})
-        merged.append(row)
-    return merged
+        pairs.append((row, row_sr))
+    return pairs
+
+
+def _merge_rows(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Input-coordinate rows plus ``<field>_sr`` for every field that the upscaling moves.
+
+    Which fields move is decided over the whole run (not per row), so a box at x1=0,
+    where both coordinates agree, still gets its ``x1_sr`` cell.
+    """
+    moved: list[str] = []
+    for row, row_sr in pairs:
+        moved.extend(k for k, v in row_sr.items() if row.get(k) != v and k not in moved)
+    return [
+        {**row, **{f"{k}_sr": row_sr[k] for k in moved if k in row_sr}} for row, row_sr in pairs
+    ]
 
 
 def _to_csv(rows: list[dict[str, Any]]) -> str:
