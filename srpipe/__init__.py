@@ -6,7 +6,7 @@ environment (no network, no telemetry) and exposes the plugin marker. Heavy modu
 
 Public API (imported lazily on first attribute access)::
 
-    from srpipe import Upscaler, compare, hookimpl
+    from srpipe import Upscaler, compare, run, hookimpl
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ configure_offline_defaults()
 _LAZY = {
     "Upscaler": "srpipe.upscale:Upscaler",
     "compare": "srpipe.compare:compare",
+    "run": "srpipe.runner:run",
     "Comparison": "srpipe.compare:Comparison",
     "Task": "srpipe.task:Task",
     "Item": "srpipe.task:Item",

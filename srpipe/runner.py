@@ -380,3 +380,40 @@ def _print_result(result: RunResult, as_json: bool, quiet: bool, click: Any) -> 
     stages = ", ".join(f"{k} {v:.2f}s ({100 * v / total:.0f}%)" for k, v in result.seconds.items())
     click.echo(f"  time: {stages}")
     click.echo(f"  outputs in {result.out}")
+
+
+def run(
+    task: str | type,
+    input: str | Path,
+    *,
+    sr: str = "none",
+    scale: int = 4,
+    out: str | Path | None = None,
+    device: str = "auto",
+    precision: str = "fp32",
+    tile: int = 0,
+    batch_size: int = 4,
+    quiet: bool = True,
+    **task_options: Any,
+) -> RunResult:
+    """The Python face of ``srpipe run TASK INPUT``; task options go as keywords::
+
+        result = srpipe.run("detect", "clip.mp4", sr="edsr", scale=4, conf=0.3)
+        print(result.summary, result.outputs)
+    """
+    from srpipe.task import get_task
+
+    task_cls = get_task(task) if isinstance(task, str) else task
+    return run_task(
+        task_cls=task_cls,
+        task_options=task_options,
+        input=Path(input),
+        sr=sr,
+        scale=scale,
+        out=Path(out) if out is not None else None,
+        device=device,
+        precision=precision,
+        tile=tile,
+        batch_size=batch_size,
+        quiet=quiet,
+    )
