@@ -44,7 +44,8 @@ def _stage(
 ) -> Section:
     command = shlex.join(["srpipe", *args])
     click.secho(f"\n== {title}", bold=True)
-    click.echo(f"$ {command}", err=False)
+    click.echo(f"$ {command}")
+    sys.stdout.flush()  # the child writes to the same stream: keep the order on a pipe
     started = time.perf_counter()
     completed = subprocess.run([sys.executable, "-m", "srpipe", *args], check=False)
     section = Section(title, command, report_dir=report_dir, seconds=time.perf_counter() - started)
