@@ -37,15 +37,21 @@ def headline_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in report["results"] if r["metric"] == metric]
 
 
-def _fmt(cell: dict[str, Any] | None, percent: bool = False) -> str:
+def _fmt(cell: dict[str, Any] | None, percent: bool = False, sign: bool = False) -> str:
+    """A JSON estimate ``{value, low, high}`` as "v [low, high]" (the terminal's digits)."""
+    from srpipe.report.text import number
+
     if not cell or cell.get("value") is None:
         return "-"
+    value, low, high = cell["value"], cell.get("low"), cell.get("high")
     if percent:
-        return f"{100 * cell['value']:.0f}% [{100 * cell['low']:.0f}%, {100 * cell['high']:.0f}%]"
-    low, high = cell.get("low"), cell.get("high")
+        text = f"{100 * value:.0f}%"
+        return text if low is None else f"{text} [{100 * low:.0f}%, {100 * high:.0f}%]"
+    digits = 2 if abs(value) >= 10 else 4
+    text = number(value, digits, sign)
     if low is None or high is None:
-        return f"{cell['value']:.4g}"
-    return f"{cell['value']:.4g} [{low:.4g}, {high:.4g}]"
+        return text
+    return f"{text} [{number(low, digits, sign)}, {number(high, digits, sign)}]"
 
 
 def summary_rows(sections: list[Section]) -> list[dict[str, str]]:
@@ -66,7 +72,7 @@ def summary_rows(sections: list[Section]) -> list[dict[str, str]]:
                     "variant": r["variant"],
                     "metric": r["metric"],
                     "value": _fmt(r["value"]),
-                    "delta_vs_baseline": _fmt(r["delta"]),
+                    "delta_vs_baseline": _fmt(r["delta"], sign=True),
                     "gap_recovered": _fmt(r.get("gap_recovered"), percent=True),
                 }
             )
@@ -120,7 +126,7 @@ def write_combined(sections: list[Section], out: Path, title: str = "srpipe demo
                     "variant": r["variant"],
                     "kind": r["kind"],
                     r["metric"]: _fmt(r["value"]),
-                    "Δ vs baseline": _fmt(r["delta"]),
+                    "Δ vs baseline": _fmt(r["delta"], sign=True),
                     "gap recovered": _fmt(r.get("gap_recovered"), percent=True),
                 }
                 for r in headline_rows(report)
