@@ -240,6 +240,7 @@ def write_crops(result: ComparisonResult, out: Path) -> dict[str, Path]:
     """Every crop as ``out/crops/x<scale>_<item>.png``; returns role -> path."""
     files: dict[str, Path] = {}
     for crop in result.crops:
-        name = f"x{crop.scale}_{_slug(crop.item_id)}"
+        item = crop.item_id.removesuffix(Path(crop.item_id).suffix)  # "val/a.png" -> "val/a"
+        name = f"x{crop.scale}_{_slug(item)}"
         files[f"crop_{name}"] = _save(crop_figure(crop), out / "crops" / f"{name}.png")
     return files
