@@ -48,9 +48,11 @@ def models(as_json: bool, params: bool) -> None:
 
     Any name here works with `--sr NAME`; a checkpoint path works too.
     """
+    from srpipe.models.checkpoint import read_checkpoint_metadata
     from srpipe.models.registry import all_models, count_parameters
 
     seen: dict[str, dict] = {}
+    footnotes: list[str] = []
     for spec in all_models().values():
         if spec.name in seen:
             continue
@@ -61,6 +63,17 @@ def models(as_json: bool, params: bool) -> None:
                 count = count_parameters(spec.build(scale=scale, **spec.defaults))
             except Exception:  # a model that needs external weights to build
                 count = None
+        # bundled weights may be a smaller configuration than the paper's (say so)
+        for scale, path in sorted(spec.weights.items()):
+            hyper = (read_checkpoint_metadata(path) or {}).get("hyper") or {}
+            differs = {
+                k: v for k, v in hyper.items() if k in spec.defaults and spec.defaults[k] != v
+            }
+            if differs:
+                detail = ", ".join(f"{k}={v}" for k, v in differs.items())
+                footnotes.append(
+                    f"bundled {spec.name} x{scale} is a smaller configuration: {detail}"
+                )
         seen[spec.name] = {
             "name": spec.name,
             "aliases": list(spec.aliases),
@@ -85,6 +98,8 @@ def models(as_json: bool, params: bool) -> None:
         for m in seen.values()
     ]
     _table(("model", "scales", "params", "weights", "what it is"), rows)
+    for note in footnotes:
+        click.echo(f"note: {note}")
 
 
 @click.command()

@@ -78,7 +78,8 @@ class TaskGroup(click.Group):
             help=f"{task_cls.summary}\n\n{doc}" if doc != task_cls.summary else doc,
             short_help=task_cls.summary,
             context_settings={"max_content_width": 100},
-            epilog=f"({verb} options above the task's own are shared by every task)",
+            epilog=f"Options from the first one to --json are shared by every task's {verb}; "
+            "the ones after them are this task's own.",
         )
 
 
