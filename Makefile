@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 EXTRAS ?= dev,all
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 
-.PHONY: demo test lint bench clean-venv
+.PHONY: demo test lint install clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,6 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
-
-bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -9,6 +9,7 @@ non-zero; anything else prints one line too, plus the traceback with ``--debug``
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 
@@ -42,25 +43,14 @@ class LazyGroup(click.Group):
         return ctx
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if self._available(name)]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None:
             return None
         module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # verb not built yet in this checkout
-                return None
-            raise
-        return getattr(module, attr)
-
-    @staticmethod
-    def _available(name: str) -> bool:
-        module_name = COMMANDS[name].split(":")[0]
-        return importlib.util.find_spec(module_name) is not None
+        return getattr(importlib.import_module(module_name), attr)
 
 
 @click.group(

@@ -75,13 +75,7 @@ class SrpipePluginManager(pluggy.PluginManager):
                 record.blocked = True
                 self.records[short] = record
                 continue
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name == module_name:  # a built-in still being written is simply absent
-                    continue
-                raise
-            self._register_checked(module, record)
+            self._register_checked(importlib.import_module(module_name), record)
 
     def load_entry_points(self, blocked: set[str]) -> None:
         if os.environ.get("SRPIPE_DISABLE_PLUGIN_AUTOLOAD", "").strip() not in ("", "0"):
