@@ -20,8 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from srpipe.models.blocks import DIV2K_RGB_MEAN, MeanShift, Upsampler, conv3x3
-from srpipe.models.networks.rcan import ResidualGroup
+from srpipe.models.blocks import DIV2K_RGB_MEAN
+from srpipe.models.networks.rcan import RCAN
 
 
 class LayerAttention(nn.Module):
@@ -60,8 +60,12 @@ class ChannelSpatialAttention(nn.Module):
         return x * gate + x
 
 
-class HAN(nn.Module):
-    """HAN mapping RGB in [0, 1] (N, 3, h, w) to (N, 3, h*scale, w*scale)."""
+class HAN(RCAN):
+    """HAN mapping RGB in [0, 1] (N, 3, h, w) to (N, 3, h*scale, w*scale).
+
+    RCAN's head, residual groups and tail (inherited), plus layer attention over the
+    groups' outputs and channel-spatial attention on the last one.
+    """
 
     def __init__(
         self,
@@ -75,26 +79,21 @@ class HAN(nn.Module):
         kernel_size: int = 3,
         rgb_mean: tuple[float, float, float] = DIV2K_RGB_MEAN,
     ) -> None:
-        super().__init__()
-        self.scale = scale
-        self.rgb_range = float(rgb_range)
-        self.sub_mean = MeanShift(rgb_range, rgb_mean, sign=-1)
-        self.head = nn.Sequential(conv3x3(n_colors, n_feats, kernel_size))
-        self.body = nn.Sequential(
-            *(
-                ResidualGroup(n_feats, n_resblocks, reduction, kernel_size)
-                for _ in range(n_resgroups)
-            ),
-            conv3x3(n_feats, n_feats, kernel_size),
+        super().__init__(
+            scale,
+            n_resgroups,
+            n_resblocks,
+            n_feats,
+            reduction,
+            rgb_range,
+            n_colors,
+            kernel_size,
+            rgb_mean,
         )
         self.csa = ChannelSpatialAttention()
         self.la = LayerAttention()
         self.last_conv = nn.Conv2d(n_feats * (n_resgroups + 1), n_feats, 3, padding=1)
         self.last = nn.Conv2d(n_feats * 2, n_feats, 3, padding=1)
-        self.tail = nn.Sequential(
-            Upsampler(scale, n_feats, kernel_size), conv3x3(n_feats, n_colors, kernel_size)
-        )
-        self.add_mean = MeanShift(rgb_range, rgb_mean, sign=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.head(self.sub_mean(x * self.rgb_range))
