@@ -87,37 +87,11 @@ def render(result: ComparisonResult, out: Path) -> str:
             "the two upscaled images differ most.</p>"
         )
         body += [_image(out / rel, role[5:]) for role, rel in crops]
-    rows = [
-        [
-            v.name,
-            f"x{v.scale}",
-            v.kind,
-            v.method or "-",
-            (v.weights_hash or "-")[:12],
-            str(v.items),
-            f"{v.seconds_image:.2f}",
-            f"{v.seconds_predict:.2f}",
-            str(v.cache_hits),
-            "; ".join(v.notes),
-        ]
-        for s in result.scales
-        for v in result.variants[s]
-    ]
+    rows = text.variant_rows(result)
     body += [
         "<h2>Variants</h2>",
         _table(
-            [
-                "variant",
-                "scale",
-                "kind",
-                "method",
-                "weights sha256",
-                "items",
-                "image s",
-                "predict s",
-                "cache hits",
-                "notes",
-            ],
+            text.VARIANT_HEADERS,
             rows,
         ),
     ]

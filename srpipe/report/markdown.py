@@ -41,36 +41,10 @@ def render(result: ComparisonResult) -> str:
         out += ["## Where SR and the baseline differ most", ""]
         out += [f"![{role[5:]}]({rel})" for role, rel in crops] + [""]
     out += ["## Variants", ""]
-    rows = [
-        [
-            v.name,
-            f"x{v.scale}",
-            v.kind,
-            v.method or "-",
-            (v.weights_hash or "-")[:12],
-            str(v.items),
-            f"{v.seconds_image:.2f}",
-            f"{v.seconds_predict:.2f}",
-            str(v.cache_hits),
-            "; ".join(v.notes) or "",
-        ]
-        for s in result.scales
-        for v in result.variants[s]
-    ]
+    rows = text.variant_rows(result)
     out += [
         text.markdown_table(
-            [
-                "variant",
-                "scale",
-                "kind",
-                "method",
-                "weights sha256",
-                "items",
-                "image s",
-                "predict s",
-                "cache hits",
-                "notes",
-            ],
+            text.VARIANT_HEADERS,
             rows,
         ),
         "",

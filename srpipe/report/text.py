@@ -155,6 +155,40 @@ def paper_cells(
     return head, body
 
 
+VARIANT_HEADERS = [
+    "variant",
+    "scale",
+    "kind",
+    "method",
+    "weights sha256",
+    "items",
+    "image s",
+    "predict s",
+    "cache hits",
+    "notes",
+]
+
+
+def variant_rows(result: ComparisonResult) -> list[list[str]]:
+    """One row per variant and scale: how it was made, how long it took, cache hits."""
+    return [
+        [
+            v.name,
+            f"x{v.scale}",
+            v.kind,
+            v.method or "-",
+            (v.weights_hash or "-")[:12],
+            str(v.items),
+            f"{v.seconds_image:.2f}",
+            f"{v.seconds_predict:.2f}",
+            str(v.cache_hits),
+            "; ".join(v.notes),
+        ]
+        for s in result.scales
+        for v in result.variants[s]
+    ]
+
+
 def markdown_table(head: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
