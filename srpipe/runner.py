@@ -398,8 +398,8 @@ def run(
 ) -> RunResult:
     """The Python face of ``srpipe run TASK INPUT``; task options go as keywords::
 
-        result = srpipe.run("detect", "clip.mp4", sr="edsr", scale=4, conf=0.3)
-        print(result.summary, result.outputs)
+    result = srpipe.run("detect", "clip.mp4", sr="edsr", scale=4, conf=0.3)
+    print(result.summary, result.outputs)
     """
     from srpipe.task import get_task
 
