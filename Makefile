@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(BIN)/python -m srpipe.demo
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
