@@ -371,7 +371,9 @@ def load_model(
             "sha256": getattr(model, "weights_sha256", None),
         }
         return model.float().to(device).eval(), meta
-    config = f"configs/{spec.name}_x{scale}.yaml"
+    # the config files are named after the paper's model: `edsr` is EDSR-baseline
+    config_name = {"edsr": "edsr_baseline", "edsr-large": "edsr"}.get(spec.name, spec.name)
+    config = f"configs/{config_name}_x{scale}.yaml"
     raise SrpipeError(
         f"no bundled weights for {spec.name} x{scale}; train with "
         f"`srpipe train --config {config}` or pass a checkpoint path"

@@ -91,7 +91,13 @@ class ImageQualityTask(Task):
         """A folder (or one file) of HR images, or the offline samples' validation split."""
         if data is None or (data == "samples" and not Path(data).exists()):
             return samples_dataset()
-        return folder_dataset(Path(data))
+        path = Path(data)
+        if not path.exists():
+            from srpipe.data.registry import DATASETS, resolve_dataset
+
+            if data.lower() in DATASETS:  # a benchmark name: set5, b100, ... (fetched)
+                return folder_dataset(resolve_dataset(data.lower()), name=data.lower())
+        return folder_dataset(path)
 
 
 def folder_dataset(

@@ -192,3 +192,22 @@ def test_paper_table_of_several_datasets(hr_folder: Path, tmp_path: Path) -> Non
     assert float(cells[2].split("/")[0]) == pytest.approx(
         results[1].value("bicubic", "psnr", 2), abs=0.005
     )
+
+
+def test_a_fetched_benchmark_is_found_by_name(tmp_path, monkeypatch) -> None:
+    """`srpipe eval sr --data set5` reads the set that `srpipe data fetch set5` extracted."""
+    import numpy as np
+
+    from srpipe.data.registry import datasets_root, get_dataset
+    from srpipe.imageio import write_image
+    from srpipe.tasks.image_quality import ImageQualityTask
+
+    monkeypatch.setenv("SRPIPE_CACHE", str(tmp_path))
+    hr = datasets_root() / get_dataset("set5").hr_dir
+    hr.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ("baby", "bird"):
+        write_image(hr / f"{name}.png", rng.integers(0, 255, (24, 24, 3), dtype=np.uint8))
+    dataset = ImageQualityTask().load_dataset("set5")
+    assert dataset.name == "set5"
+    assert [item.id for item in dataset.items] == ["baby", "bird"]
