@@ -116,7 +116,9 @@ def _decode_pil(path: Path, data: bytes) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as im:
             im.load()  # decode now: truncation shows up here, not later
             return _pil_to_array(path, im)
-    except UnidentifiedImageError:
+    except (UnidentifiedImageError, ImportError):
+        # ImportError: once ultralytics is imported it patches Image.open to fall back on
+        # the optional pi-heif package for unknown files, which fails offline without it
         raise SrpipeError(f"{path}: not an image file srpipe can read") from None
     except Image.DecompressionBombError as exc:
         raise SrpipeError(f"{path}: image too large to decode safely ({exc})") from None

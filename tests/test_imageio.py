@@ -145,3 +145,20 @@ def test_write_formats(tmp_path, rgb):
 def test_is_image_path():
     assert is_image_path("a/b/C.JPG") and is_image_path("x.png")
     assert not is_image_path("clip.mp4") and not is_image_path("folder")
+
+
+def test_not_an_image_after_ultralytics_patched_pil(tmp_path) -> None:
+    """ultralytics replaces PIL's Image.open with one that wants pi-heif for unknown files."""
+    import pytest
+
+    from srpipe.environment import import_ultralytics
+    from srpipe.errors import SrpipeError
+    from srpipe.imageio import read_image
+
+    import_ultralytics()
+    import ultralytics.utils.patches  # noqa: F401  (installs the patch where this version has it)
+
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not a png at all")
+    with pytest.raises(SrpipeError, match="not an image file"):
+        read_image(bad)
