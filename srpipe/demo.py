@@ -5,8 +5,9 @@ any of them. A stage that fails is reported and the others still run; the combin
 report (``runs/demo/index.html``) links every full report.
 
 Stages: the offline corpus; PSNR/SSIM of bicubic vs each bundled SR model (and SRMD-NF
-when its package is installed); detection and face verification with bicubic vs EDSR
-inputs; and `srpipe run detect --sr edsr --scale 4` on a packaged video.
+when its package is installed); detection, face verification and video quality/flicker
+with bicubic vs those SR models; and `srpipe run detect --sr edsr --scale 4` on a clip
+made from a packaged video.
 """
 
 from __future__ import annotations
@@ -107,13 +108,14 @@ def main(out: Path, bootstrap: int, quick: bool) -> None:
         sections,
         report_dir=out / "sr",
     )
+    task_sr = ",".join(models) or "none"  # every bundled model (+ SRMD-NF when installed)
     _stage(
-        "Tiny-object detection: YOLO on HR, bicubic and EDSR inputs (x4)",
+        "Tiny-object detection: YOLO on HR, bicubic and SR inputs (x4)",
         [
             "eval",
             "detect",
             "--sr",
-            "edsr",
+            task_sr,
             "--compare",
             "bicubic,lr",
             "--scale",
@@ -127,12 +129,12 @@ def main(out: Path, bootstrap: int, quick: bool) -> None:
         report_dir=out / "detect",
     )
     _stage(
-        "Face verification: dlib embeddings on HR, bicubic and EDSR probes (x4)",
+        "Face verification: dlib embeddings on HR, bicubic and SR probes (x4)",
         [
             "eval",
             "faces",
             "--sr",
-            "edsr",
+            task_sr,
             "--compare",
             "bicubic",
             "--scale",
@@ -144,6 +146,25 @@ def main(out: Path, bootstrap: int, quick: bool) -> None:
         ],
         sections,
         report_dir=out / "faces",
+    )
+    _stage(
+        "Video: per-frame quality and temporal flicker on the packaged clips (x4)",
+        [
+            "eval",
+            "video",
+            "--sr",
+            task_sr,
+            "--compare",
+            "bicubic",
+            "--scale",
+            "4",
+            "-o",
+            str(out / "video"),
+            *boot,
+            *limit,
+        ],
+        sections,
+        report_dir=out / "video",
     )
     clip = out / "inputs" / "tiny_objects_320x180.mp4"
     _stage(
