@@ -116,6 +116,16 @@ def srpipe_open_frame_writer(path: Path, fps: float, size: tuple[int, int], sour
 
 
 @hookspec
+def srpipe_report_figures(report_json: Path, out: Path) -> Sequence[Path]:
+    """Draw extra figures for a comparison report; return the PNG files written under ``out``.
+
+    Called once ``report.json`` is written (read what you need from it) and before
+    ``report.md`` and ``report.html``, which embed the returned figures among their plots.
+    Return an empty list for reports of tasks you do not know (check ``task.name``).
+    """
+
+
+@hookspec
 def srpipe_item_upscaled(item_id: str, method: str, scale: int, seconds: float) -> None:
     """Observe: one image or frame was upscaled by ``method`` (cache hits are not reported)."""
 

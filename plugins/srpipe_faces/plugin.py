@@ -42,15 +42,9 @@ def srpipe_register_commands(parent: str) -> list[Any]:
 
 
 @hookimpl
-def srpipe_report_written(path: Path, kind: str) -> None:
-    if kind != "json":
-        return
-    try:  # an observer must never break the run it watches
-        write_roc_pngs(Path(path))
-    except Exception as exc:
-        import warnings
-
-        warnings.warn(f"faces: could not draw the ROC curves: {exc}", stacklevel=1)
+def srpipe_report_figures(report_json: Path, out: Path) -> list[Path]:
+    """ROC curves of a faces report, embedded in its report.md / report.html."""
+    return write_roc_pngs(Path(report_json))
 
 
 def write_roc_pngs(report_json: Path) -> list[Path]:

@@ -28,12 +28,38 @@ def write_reports(result: ComparisonResult, out: Path) -> dict[str, Path]:
     result.files = {role: str(path.relative_to(out)) for role, path in files.items()}
     result.files.update({"json": "report.json", "markdown": "report.md", "html": "report.html"})
     files["json"] = json_report.write_json_report(result, out / "report.json")
+    figures = plugin_figures(files["json"], out)
+    if figures:  # list them in report.json too, then embed them in the md/html plots
+        for path in figures:
+            files[f"plot_{path.stem}"] = path
+            result.files[f"plot_{path.stem}"] = str(path.relative_to(out))
+        json_report.write_json_report(result, out / "report.json")
     files["markdown"] = markdown.write_markdown(result, out / "report.md")
     files["html"] = html.write_html(result, out / "report.html")
     for role, path in files.items():
         kind = role if role in ("json", "markdown", "html") else "png"
         announce(path, kind)
     return files
+
+
+def plugin_figures(report_json: Path, out: Path) -> list[Path]:
+    """Figures that plugins draw for this report (``srpipe_report_figures``), inside ``out``."""
+    import sys
+
+    from srpipe.plugins import get_plugin_manager
+
+    found: list[Path] = []
+    try:
+        batches = get_plugin_manager().hook.srpipe_report_figures(report_json=report_json, out=out)
+    except Exception as exc:  # a plugin's figure must not lose the user their report
+        print(f"srpipe: a plugin failed to draw report figures: {exc}", file=sys.stderr)
+        return found
+    for batch in batches:
+        for path in batch or []:
+            path = Path(path)
+            if path.exists() and path.resolve().is_relative_to(out.resolve()):
+                found.append(path)
+    return found
 
 
 def announce(path: Path, kind: str) -> None:

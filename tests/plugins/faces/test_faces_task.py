@@ -143,6 +143,11 @@ def test_eval_through_the_harness(people: Path, tmp_path: Path) -> None:
     assert {r["variant"] for r in unscored} == {"hr", "bicubic"}
     assert all(r["value"]["value"] >= 1 for r in unscored)  # the faceless pairs are counted
     assert (tmp_path / "report" / "faces_roc_x2.png").is_file()
+    # drawn through srpipe_report_figures: listed in report.json and embedded in the pages
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["files"]["plot_faces_roc_x2"] == "faces_roc_x2.png"
+    assert "faces_roc_x2.png" in (tmp_path / "report" / "report.md").read_text()
+    assert "faces_roc_x2" in (tmp_path / "report" / "report.html").read_text()
     assert result.scales == [2]
 
 
