@@ -56,8 +56,9 @@ def _provide_font(config_dir: Path) -> None:
         if source.exists():
             import shutil
 
-            tmp = target.with_suffix(".tmp")
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
+            from srpipe.atomic import atomic_path
+
+            with atomic_path(target) as tmp:
+                shutil.copyfile(source, tmp)
     except Exception:  # a missing font only degrades plot labels
         pass

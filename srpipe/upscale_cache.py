@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -97,18 +96,10 @@ class UpscaleCache:
         """Store ``image`` under ``key`` atomically (no-op when disabled)."""
         if not self.enabled:
             return
-        path = self.path(key, method, scale)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{key[:8]}.", suffix=f".{self.fmt}", dir=path.parent
-        )
-        os.close(fd)
-        try:
-            self._write(Path(tmp_name), image)
-            os.replace(tmp_name, path)
-        finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
+        from srpipe.atomic import atomic_path
+
+        with atomic_path(self.path(key, method, scale)) as tmp:
+            self._write(tmp, image)
 
     def upscale_many(
         self,

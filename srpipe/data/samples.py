@@ -21,10 +21,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from srpipe import atomic
 from srpipe.environment import cache_dir
 from srpipe.errors import SrpipeError
 
@@ -181,9 +181,7 @@ def _write_png(path: Path, rgb) -> str:
     if not ok:
         raise SrpipeError(f"cannot encode {path}")
     data = buf.tobytes()
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic.write_bytes(path, data)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -244,9 +242,7 @@ def build_samples(dest: Path | None = None, *, force: bool = False, progress=Non
         "sources": [asdict(s) for s in SOURCES],
         "images": [asdict(e) for e in entries],
     }
-    tmp = manifest_path.with_name("manifest.json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, manifest_path)
+    atomic.write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
     return root
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -80,11 +79,9 @@ def update_index(paths: Iterable[Path] | None = None, index_path: Path = INDEX_P
     for path in targets:
         index[path.name] = index_entry(path)
     index = {name: entry for name, entry in sorted(index.items()) if (directory / name).is_file()}
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".index-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(index, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, index_path)
+    from srpipe import atomic
+
+    atomic.write_text(index_path, json.dumps(index, indent=2, sort_keys=True) + "\n")
     return index
 
 
