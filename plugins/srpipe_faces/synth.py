@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from srpipe.data import sources as registry
 from srpipe.errors import SrpipeError
 
 VERSION = 2
@@ -148,8 +149,16 @@ def _face_crops(image: np.ndarray, detector, context: float = 1.0) -> list[np.nd
     return crops
 
 
+#: the registry sources the set is made from (srpipe.data.sources: test sources that the
+#: faces evaluation reads; none of them trains or selects a bundled model)
+REGISTRY_SOURCES = ("carphone", "astronaut", "grace_hopper", "bus", "zidane")
+
+
 def build_synth_faces(target: Path) -> Path:
     """Write the set into ``target`` (atomically: built beside it, then renamed)."""
+    registry.assert_reads(
+        registry.RoleCheck("the offline faces set", registry.TEST, "faces", list(REGISTRY_SOURCES))
+    )
     from srpipe.imageio import write_image
     from srpipe_faces.models import shared_detector
 

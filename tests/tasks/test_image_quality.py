@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from srpipe.compare import compare
-from srpipe.errors import SrpipeError
 from srpipe.metrics import psnr, ssim
 from srpipe.resize import degrade, modcrop, upscale_classic
 from srpipe.task import all_tasks
@@ -103,33 +102,18 @@ def test_paper_table_layout(hr_folder: Path, tmp_path: Path) -> None:
     assert not any(line.startswith("| hr |") for line in lines)
 
 
-def test_missing_samples_say_how_to_build_them(
+def test_default_set_is_the_registry_sr_test_split_grouped_by_source(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from srpipe.data import sources
+
     monkeypatch.setenv("SRPIPE_CACHE", str(tmp_path / "empty-cache"))
-    task = ImageQualityTask()
-    with pytest.raises(SrpipeError, match=r"run `srpipe data samples`.*or pass --data"):
-        task.load_dataset(None)
-
-
-def test_samples_split_is_grouped_by_source(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = tmp_path / "cache" / "samples"
-    write_pngs(root / "val", n=4)
-    names = sorted(p.name for p in (root / "val").iterdir())
-    sources = ["bikes", "bikes", "bikes", "coffee"]
-    manifest = {
-        "version": 1,
-        "images": [
-            {"file": f"val/{n}", "source": s, "split": "val"} for n, s in zip(names, sources)
-        ],
-    }
-    (root / "manifest.json").write_text(json.dumps(manifest))
-    monkeypatch.setenv("SRPIPE_CACHE", str(tmp_path / "cache"))
-    dataset = ImageQualityTask().load_dataset(None)
-    assert dataset.name == "samples-val"
-    assert [i.group for i in dataset.items] == sources
+    dataset = ImageQualityTask().load_dataset(None)  # built on first use
+    assert dataset.name == "samples-test"
+    expected = sorted(s.name for s in sources.for_task("sr"))
+    assert sorted(i.group for i in dataset.items) == expected
+    assert all(sources.get(i.group).role == sources.TEST for i in dataset.items)
+    assert "never used to train or select" in dataset.description
 
 
 def test_cli_end_to_end(hr_folder: Path, tmp_path: Path) -> None:
@@ -162,19 +146,6 @@ def test_cli_end_to_end(hr_folder: Path, tmp_path: Path) -> None:
     report = json.loads((out / "report.json").read_text())
     assert report["paper_table"][0]["method"] == "nearest"
     assert {"report.html", "report.md", "report.json"} <= {p.name for p in out.iterdir()}
-
-
-def test_cli_without_data_or_samples_is_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from srpipe.cli import main
-
-    monkeypatch.setenv("SRPIPE_CACHE", str(tmp_path / "nothing"))
-    with pytest.raises(SystemExit) as exit_info:
-        main(["eval", "sr", "--sr", "none", "-o", str(tmp_path / "out")])
-    assert exit_info.value.code == 1
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "srpipe data samples" in err
 
 
 def test_paper_table_of_several_datasets(hr_folder: Path, tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from srpipe_detect.synth import SynthConfig, generate
 
 @pytest.fixture(scope="session")
 def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """3 train + 2 val images of 96 px in YOLO format (about a second to make)."""
-    cfg = SynthConfig(train=3, val=2, size=96, min_objects=2, max_objects=4)
+    """3 train + 2 val + 2 test images of 96 px in YOLO format (about a second to make)."""
+    cfg = SynthConfig(train=3, val=2, test=2, size=96, min_objects=2, max_objects=4)
     return generate(tmp_path_factory.mktemp("synth") / "tiny", cfg)
 
 

@@ -43,8 +43,8 @@ def test_yolo_missing_split_path(tiny_synth: Path, tmp_path: Path) -> None:
     shutil.rmtree(ds / "images" / "val")
     with pytest.raises(SrpipeError, match="does not exist"):
         YoloReader().read(ds, split="val")
-    with pytest.raises(SrpipeError, match="no 'test' split"):
-        YoloReader().read(ds, split="test")
+    with pytest.raises(SrpipeError, match="no 'holdout' split"):
+        YoloReader().read(ds, split="holdout")
 
 
 def test_yolo_label_class_out_of_range(tiny_synth: Path, tmp_path: Path) -> None:

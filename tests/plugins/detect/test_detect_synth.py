@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from srpipe_detect.synth import CLASS_NAMES, VAL_SOURCES, SynthConfig, generate, render_tile
+from srpipe_detect.synth import CLASS_NAMES, SynthConfig, generate, render_tile
 
+from srpipe.data import sources as registry
 from srpipe.errors import SrpipeError
 
 
@@ -16,13 +17,16 @@ def test_layout_and_split_by_source(tiny_synth: Path) -> None:
     assert (tiny_synth / "data.yaml").is_file()
     manifest = json.loads((tiny_synth / "manifest.json").read_text())
     assert manifest["classes"] == list(CLASS_NAMES)
-    sources = {split: set() for split in ("train", "val")}
+    sources = {split: set() for split in ("train", "val", "test")}
     for key, info in manifest["images"].items():
         split = key.split("/")[0]
         sources[split].add(info["source"])
         assert (tiny_synth / "images" / key).is_file()
-    assert sources["val"] <= set(VAL_SOURCES)
-    assert not sources["train"] & set(VAL_SOURCES)
+    assert all(sources.values())
+    # every background plays the role of its split in the registry, so the splits are disjoint
+    assert all(registry.get(n).role == registry.TRAIN for n in sources["train"])
+    assert all(registry.get(n).role == registry.VALIDATION for n in sources["val"])
+    assert all("detect" in registry.get(n).tasks for n in sources["test"])
 
 
 def test_labels_match_manifest_boxes(tiny_synth: Path) -> None:

