@@ -126,6 +126,16 @@ def srpipe_report_figures(report_json: Path, out: Path) -> Sequence[Path]:
 
 
 @hookspec
+def srpipe_environment() -> dict[str, str | None]:
+    """Return ``{name: version}`` of the libraries this plugin computes with.
+
+    Every report records them beside the core's own (torch, numpy, ...), e.g. the detect
+    plugin adds ``ultralytics``. Use :func:`srpipe.environment.distribution_version`; do
+    not import a heavy package just to read its version.
+    """
+
+
+@hookspec
 def srpipe_item_upscaled(item_id: str, method: str, scale: int, seconds: float) -> None:
     """Observe: one image or frame was upscaled by ``method`` (cache hits are not reported)."""
 

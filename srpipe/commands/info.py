@@ -49,18 +49,19 @@ def models(as_json: bool, params: bool) -> None:
     Any name here works with `--sr NAME`; a checkpoint path works too.
     """
     from srpipe.models.checkpoint import read_checkpoint_metadata
-    from srpipe.models.registry import all_models, count_parameters
+    from srpipe.models.networks import count_parameters
+    from srpipe.plugins import get_plugin_manager
 
     seen: dict[str, dict] = {}
     footnotes: list[str] = []
-    for spec in all_models().values():
+    for spec in get_plugin_manager().models().values():
         if spec.name in seen:
             continue
         count = None
         if params:
             scale = 4 if 4 in spec.scales else spec.scales[-1]
             try:
-                count = count_parameters(spec.build(scale=scale, **spec.defaults))
+                count = count_parameters(spec.build(scale=scale))
             except Exception:  # a model that needs external weights to build
                 count = None
         # bundled weights may be a smaller configuration than the paper's (say so)

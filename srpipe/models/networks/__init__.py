@@ -4,3 +4,15 @@ Kept apart from the plugin modules (``srpipe.models.edsr`` etc.) because those a
 imported whenever the plugin manager starts (``srpipe models``, ``srpipe run --help``)
 and must not import torch; a network module is imported only when a model is built.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters (what papers report)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -28,17 +28,17 @@ def test_hooks_return_what_they_provide() -> None:
 
 
 def _detect_registered() -> bool:
-    from srpipe.task import all_tasks
+    from srpipe.plugins import get_plugin_manager
 
-    return "detect" in all_tasks()
+    return "detect" in get_plugin_manager().tasks()
 
 
 def test_registered_through_entry_point() -> None:
     if not _detect_registered():
         pytest.skip("detect plugin not registered (hookspecs with keyword-only arguments?)")
-    from srpipe.task import dataset_readers
+    from srpipe.plugins import get_plugin_manager
 
-    assert {r.format for r in dataset_readers("detect")} >= {"yolo", "coco"}
+    assert {r.format for r in get_plugin_manager().readers("detect")} >= {"yolo", "coco"}
 
 
 def test_cli_data_synth_detect(tmp_path: Path) -> None:
