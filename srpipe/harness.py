@@ -21,6 +21,10 @@ Memory stays bounded on big datasets: items are processed in chunks, upscaled im
 dropped once predicted and scored, and only predictions (not images) are kept. A task
 that declares ``evaluate_is_item_mean = True`` (its metrics are plain means of its item
 scores) does not even keep predictions, and its bootstrap is vectorised.
+
+This module is long because one :class:`Comparison` carries the state every step shares
+(cache, oracle predictions, notes); its result types live in :mod:`srpipe.results`, its
+settings in :mod:`srpipe.settings`, the Python API in :mod:`srpipe.api`.
 """
 
 from __future__ import annotations

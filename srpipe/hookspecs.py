@@ -26,7 +26,7 @@ import pluggy
 if TYPE_CHECKING:  # imported for annotations only: keeps `import srpipe` light
     import click
 
-    from srpipe.models.registry import ModelSpec
+    from srpipe.models.spec import ModelSpec
     from srpipe.task import DatasetReader, Task, Variant
 
 PROJECT = "srpipe"
@@ -40,7 +40,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def srpipe_register_models() -> Sequence[ModelSpec]:
     """Return the SR architectures this plugin provides.
 
-    Each :class:`~srpipe.models.registry.ModelSpec` names a builder, the scales it supports,
+    Each :class:`~srpipe.models.spec.ModelSpec` names a builder, the scales it supports,
     its paper and, optionally, bundled default weights per scale. Names must be unique
     across plugins; a clash is reported by ``srpipe plugins``.
     """

@@ -107,11 +107,11 @@ def models(as_json: bool, params: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def tasks(as_json: bool) -> None:
     """List tasks: each one has `srpipe run NAME` and `srpipe eval NAME`."""
-    from srpipe.task import all_tasks
+    from srpipe.plugins import get_plugin_manager
 
     found = [
         {"name": t.name, "summary": t.summary, "metrics": list(t.metrics), "module": t.__module__}
-        for t in all_tasks().values()
+        for t in get_plugin_manager().tasks().values()
     ]
     if as_json:
         click.echo(json.dumps(found, indent=2))

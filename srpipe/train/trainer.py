@@ -1,5 +1,8 @@
 """The SR training loop behind ``srpipe train``.
 
+This module is long because resuming exactly needs the loop, its checkpoint state and its
+stop handling side by side; data, losses, config and distribution live in sibling modules.
+
 One :class:`Trainer` owns a run folder::
 
     runs/<name>/

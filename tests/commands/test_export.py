@@ -23,9 +23,8 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
 
 @pytest.fixture
 def tiny(tmp_path: Path) -> tuple[Path, torch.nn.Module]:
-    from srpipe.models.edsr import build_edsr
-
     from srpipe.models.checkpoint import save_checkpoint
+    from srpipe.models.networks.edsr import EDSR as build_edsr
 
     torch.manual_seed(0)
     hyper = {"n_resblocks": 1, "n_feats": 8}
