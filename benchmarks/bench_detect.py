@@ -67,7 +67,7 @@ def build_upscaler(sr: str, scale: int, batch_size: int) -> tuple[Any, str]:
     """``sr`` through Upscaler: bundled weights if present, else (for a registry name) the
     same architecture with random weights."""
     from srpipe.errors import SrpipeError
-    from srpipe.models.registry import get_model
+    from srpipe.plugins import get_plugin_manager
     from srpipe.upscale import Upscaler
 
     options = {"device": "cpu", "precision": "fp32", "batch_size": batch_size}
@@ -75,7 +75,7 @@ def build_upscaler(sr: str, scale: int, batch_size: int) -> tuple[Any, str]:
         up = Upscaler(sr, scale, **options)
         return up, f"{sr} x{scale}, bundled weights"
     except SrpipeError as exc:
-        spec = get_model(sr)
+        spec = get_plugin_manager().model(sr)
         module = spec.build(scale=scale, **spec.defaults)
         up = Upscaler.from_module(module, scale, name=f"{sr}-random", **options)
         return up, f"{sr} x{scale}, random weights ({str(exc).split(';')[0]}); same cost"
@@ -187,7 +187,7 @@ def main() -> None:
         info = make_input(video, args.frames, 4)
         up, model = build_upscaler(args.sr, 4, args.batch_size)
         task = DetectTask()
-        task.setup(detector=args.detector, device="cpu")
+        task.configure(detector=args.detector, device="cpu")
         staged_result = staged(video, up, task, args.batch_size, tmp_path / "staged.mp4")
         runner_result = (
             {"skipped": "--skip-runner"}

@@ -64,7 +64,8 @@ def make_input(path: Path, frames: int, scale: int) -> dict[str, Any]:
 def build_upscaler(name: str, scale: int, precision: str, batch_size: int) -> tuple[Any, str]:
     """A registry model through Upscaler: bundled weights if present, else random init."""
     from srpipe.errors import SrpipeError
-    from srpipe.models.registry import count_parameters, get_model
+    from srpipe.models.networks import count_parameters
+    from srpipe.plugins import get_plugin_manager
     from srpipe.upscale import Upscaler
 
     options = {"device": "cpu", "precision": precision, "batch_size": batch_size}
@@ -73,7 +74,7 @@ def build_upscaler(name: str, scale: int, precision: str, batch_size: int) -> tu
         kind = "classic interpolation" if up.weights_hash is None else "bundled weights"
         return up, f"{name} x{scale}, {kind} ({up.name})"
     except SrpipeError as exc:
-        spec = get_model(name)
+        spec = get_plugin_manager().model(name)
         module = spec.build(scale=scale, **spec.defaults)
         params = count_parameters(module)
         up = Upscaler.from_module(module, scale, name=f"{name}-random", **options)

@@ -155,7 +155,7 @@ def _build(arch: str, scale: int, hyper: dict):
 class Corpus:
     """HR/LR pairs of one scale resident on the device; random aligned patches."""
 
-    def __init__(self, data: Path, split: str, scale: int, device):
+    def __init__(self, data: Path, split: str, scale: int, device, patch: int = 0):
         import torch
 
         names = json.loads((data / "corpus.json").read_text())[split]
@@ -169,8 +169,15 @@ class Corpus:
             for n in names
         ]
         self.scale = scale
-        area = np.array([t.shape[1] * t.shape[2] for t in self.lr], dtype=np.float64)
-        self.weights = area / area.sum()  # sample images by LR area: every pixel equally likely
+        # sample images by LR area (every pixel equally likely); an image smaller than the
+        # patch at this scale (the 128 px parcel photo at x3/x4) is never sampled
+        area = np.array(
+            [t.shape[1] * t.shape[2] * (min(t.shape[1:]) >= patch) for t in self.lr],
+            dtype=np.float64,
+        )
+        if area.sum() == 0:
+            raise SystemExit(f"no {split} image is at least {patch} px at x{scale}")
+        self.weights = area / area.sum()
 
     def batch(self, rng: np.random.Generator, size: int, patch: int):
         import torch
@@ -243,6 +250,8 @@ def train_job(job: str, args: argparse.Namespace) -> None:
     torch.manual_seed(args.seed + scale)
     rng = np.random.default_rng(args.seed * 100 + scale)
     torch.backends.cudnn.benchmark = True
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     model = _build(spec["arch"], scale, spec["hyper"]).to(device)
     pretrained: set[str] = set()
@@ -254,20 +263,29 @@ def train_job(job: str, args: argparse.Namespace) -> None:
                 raise SystemExit(f"{tag}: LIIF {key} {tuple(value.shape)} != {own[key].shape}")
         model.load_state_dict(encoder, strict=False)
         pretrained = set(encoder)
+    if args.init_from:  # e.g. the x2 model's head and body for x3/x4 (EDSR paper's trick)
+        donor = load_file(str(args.init_from))
+        own = model.state_dict()
+        shared = {
+            k: v.float()
+            for k, v in donor.items()
+            if k.startswith(("head.", "body.")) and k in own and own[k].shape == v.shape
+        }
+        model.load_state_dict(shared, strict=False)
+        pretrained = set(shared)
+        print(f"{tag}: {len(shared)} tensors from {args.init_from}", flush=True)
     model = model.to(memory_format=torch.channels_last)
     named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
+    lr_old = args.lr if args.lr is not None else spec["lr"]
+    lr_new = args.lr_new if args.lr_new is not None else spec["lr_new"]
     groups = [
-        {"params": [p for k, p in named if k in pretrained], "lr": spec["lr"], "base": spec["lr"]},
-        {
-            "params": [p for k, p in named if k not in pretrained],
-            "lr": spec["lr_new"],
-            "base": spec["lr_new"],
-        },
+        {"params": [p for k, p in named if k in pretrained], "lr": lr_old, "base": lr_old},
+        {"params": [p for k, p in named if k not in pretrained], "lr": lr_new, "base": lr_new},
     ]
     groups = [g for g in groups if g["params"]]
     optim = torch.optim.Adam(groups, betas=(0.9, 0.999), eps=1e-8)
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    train = Corpus(args.data, "train", scale, device)
+    train = Corpus(args.data, "train", scale, device, args.patch)
     val = Corpus(args.data, "val", scale, device)
 
     state_path = args.state_dir / f"{tag}.state.pt"
@@ -379,7 +397,13 @@ def _write_outputs(tag, spec, scale, out, model, best_state, curve, val, bicubic
         "scale": scale,
         "hyper": spec["hyper"],
         "dtype": "fp16",
-        "init": "LIIF EDSR-baseline encoder (DIV2K)" if spec["init"] == "liif" else "random",
+        "init": (
+            f"head and body of {Path(args.init_from).name}"
+            if args.init_from
+            else "LIIF EDSR-baseline encoder (DIV2K)"
+            if spec["init"] == "liif"
+            else "random"
+        ),
         "iteration": best_row["step"],
     }
     tensors = {
@@ -522,6 +546,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--device", default="cuda")
     t.add_argument("--no-bf16", dest="bf16", action="store_false")
     t.add_argument("--resume", action="store_true")
+    t.add_argument("--init-from", type=Path, default=None, help="take head+body from this")
+    t.add_argument("--lr", type=float, default=None, help="lr of pretrained tensors")
+    t.add_argument("--lr-new", type=float, default=None, help="lr of new tensors")
+    t.add_argument("--threads", type=int, default=0, help="torch threads on CPU (0: default)")
     t.add_argument("--state-dir", type=Path, default=None, help="resume states (default --out)")
     b = sub.add_parser("bench")
     b.add_argument("--out", type=Path, required=True)

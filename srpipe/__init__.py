@@ -1,35 +1,57 @@
 """srpipe: does super-resolution help your downstream task, and by how much?
 
-The package is deliberately light to import: ``import srpipe`` configures the offline
-environment (no network, no telemetry) and exposes the plugin marker. Heavy modules
-(torch, ultralytics, facenet-pytorch) load only inside the functions that need them.
-
-Public API (imported lazily on first attribute access)::
-
-    from srpipe import Upscaler, compare, run, hookimpl
+Everything a plugin or a script needs is importable from here, as pytest re-exports
+``_pytest``: ``from srpipe import Task, TaskContext, Dataset, Item, hookimpl``. The names
+load on first access, so ``import srpipe`` (and ``srpipe --help``) stays light: heavy
+modules (torch, ultralytics, facenet-pytorch) load only inside the functions that need them.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from srpipe.environment import configure_offline_defaults
 from srpipe.hookspecs import hookimpl
-
-__version__ = "0.1.0"
-
-configure_offline_defaults()
+from srpipe.version import __version__
 
 # name -> "module:attribute"; resolved on first access so `srpipe --help` stays fast.
 _LAZY = {
-    "Upscaler": "srpipe.upscale:Upscaler",
-    "compare": "srpipe.compare:compare",
+    # the Python API
+    "compare": "srpipe.api:compare",
     "run": "srpipe.runner:run",
-    "Comparison": "srpipe.compare:Comparison",
+    "Upscaler": "srpipe.upscale:Upscaler",
+    "Comparison": "srpipe.harness:Comparison",
+    "ComparisonResult": "srpipe.results:ComparisonResult",
+    "EvalSettings": "srpipe.settings:EvalSettings",
+    # the task contract
     "Task": "srpipe.task:Task",
+    "TaskContext": "srpipe.task:TaskContext",
     "Item": "srpipe.task:Item",
-    "ModelSpec": "srpipe.models.registry:ModelSpec",
+    "Dataset": "srpipe.task:Dataset",
+    "DatasetReader": "srpipe.task:DatasetReader",
+    "Variant": "srpipe.task:Variant",
+    "Frame": "srpipe.frames:Frame",
+    "FrameSource": "srpipe.frames:FrameSource",
+    "FrameWriter": "srpipe.frames:FrameWriter",
+    # models
+    "ModelSpec": "srpipe.models.spec:ModelSpec",
+    # errors plugins raise
+    "SrpipeError": "srpipe.errors:SrpipeError",
+    "UsageError": "srpipe.errors:UsageError",
+    # helpers plugins use
     "get_plugin_manager": "srpipe.plugins:get_plugin_manager",
+    "cache_dir": "srpipe.environment:cache_dir",
+    "distribution_version": "srpipe.environment:distribution_version",
+    "atomic_path": "srpipe.atomic:atomic_path",
+    "resolve_device": "srpipe.upscale:resolve_device",
+    "is_image_path": "srpipe.imageio:is_image_path",
+    "read_image": "srpipe.imageio:read_image",
+    "write_image": "srpipe.imageio:write_image",
+    "degrade": "srpipe.resize:degrade",
+    "modcrop": "srpipe.resize:modcrop",
+    "upscale_classic": "srpipe.resize:upscale_classic",
+    "psnr": "srpipe.metrics:psnr",
+    "ssim": "srpipe.metrics:ssim",
 }
 
 __all__ = ["__version__", "hookimpl", *_LAZY]
@@ -39,9 +61,11 @@ def __getattr__(name: str) -> Any:
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'srpipe' has no attribute {name!r}")
-    import importlib
-
     module_name, attr = target.split(":")
     value = getattr(importlib.import_module(module_name), attr)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

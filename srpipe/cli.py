@@ -15,8 +15,8 @@ import sys
 
 import click
 
-from srpipe import __version__
 from srpipe.errors import SrpipeError
+from srpipe.version import __version__
 
 #: verb -> "module:attribute"; the order is the order of `srpipe --help`.
 COMMANDS: dict[str, str] = {
@@ -96,15 +96,6 @@ def cli(ctx: click.Context, debug: bool, plugin_flags: tuple[str, ...]) -> None:
         from srpipe.plugins import block_plugins
 
         block_plugins(blocked)
-
-
-def command_line() -> str:
-    """The current srpipe command line as a shell-quoted string (for reports)."""
-    import shlex
-
-    ctx = click.get_current_context(silent=True)
-    argv = ctx.find_root().meta.get("srpipe.argv") if ctx is not None else None
-    return shlex.join(["srpipe", *(argv if argv is not None else sys.argv[1:])])
 
 
 def main(argv: list[str] | None = None) -> None:

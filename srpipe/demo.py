@@ -22,14 +22,13 @@ from pathlib import Path
 
 import click
 
+from srpipe.plugins import get_plugin_manager
 from srpipe.report.combined import Section, write_combined
 
 
 def _bundled_sr_models() -> list[str]:
-    from srpipe.models.registry import all_models
-
     names: list[str] = []
-    for spec in all_models().values():
+    for spec in get_plugin_manager().models().values():
         if 4 in spec.weights and spec.name not in names:
             names.append(spec.name)
     return names

@@ -1,14 +1,23 @@
-"""Process-wide settings that must be in place before heavy libraries are imported.
+"""Where srpipe keeps its files, and the versions that can change its numbers.
 
-ultralytics reads its offline switches from the environment at import time and would
-otherwise try to sync settings, auto-install packages and download fonts. We only
-*default* the variables, so a user who exports their own values keeps them.
+Plugins add the versions of their own libraries (ultralytics, facenet-pytorch, ...)
+through the ``srpipe_environment`` hook, so the core never names a plugin's dependency.
 """
 
 from __future__ import annotations
 
 import os
+import platform
+import sys
+from importlib import metadata
 from pathlib import Path
+from typing import Any
+
+from srpipe.plugins import get_plugin_manager
+from srpipe.version import __version__
+
+#: distributions whose versions every report records (what the core itself computes with)
+CORE_DISTRIBUTIONS = ("torch", "torchvision", "numpy", "opencv-python")
 
 
 def cache_dir() -> Path:
@@ -19,46 +28,28 @@ def cache_dir() -> Path:
     return Path(root)
 
 
-def configure_offline_defaults() -> None:
-    """Make ultralytics offline and quiet; cheap, touches no files and no network."""
-    os.environ.setdefault("YOLO_OFFLINE", "true")  # ultralytics checks for exactly "true"
-    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
-    os.environ.setdefault("YOLO_VERBOSE", "false")
-    os.environ.setdefault("YOLO_CONFIG_DIR", str(cache_dir() / "ultralytics"))
-
-
-def import_ultralytics():
-    """Import ultralytics with settings sync off and a local font, so nothing is fetched.
-
-    Every srpipe module that needs ultralytics goes through here instead of importing it.
-    """
-    configure_offline_defaults()
-    config_dir = Path(os.environ["YOLO_CONFIG_DIR"])
-    config_dir.mkdir(parents=True, exist_ok=True)
-    _provide_font(config_dir)
-    import ultralytics
-    from ultralytics.utils import SETTINGS
-
-    if SETTINGS.get("sync", False):
-        SETTINGS.update({"sync": False})
-    return ultralytics
-
-
-def _provide_font(config_dir: Path) -> None:
-    """ultralytics downloads Arial.ttf for plotting unless one is there; use matplotlib's."""
-    target = config_dir / "Arial.ttf"
-    if target.exists():
-        return
+def distribution_version(name: str) -> str | None:
+    """The installed version of distribution ``name`` (None when not installed)."""
     try:
-        import matplotlib
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
-        source = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-        if source.exists():
-            import shutil
 
-            from srpipe.atomic import atomic_path
-
-            with atomic_path(target) as tmp:
-                shutil.copyfile(source, tmp)
-    except Exception:  # a missing font only degrades plot labels
-        pass
+def environment() -> dict[str, Any]:
+    """Versions of everything that can change the numbers (no heavy import needed)."""
+    versions: dict[str, Any] = {
+        "srpipe": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    versions.update({dist: distribution_version(dist) for dist in CORE_DISTRIBUTIONS})
+    try:
+        batches = get_plugin_manager().hook.srpipe_environment()
+    except Exception as exc:  # a plugin's version lookup must not lose the user a report
+        print(f"srpipe: a plugin failed to report its environment: {exc}", file=sys.stderr)
+        batches = []
+    for batch in batches:
+        for key, value in (batch or {}).items():
+            versions.setdefault(str(key), value)
+    return versions

@@ -26,7 +26,7 @@ import pluggy
 if TYPE_CHECKING:  # imported for annotations only: keeps `import srpipe` light
     import click
 
-    from srpipe.models.registry import ModelSpec
+    from srpipe.models.spec import ModelSpec
     from srpipe.task import DatasetReader, Task, Variant
 
 PROJECT = "srpipe"
@@ -40,7 +40,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def srpipe_register_models() -> Sequence[ModelSpec]:
     """Return the SR architectures this plugin provides.
 
-    Each :class:`~srpipe.models.registry.ModelSpec` names a builder, the scales it supports,
+    Each :class:`~srpipe.models.spec.ModelSpec` names a builder, the scales it supports,
     its paper and, optionally, bundled default weights per scale. Names must be unique
     across plugins; a clash is reported by ``srpipe plugins``.
     """
@@ -122,6 +122,16 @@ def srpipe_report_figures(report_json: Path, out: Path) -> Sequence[Path]:
     Called once ``report.json`` is written (read what you need from it) and before
     ``report.md`` and ``report.html``, which embed the returned figures among their plots.
     Return an empty list for reports of tasks you do not know (check ``task.name``).
+    """
+
+
+@hookspec
+def srpipe_environment() -> dict[str, str | None]:
+    """Return ``{name: version}`` of the libraries this plugin computes with.
+
+    Every report records them beside the core's own (torch, numpy, ...), e.g. the detect
+    plugin adds ``ultralytics``. Use :func:`srpipe.environment.distribution_version`; do
+    not import a heavy package just to read its version.
     """
 
 

@@ -15,6 +15,7 @@ Controls (as in pytest and datasette):
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 from collections.abc import Iterable
@@ -25,23 +26,15 @@ from types import ModuleType
 import pluggy
 
 from srpipe import hookspecs
+from srpipe.errors import SrpipeError, UsageError
+from srpipe.models.spec import ModelSpec
+from srpipe.task import DatasetReader, Task
+from srpipe.version import __version__
 
 ENTRY_POINT_GROUP = "srpipe"
 
 #: The core's own plugins, registered through the same path as external ones.
-BUILTIN_PLUGINS: tuple[str, ...] = (
-    "srpipe.models.srcnn",
-    "srpipe.models.fsrcnn",
-    "srpipe.models.espcn",
-    "srpipe.models.vdsr",
-    "srpipe.models.edsr",
-    "srpipe.models.rcan",
-    "srpipe.models.rdn",
-    "srpipe.models.pan",
-    "srpipe.models.han",
-    "srpipe.models.srmd",
-    "srpipe.tasks.image_quality",
-)
+BUILTIN_PLUGINS: tuple[str, ...] = ("srpipe.models.zoo", "srpipe.tasks.image_quality")
 
 
 @dataclass
@@ -65,9 +58,56 @@ class SrpipePluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
 
-    def load_builtins(self, blocked: set[str]) -> None:
-        from srpipe import __version__
+    # -- lookups: what the registered plugins provide -----------------------------------
+    def tasks(self) -> dict[str, type[Task]]:
+        """Every registered task class by name, in registration order."""
+        tasks: dict[str, type[Task]] = {}
+        for batch in self.hook.srpipe_register_tasks():
+            for task_cls in batch or []:
+                tasks.setdefault(task_cls.name, task_cls)
+        return tasks
 
+    def task(self, name: str) -> type[Task]:
+        """Look a task up by name; the error lists the registered ones."""
+        tasks = self.tasks()
+        if name not in tasks:
+            known = ", ".join(sorted(tasks)) or "none"
+            raise UsageError(
+                f"unknown task {name!r}; registered tasks: {known} (see `srpipe plugins`)"
+            )
+        return tasks[name]
+
+    def readers(self, task_name: str) -> list[DatasetReader]:
+        """Registered dataset readers that feed ``task_name``, in registration order."""
+        readers: list[DatasetReader] = []
+        for batch in self.hook.srpipe_register_datasets():
+            readers.extend(r for r in batch or [] if r.task == task_name)
+        return readers
+
+    def models(self) -> dict[str, ModelSpec]:
+        """Every registered model by name (aliases included), in registration order."""
+        models: dict[str, ModelSpec] = {}
+        for impl in self.hook.srpipe_register_models.get_hookimpls():
+            plugin_name = self.get_name(impl.plugin) or "?"
+            for spec in impl.function() or []:
+                spec = dataclasses.replace(spec, plugin=plugin_name)
+                for key in (spec.name, *spec.aliases):
+                    models.setdefault(key, spec)
+        return models
+
+    def model(self, name: str) -> ModelSpec:
+        """Look a model up by name or alias; the error lists what exists."""
+        models = self.models()
+        try:
+            return models[name.lower()]
+        except KeyError:
+            known = ", ".join(sorted({spec.name for spec in models.values()}))
+            raise SrpipeError(
+                f"unknown SR model {name!r}; known: {known} (or give a checkpoint path)"
+            ) from None
+
+    # -- loading -----------------------------------------------------------------------
+    def load_builtins(self, blocked: set[str]) -> None:
         for module_name in BUILTIN_PLUGINS:
             short = module_name.rsplit(".", 1)[-1]
             record = PluginRecord(short, "builtin", __version__, module_name)

@@ -16,15 +16,22 @@ import csv
 import io
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from srpipe import atomic
 from srpipe.errors import SrpipeError
+from srpipe.frames import FrameSource, PipelinedFrameSource
+from srpipe.imageio import is_image_path, read_image, write_image
+from srpipe.legacy import setup_task
+from srpipe.plugins import get_plugin_manager
+from srpipe.task import TaskContext
+from srpipe.upscale import Upscaler
 
 
 @dataclass
@@ -54,7 +61,6 @@ class RunResult:
     outputs: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
 
         return asdict(self)
 
@@ -85,8 +91,6 @@ def open_input(
     path: Path, start: int = 0, end: int | None = None, stride: int = 1
 ) -> tuple[str, Any]:
     """Classify ``path``: ("image", [path]), ("folder", [paths]) or ("frames", source)."""
-    from srpipe.imageio import is_image_path
-    from srpipe.plugins import get_plugin_manager
 
     if not path.exists():
         # a glob such as "frames/*.png" is not a path, but a frame-source plugin may open it
@@ -116,7 +120,6 @@ def open_input(
 
 
 def _image_frames(files: Sequence[Path], timer: StageTimer) -> Iterator[InputFrame]:
-    from srpipe.imageio import read_image
 
     for index, file in enumerate(files):
         with timer.time("decode"):
@@ -159,7 +162,6 @@ def run_task(
 ) -> RunResult:
     """Run ``task_cls`` on ``input`` after upscaling with ``sr``; see the module docstring."""
     import click
-    from tqdm import tqdm
 
     input = Path(input)
     if start < 0 or stride < 1 or (end is not None and end <= start):
@@ -167,7 +169,6 @@ def run_task(
             f"frame selection needs 0 <= start < end and stride >= 1, got {start}, {end}, {stride}"
         )
     kind, source = open_input(input, start, end, stride)
-    from srpipe.upscale import Upscaler
 
     if batch_size < 1:
         raise SrpipeError(f"--batch-size must be at least 1, got {batch_size}")
@@ -176,7 +177,10 @@ def run_task(
         sr, effective_scale, device=device, precision=precision, tile=tile, batch_size=batch_size
     )
     task = task_cls()
-    task.setup(device=device, **task_options)
+    setup_task(
+        task,
+        TaskContext("run", device=device, scales=(effective_scale,), options=task_options),
+    )
     out = Path(out) if out is not None else Path("runs") / f"{task_cls.name}-{input.stem}"
     video_out = kind == "frames" and out.suffix.lower() in (".mp4", ".avi", ".mkv", ".mov")
     out_dir = out.parent if video_out else out
@@ -229,8 +233,6 @@ def run_task(
         for batch in _batches(_image_frames(source, timer), batch_size):
             outputs = process(batch)
             with timer.time("encode"):
-                from srpipe.imageio import write_image
-
                 for frame, image in zip(batch, outputs):
                     if image is not None:
                         target = annotated_dir / (Path(frame.name).stem + ".png")
@@ -255,8 +257,8 @@ def run_task(
 
 
 def _run_frames(
-    source: Any,
-    process,
+    source: FrameSource,
+    process: Callable[[list[InputFrame]], list[np.ndarray | None]],
     video_path: Path,
     batch_size: int,
     timer: StageTimer,
@@ -264,10 +266,9 @@ def _run_frames(
     quiet: bool = False,
 ) -> None:
     """Frames from a plugin source: annotated video through ``srpipe_open_frame_writer``."""
-    from srpipe.plugins import get_plugin_manager
 
-    fps = float(getattr(source, "fps", 25.0) or 25.0)
-    width, height = getattr(source, "size", (0, 0))
+    fps = float(source.fps or 25.0)
+    width, height = source.size
     scale = result.scale
     writer = get_plugin_manager().hook.srpipe_open_frame_writer(
         path=video_path, fps=fps, size=(int(width * scale), int(height * scale)), source=source
@@ -278,26 +279,19 @@ def _run_frames(
 
     def process_frames(frames: list[Any]) -> list[np.ndarray | None]:
         wrapped = [
-            InputFrame(
-                getattr(f, "index", i),
-                f"frame_{getattr(f, 'index', i):06d}",
-                getattr(f, "image", None),
-                getattr(f, "timestamp", None),
-            )
-            for i, f in enumerate(frames)
+            InputFrame(f.index, f"frame_{f.index:06d}", f.image, f.timestamp) for f in frames
         ]
         return process(wrapped)
 
-    if hasattr(source, "run_pipeline"):
+    if isinstance(source, PipelinedFrameSource):
         stats = source.run_pipeline(
             process_frames, writer, batch_size=batch_size, desc=result.task, progress=not quiet
         )
         for stage, seconds in (stats or {}).get("seconds", {}).items():
             timer.add(stage, seconds)
         return
-    from tqdm import tqdm
 
-    total = getattr(source, "frame_count", None)
+    total = source.frame_count
     try:
         with tqdm(total=total, desc=result.task, unit="frame", disable=quiet) as bar:
             iterator = iter(source)
@@ -401,9 +395,7 @@ def run(
     result = srpipe.run("detect", "clip.mp4", sr="edsr", scale=4, conf=0.3)
     print(result.summary, result.outputs)
     """
-    from srpipe.task import get_task
-
-    task_cls = get_task(task) if isinstance(task, str) else task
+    task_cls = get_plugin_manager().task(task) if isinstance(task, str) else task
     return run_task(
         task_cls=task_cls,
         task_options=task_options,

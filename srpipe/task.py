@@ -12,15 +12,45 @@ marked *required*, and return the class from the ``srpipe_register_tasks`` hook.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
 if TYPE_CHECKING:
     import click
+
+
+#: the commands a task serves
+Command = Literal["run", "eval"]
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """Everything :meth:`Task.setup` is told: which command, where, at which scales.
+
+    ``options`` holds the parsed values of the task's own options (``Task.options``) and of
+    options other plugins add (``srpipe_add_options``), by parameter name; an option the
+    user did not give has its declared default.
+    """
+
+    #: "run" (``srpipe run TASK INPUT``) or "eval" (``srpipe eval TASK``)
+    command: Command
+    #: ``--device`` as given: "auto", "cpu", "cuda", "cuda:1", "mps"
+    device: str = "auto"
+    #: eval: the scales the comparison runs (a task may size its ground truth by them);
+    #: run: the one upscaling factor (1 with ``--sr none``)
+    scales: tuple[int, ...] = ()
+    #: eval: ``--limit`` (None = every item); run: None
+    limit: int | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """``options[name]``, or ``default`` when absent or None."""
+        value = self.options.get(name)
+        return default if value is None else value
 
 
 @dataclass
@@ -61,8 +91,11 @@ class DatasetReader:
         """True if ``path`` looks like this format (cheap: check file names, not contents)."""
         raise NotImplementedError
 
-    def read(self, path: Path, **options: Any) -> Dataset:
-        """Load the dataset; raise ``SrpipeError`` with a one-line fix on bad input."""
+    def read(self, path: Path, task: Task) -> Dataset:
+        """Load the dataset for ``task`` (set up: read its options, share its models).
+
+        Raise ``SrpipeError`` with a one-line fix on bad input.
+        """
         raise NotImplementedError
 
 
@@ -86,36 +119,43 @@ class Variant:
 class Task:
     """Base class of every downstream task.
 
-    Lifecycle: the CLI instantiates the task, calls :meth:`setup` with the parsed
-    options (device, detector weights, ...), then either the run loop (``predict`` ->
-    ``draw`` / ``records``) or the comparison (``load_dataset`` -> ``predict`` on every
-    variant -> ``evaluate``).
+    Lifecycle: the core instantiates the task (no arguments), calls :meth:`setup` once
+    with a :class:`TaskContext`, then either the run loop (``predict`` -> ``draw`` /
+    ``records`` -> ``summarize``) or the comparison (a :class:`DatasetReader` or
+    :meth:`load_dataset` -> ``predict`` on every variant -> ``item_scores`` ->
+    ``evaluate``). Only :attr:`name`, :attr:`metrics` (for eval) and :meth:`predict` are
+    required; everything else has a working default.
     """
 
     #: command name: ``srpipe run NAME`` / ``srpipe eval NAME``
     name: ClassVar[str] = ""
-    #: one line for ``srpipe tasks`` and ``--help``
+    #: one line for ``srpipe tasks`` and ``--help`` (the class docstring is the long help)
     summary: ClassVar[str] = ""
     #: metric names in report order; the first is the headline metric
     metrics: ClassVar[tuple[str, ...]] = ()
     #: metrics where lower is better (everything else: higher is better)
     lower_is_better: ClassVar[frozenset[str]] = frozenset()
-    #: what ``eval`` uses when ``--data`` is not given (a bundled or generated set)
+    #: shown in ``eval --help`` as what ``load_dataset(None)`` reads (``--data`` not given)
     default_data: ClassVar[str | None] = None
-    #: True when ``evaluate`` is the mean of ``item_scores``: the harness then keeps only
-    #: per-item scores (not predictions) and vectorises the bootstrap
+    #: True when every metric is the mean of ``item_scores`` over items: ``evaluate`` then
+    #: needs no code, and the harness keeps only per-item scores (not predictions) and
+    #: vectorises the bootstrap
     evaluate_is_item_mean: ClassVar[bool] = False
     #: metrics shown as "A/B" cells in the papers' table layout (e.g. ("psnr", "ssim"))
     paper_table_metrics: ClassVar[tuple[str, ...] | None] = None
 
     # -- configuration ---------------------------------------------------------------
     @classmethod
-    def options(cls, command: str) -> list[click.Parameter]:
-        """Extra click options for ``run`` or ``eval`` (values arrive in :meth:`setup`)."""
+    def options(cls, command: Command) -> list[click.Parameter]:
+        """Extra click options for ``run`` or ``eval`` (values arrive in ``ctx.options``)."""
         return []
 
-    def setup(self, **options: Any) -> None:
-        """Load models and remember options. Called once before any prediction."""
+    def setup(self, ctx: TaskContext) -> None:
+        """Load models and remember options. Called once before any prediction.
+
+        Optional (default: nothing). ``ctx`` says which command is served, the device, the
+        scales, ``--limit`` and the parsed options.
+        """
 
     # -- prediction (required) -------------------------------------------------------
     def predict(self, images: Sequence[np.ndarray]) -> list[Any]:
@@ -154,47 +194,27 @@ class Task:
         raise NotImplementedError(f"task {self.name!r} has no dataset loader")
 
     def evaluate(self, predictions: Sequence[Any], items: Sequence[Item]) -> dict[str, float]:
-        """Dataset-level metrics of ``predictions`` against ``items``. *Required for eval.*
+        """Dataset-level metrics of ``predictions`` against ``items``. *Required for eval*
+        unless :attr:`evaluate_is_item_mean` (then: the mean of each metric over items,
+        NaN item scores left out).
 
         Called once on the full set and again on bootstrap resamples (items may repeat),
         so it must be a pure function of its arguments. The harness passes HR items
         cropped to a multiple of the scale (bottom/right, so coordinates do not move) and
         sets ``item.meta["scale"]``.
         """
-        raise NotImplementedError
+        if not self.evaluate_is_item_mean:
+            raise NotImplementedError(
+                f"task {self.name!r} defines neither evaluate() nor evaluate_is_item_mean"
+            )
+        rows = [self.item_scores(p, i) for p, i in zip(predictions, items)]
+        means = {}
+        for metric in self.metrics:
+            values = np.array([float(r.get(metric, np.nan)) for r in rows], dtype=float)
+            defined = values[~np.isnan(values)]
+            means[metric] = float(defined.mean()) if defined.size else float("nan")
+        return means
 
     def item_scores(self, prediction: Any, item: Item) -> dict[str, float]:
-        """Optional per-item metrics (kept in the report, used for paired deltas)."""
+        """Per-item metrics (kept in the report, used for paired deltas). Optional."""
         return {}
-
-
-def all_tasks() -> dict[str, type[Task]]:
-    """Every registered task class by name, in registration order."""
-    from srpipe.plugins import get_plugin_manager
-
-    tasks: dict[str, type[Task]] = {}
-    for batch in get_plugin_manager().hook.srpipe_register_tasks():
-        for task_cls in batch or []:
-            tasks.setdefault(task_cls.name, task_cls)
-    return tasks
-
-
-def get_task(name: str) -> type[Task]:
-    """Look a task up by name; the error lists the registered ones."""
-    from srpipe.errors import UsageError
-
-    tasks = all_tasks()
-    if name not in tasks:
-        known = ", ".join(sorted(tasks)) or "none"
-        raise UsageError(f"unknown task {name!r}; registered tasks: {known} (see `srpipe plugins`)")
-    return tasks[name]
-
-
-def dataset_readers(task_name: str) -> list[DatasetReader]:
-    """Registered dataset readers that feed ``task_name``."""
-    from srpipe.plugins import get_plugin_manager
-
-    readers: list[DatasetReader] = []
-    for batch in get_plugin_manager().hook.srpipe_register_datasets():
-        readers.extend(r for r in batch or [] if r.task == task_name)
-    return readers

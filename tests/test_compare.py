@@ -10,8 +10,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from srpipe.compare import Comparison, compare
+from srpipe.api import compare
 from srpipe.errors import UsageError
+from srpipe.harness import Comparison
 from srpipe.hookspecs import hookimpl
 from srpipe.plugins import get_plugin_manager
 from srpipe.resize import degrade
@@ -478,7 +479,7 @@ def test_srpipe_compare_is_callable_whatever_the_import_order(tmp_path: Path) ->
     data = write_pngs(tmp_path / "hr", n=2)
     code = (
         "import srpipe\n"
-        "from srpipe.compare import Comparison\n"  # binds the submodule to srpipe.compare
+        "from srpipe.harness import Comparison\n"  # binds the submodule to srpipe.compare
         f"r = srpipe.compare('sr', {str(data)!r}, sr=[], scales=[2], bootstrap=0)\n"
         "print(r.variant_names(2))\n"
     )

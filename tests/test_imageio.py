@@ -150,8 +150,8 @@ def test_is_image_path():
 def test_not_an_image_after_ultralytics_patched_pil(tmp_path) -> None:
     """ultralytics replaces PIL's Image.open with one that wants pi-heif for unknown files."""
     import pytest
+    from srpipe_detect.offline import import_ultralytics
 
-    from srpipe.environment import import_ultralytics
     from srpipe.errors import SrpipeError
     from srpipe.imageio import read_image
 

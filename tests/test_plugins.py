@@ -56,12 +56,12 @@ def test_builtins_register_through_the_same_hooks() -> None:
 
 def test_third_party_task_is_registered(third_party) -> None:
     third_party("tp-good", {"tp_good": GOOD}, {"echo": "tp_good"})
-    from srpipe.task import all_tasks
+    from srpipe.plugins import get_plugin_manager
 
     manager = get_plugin_manager()
     assert manager.records["echo"].error is None
     assert manager.records["echo"].hooks == ["srpipe_register_tasks"]
-    assert "echo" in all_tasks()
+    assert "echo" in get_plugin_manager().tasks()
 
 
 def test_misspelled_hook_is_reported_not_fatal(third_party) -> None:

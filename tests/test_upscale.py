@@ -235,7 +235,7 @@ def test_picture_16bit_alpha_grey(tiny):
 
 def test_checkpoint_path_sets_weights_hash(tmp_path, image):
     from srpipe.models.checkpoint import save_checkpoint
-    from srpipe.models.edsr import build_edsr
+    from srpipe.models.networks.edsr import EDSR as build_edsr
 
     torch.manual_seed(0)
     hyper = {"n_resblocks": 1, "n_feats": 8}

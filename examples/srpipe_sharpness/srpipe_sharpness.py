@@ -20,9 +20,7 @@ import click
 import cv2
 import numpy as np
 
-from srpipe import hookimpl
-from srpipe.errors import SrpipeError
-from srpipe.task import Dataset, Item, Task
+from srpipe import Dataset, Item, SrpipeError, Task, TaskContext, hookimpl
 
 
 class SharpnessTask(Task):
@@ -43,8 +41,8 @@ class SharpnessTask(Task):
             ),
         ]
 
-    def setup(self, low: int = 100, high: int = 200, **_: Any) -> None:
-        self.low, self.high = low, high
+    def setup(self, ctx: TaskContext) -> None:
+        self.low, self.high = ctx.option("low", 100), ctx.option("high", 200)
 
     def edges(self, image: np.ndarray) -> np.ndarray:
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)

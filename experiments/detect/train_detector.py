@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from srpipe.environment import import_ultralytics
+from srpipe_detect.offline import import_ultralytics
 
 
 def main() -> None:

@@ -65,7 +65,11 @@ class YoloReader(DatasetReader):
         path = Path(path)
         return path.suffix in (".yaml", ".yml") or (path / "data.yaml").is_file()
 
-    def read(self, path: Path, split: str = "val", **options: Any) -> Dataset:
+    def read(self, path: Path, task: Any) -> Dataset:
+        """The validation split of the dataset described by ``path``."""
+        return self.load(path, split="val")
+
+    def load(self, path: Path, split: str = "val") -> Dataset:
         """Load ``split`` (default val) of the dataset described by ``path``."""
         path = Path(path)
         yaml_path = path / "data.yaml" if path.is_dir() else path
@@ -248,7 +252,11 @@ class CocoReader(DatasetReader):
         """A ``.json`` file."""
         return Path(path).suffix.lower() == ".json" and Path(path).is_file()
 
-    def read(self, path: Path, image_root: str | None = None, **options: Any) -> Dataset:
+    def read(self, path: Path, task: Any) -> Dataset:
+        """Every image of the json that has a readable file (beside the json)."""
+        return self.load(path)
+
+    def load(self, path: Path, image_root: str | None = None) -> Dataset:
         """Load every image of the json that has a readable file."""
         path = Path(path)
         try:

@@ -55,7 +55,7 @@ def match(pred: BoxSet, truth: BoxSet) -> np.ndarray:
     """Boolean (N_pred, 10): is each prediction a true positive at IoU 0.50, 0.55, ... 0.95."""
     import torch
 
-    from srpipe.environment import import_ultralytics
+    from srpipe_detect.offline import import_ultralytics
 
     import_ultralytics()
     from ultralytics.engine.validator import BaseValidator

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from srpipe.environment import distribution_version
 from srpipe.hookspecs import hookimpl
+from srpipe_detect.offline import configure_offline_defaults
+
+# ultralytics reads its offline switches when it is first imported: set them before any
+# srpipe command can import it (loading the plugin is the first thing every command does)
+configure_offline_defaults()
+
+
+@hookimpl
+def srpipe_environment() -> dict[str, str | None]:
+    """ultralytics' version: it decides the detector's numbers."""
+    return {"ultralytics": distribution_version("ultralytics")}
 
 
 @hookimpl

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from srpipe.errors import SrpipeError
-from srpipe.task import Dataset, Item, Task
+from srpipe.task import Dataset, Item, Task, TaskContext
 
 if TYPE_CHECKING:
     import click
@@ -205,7 +205,11 @@ class DetectTask(Task):
             ),
         ]
 
-    def setup(
+    def setup(self, ctx: TaskContext) -> None:
+        """Load the detector with the parsed options (see :meth:`configure`)."""
+        self.configure(device=ctx.device, **ctx.options)
+
+    def configure(
         self,
         detector: str | None = None,
         conf: float | None = None,
@@ -244,7 +248,7 @@ class DetectTask(Task):
 
     @staticmethod
     def _load(path: str) -> Any:
-        from srpipe.environment import import_ultralytics
+        from srpipe_detect.offline import import_ultralytics
 
         import_ultralytics()
         from ultralytics import YOLO
@@ -278,7 +282,7 @@ class DetectTask(Task):
     def predict(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detect on RGB uint8 images (sliced when ``--slice`` is set)."""
         if self.model is None:
-            self.setup()
+            self.configure()
         if self.slice:
             from srpipe_detect.slicing import sliced_predict
 
@@ -402,7 +406,7 @@ class DetectTask(Task):
         from srpipe_detect.synth import ensure_default_dataset
 
         if data is None:
-            return YoloReader().read(ensure_default_dataset(), split="test")
+            return YoloReader().load(ensure_default_dataset(), split="test")
         path = Path(data)
         for reader in (YoloReader(), CocoReader()):
             if reader.can_read(path):

@@ -322,6 +322,14 @@ def reader_options(options: dict[str, Any]) -> BuildOptions:
     return base.merged(options)
 
 
+def task_models(task: Any) -> dict[str, Any]:
+    """The set-up faces task's build options, detector and embedder (so probes and gallery
+    are embedded exactly as the task embeds)."""
+    if not hasattr(task, "build_options"):
+        task.configure()
+    return {"options": task.build_options, "detector": task.detector, "embedder": task.embedder}
+
+
 def build_face_dataset(
     pairs: Sequence[PairSpec],
     *,
@@ -571,7 +579,7 @@ class LfwPairsReader(DatasetReader):
     def can_read(self, path: Path) -> bool:
         return find_pairs_file(Path(path)) is not None
 
-    def read(self, path: Path, **options: Any) -> Dataset:
+    def read(self, path: Path, task: Any) -> Dataset:
         pairs_file = find_pairs_file(Path(path))
         if pairs_file is None:
             raise SrpipeError(f"no pairs.txt in {path}; give LFW's folder or its pairs.txt")
@@ -586,7 +594,7 @@ class LfwPairsReader(DatasetReader):
             pairs,
             name=f"lfw:{pairs_file.parent.name}",
             description=note,
-            options=reader_options(options),
+            **task_models(task),
         )
 
 
@@ -605,8 +613,8 @@ class IdentityFolderReader(DatasetReader):
             for sub in path.iterdir()
         )
 
-    def read(self, path: Path, **options: Any) -> Dataset:
-        pairs = folder_pairs(Path(path), seed=int(options.get("seed") or 0))
+    def read(self, path: Path, task: Any) -> Dataset:
+        pairs = folder_pairs(Path(path), seed=0)
         note = read_description(Path(path)) or (
             f"identity folders under {path}: all genuine pairs per identity (at most 50), as many "
             "seeded impostor pairs, 10 folds dealt round-robin (not identity-disjoint)."
@@ -615,5 +623,5 @@ class IdentityFolderReader(DatasetReader):
             pairs,
             name=f"folders:{Path(path).name}",
             description=note,
-            options=reader_options(options),
+            **task_models(task),
         )

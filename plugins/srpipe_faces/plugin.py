@@ -15,7 +15,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+from srpipe.environment import distribution_version
 from srpipe.hookspecs import hookimpl
+
+
+@hookimpl
+def srpipe_environment() -> dict[str, str | None]:
+    """The face libraries' versions: they decide the embeddings."""
+    return {
+        "facenet-pytorch": distribution_version("facenet-pytorch"),
+        "dlib-bin": distribution_version("dlib-bin"),
+    }
 
 
 @hookimpl

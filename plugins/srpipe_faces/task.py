@@ -22,7 +22,7 @@ import click
 import numpy as np
 
 from srpipe.errors import SrpipeError
-from srpipe.task import Dataset, Item, Task
+from srpipe.task import Dataset, Item, Task, TaskContext
 from srpipe_faces import verification
 
 #: distinct chips whose embeddings ``predict`` remembers (128-512 floats each)
@@ -120,7 +120,17 @@ class FaceTask(Task):
             ),
         ]
 
-    def setup(
+    def setup(self, ctx: TaskContext) -> None:
+        """eval verifies pairs of face chips; run finds and names faces in scenes."""
+        self.configure(
+            device=ctx.device,
+            mode="pairs" if ctx.command == "eval" else "scene",
+            scales=list(ctx.scales) if ctx.command == "eval" else None,
+            limit=ctx.limit,
+            **ctx.options,
+        )
+
+    def configure(
         self,
         device: str = "cpu",
         embedder: str = "dlib",
@@ -145,18 +155,15 @@ class FaceTask(Task):
         self.threshold = float(threshold) if threshold is not None else self.embedder.threshold
         from srpipe_faces import datasets
 
-        # the harness reads datasets through the registered readers, which must embed
-        # exactly as this task does
-        datasets.configure(
-            datasets.BuildOptions(
-                embedder=self.embedder_name,
-                embedder_weights=embedder_weights,
-                device=self.device,
-                face_width=self.face_width,
-                scales=self.scales,
-                min_face_size=self.min_face_size,
-                limit=options.get("limit"),
-            )
+        # the readers get this task (DatasetReader.read(path, task)) and embed as it does
+        self.build_options = datasets.BuildOptions(
+            embedder=self.embedder_name,
+            embedder_weights=embedder_weights,
+            device=self.device,
+            face_width=self.face_width,
+            scales=self.scales,
+            min_face_size=self.min_face_size,
+            limit=options.get("limit"),
         )
         # eval passes its own options (face_width, even when None); run passes gallery
         if "mode" in options:
@@ -175,7 +182,7 @@ class FaceTask(Task):
 
     def _ensure_setup(self) -> None:
         if not hasattr(self, "embedder"):
-            self.setup()
+            self.configure()
 
     # -- prediction ----------------------------------------------------------------------
     def predict(self, images: Sequence[np.ndarray]) -> list[Any]:
@@ -346,7 +353,7 @@ class FaceTask(Task):
         path = Path(data)
         for reader in (LfwPairsReader(), IdentityFolderReader()):
             if path.exists() and reader.can_read(path):
-                return reader.read(path, **options)
+                return reader.read(path, self)
         raise SrpipeError(
             f"cannot read {data} as a faces dataset; give an LFW folder with pairs.txt, a "
             "folder of DIR/<identity>/<image>.jpg, or nothing for the offline synth set"

@@ -36,7 +36,7 @@ import numpy as np
 
 from srpipe.data import sources
 from srpipe.errors import SrpipeError
-from srpipe.task import Dataset, Item, Task
+from srpipe.task import Dataset, Item, Task, TaskContext
 
 if TYPE_CHECKING:
     import click
@@ -152,22 +152,29 @@ class VideoTask(Task):
             ),
         ]
 
-    def setup(
+    def setup(self, ctx: TaskContext) -> None:
+        """``run`` measures temporal consistency as it goes; ``eval`` compares segments."""
+        self.configure(
+            run_mode=ctx.command == "run", **{k: v for k, v in ctx.options.items() if v is not None}
+        )
+
+    def configure(
         self,
         *,
+        run_mode: bool | None = None,
         temporal: bool | None = None,
         segments: int = 3,
         segment_frames: int = 5,
         crop: int = 256,
         **_: Any,
     ) -> None:
-        """Remember options; ``temporal`` is given only by ``run`` (it selects run mode)."""
+        """Remember options (``run_mode`` None: ``temporal`` given means run, as in 0.1)."""
         if segments < 1 or segment_frames < 1 or crop < 0:
             raise SrpipeError(
                 f"bad video eval options segments={segments} segment_frames={segment_frames} "
                 f"crop={crop}; use positive numbers (crop 0 = full frame)"
             )
-        self.run_mode = temporal is not None
+        self.run_mode = temporal is not None if run_mode is None else run_mode
         self.temporal = bool(temporal)
         self.segments = segments
         self.segment_frames = segment_frames
@@ -182,7 +189,7 @@ class VideoTask(Task):
     def predict(self, images: Sequence[np.ndarray]) -> list[FrameResult]:
         """run: size + warping error vs the previous output frame; eval: keep the frame."""
         if not hasattr(self, "run_mode"):
-            self.setup()
+            self.configure()
         results = []
         for image in images:
             h, w = image.shape[:2]
@@ -235,7 +242,7 @@ class VideoTask(Task):
     def load_dataset(self, data: str | None, **options: Any) -> Dataset:
         """HR frames of ``data`` (a video, a folder of videos or frames, a glob, clip names)."""
         if not hasattr(self, "segments"):
-            self.setup()
+            self.configure()
         spec = data if data is not None else self.default_data
         clips = _resolve_clips(spec)
         items: list[Item] = []
@@ -305,7 +312,7 @@ class VideoTask(Task):
         from srpipe_video.temporal import flicker_error, warping_error
 
         if not hasattr(self, "_flows"):
-            self.setup()
+            self.configure()
         output, hr = prediction.image, item.image
         if output is None:
             raise SrpipeError("the video task's eval needs predictions made in eval mode")

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from srpipe.commands.task_group import TaskGroup, device_option, parse_scales, split_csv
+from srpipe.api import compare
+from srpipe.commands.task_group import (
+    TaskGroup,
+    command_line,
+    device_option,
+    parse_scales,
+    split_csv,
+)
+from srpipe.settings import DEFAULTS
 
 
 def _common_params() -> list[click.Parameter]:
@@ -15,24 +24,24 @@ def _common_params() -> list[click.Parameter]:
         click.Option(
             ["--data"],
             default=None,
-            help="Dataset path (format detected) or a name; default: the task's "
-            "bundled/generated offline set.",
+            help="Dataset path (format detected) or a name; default: the task's own "
+            "offline set (see below).",
         ),
         click.Option(
             ["--compare"],
-            default="bicubic",
+            default=",".join(DEFAULTS.compare),
             show_default=True,
             help="Baselines, comma-separated: bicubic, bilinear, nearest, lr, none.",
         ),
         click.Option(
             ["--sr"],
-            default="edsr",
+            default=",".join(DEFAULTS.sr),
             show_default=True,
             help="SR models or checkpoint paths, comma-separated (`srpipe models`).",
         ),
         click.Option(
             ["--scale"],
-            default="4",
+            default=",".join(str(s) for s in DEFAULTS.scales),
             show_default=True,
             help="Downscaling factor(s) to test, e.g. 4 or 2,3,4.",
         ),
@@ -46,26 +55,26 @@ def _common_params() -> list[click.Parameter]:
         click.Option(
             ["--precision"],
             type=click.Choice(["fp32", "bf16", "fp16"]),
-            default="fp32",
+            default=DEFAULTS.precision,
             show_default=True,
         ),
         click.Option(
             ["--limit"],
             type=int,
-            default=None,
+            default=DEFAULTS.limit,
             help="Evaluate only the first N items (quick look).",
         ),
         click.Option(
             ["--bootstrap"],
             type=int,
-            default=1000,
+            default=DEFAULTS.bootstrap,
             show_default=True,
             help="Bootstrap resamples for the confidence intervals.",
         ),
         click.Option(
             ["--seed"],
             type=int,
-            default=0,
+            default=DEFAULTS.seed,
             show_default=True,
             help="Seed for the bootstrap and any sampling.",
         ),
@@ -76,12 +85,30 @@ def _common_params() -> list[click.Parameter]:
 
 
 def _invoke(*, task_cls: type, task_options: dict[str, Any], **values: Any) -> None:
-    from srpipe.compare import compare_from_cli
-
-    values["scale"] = parse_scales(values["scale"])
+    """Run the comparison, write the reports, print the table (or the JSON)."""
+    out = Path(values.pop("out") or default_out(task_cls.name))
+    data, as_json = values.pop("data"), values.pop("as_json")
+    values["scales"] = parse_scales(values.pop("scale"))
     values["sr"] = [s for s in split_csv(values["sr"]) if s.lower() != "none"]
     values["compare"] = [c for c in split_csv(values["compare"]) if c.lower() != "none"]
-    compare_from_cli(task_cls=task_cls, task_options=task_options, **values)
+    result = compare(
+        task_cls,
+        data,
+        out=out,
+        task_options=task_options,
+        command=command_line(),
+        **values,  # the EvalSettings fields the options set
+    )
+    if as_json:
+        click.echo((out / "report.json").read_text().rstrip("\n"))
+    else:
+        click.echo(result.table())
+        click.echo(f"\nreport: {out / 'report.html'} (also report.md, report.json)")
+
+
+def default_out(task_name: str) -> Path:
+    """``runs/eval-<task>-<YYYYmmdd-HHMMSS>/`` under the current directory."""
+    return Path("runs") / f"eval-{task_name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 eval_group = TaskGroup(

@@ -133,8 +133,8 @@ def export_onnx(
     import onnx
     import torch
 
-    from srpipe import __version__
     from srpipe.atomic import atomic_path
+    from srpipe.version import __version__
 
     model = model.float().cpu().eval()
     example = torch.rand(1, 3, *(static_size or (32, 32)))

@@ -49,18 +49,19 @@ def models(as_json: bool, params: bool) -> None:
     Any name here works with `--sr NAME`; a checkpoint path works too.
     """
     from srpipe.models.checkpoint import read_checkpoint_metadata
-    from srpipe.models.registry import all_models, count_parameters
+    from srpipe.models.networks import count_parameters
+    from srpipe.plugins import get_plugin_manager
 
     seen: dict[str, dict] = {}
     footnotes: list[str] = []
-    for spec in all_models().values():
+    for spec in get_plugin_manager().models().values():
         if spec.name in seen:
             continue
         count = None
         if params:
             scale = 4 if 4 in spec.scales else spec.scales[-1]
             try:
-                count = count_parameters(spec.build(scale=scale, **spec.defaults))
+                count = count_parameters(spec.build(scale=scale))
             except Exception:  # a model that needs external weights to build
                 count = None
         # bundled weights may be a smaller configuration than the paper's (say so)
@@ -106,11 +107,11 @@ def models(as_json: bool, params: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def tasks(as_json: bool) -> None:
     """List tasks: each one has `srpipe run NAME` and `srpipe eval NAME`."""
-    from srpipe.task import all_tasks
+    from srpipe.plugins import get_plugin_manager
 
     found = [
         {"name": t.name, "summary": t.summary, "metrics": list(t.metrics), "module": t.__module__}
-        for t in all_tasks().values()
+        for t in get_plugin_manager().tasks().values()
     ]
     if as_json:
         click.echo(json.dumps(found, indent=2))

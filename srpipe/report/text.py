@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from srpipe.compare import ComparisonResult
+    from srpipe.results import ComparisonResult
     from srpipe.statistics import Estimate
 
 HEADERS = ("variant", "kind", "value [95% CI]", "Δ vs {baseline} [95% CI]", "gap recovered")

@@ -23,7 +23,7 @@ import numpy as np
 
 from srpipe.errors import SrpipeError
 from srpipe.hookspecs import hookimpl
-from srpipe.task import Dataset, Item, Task
+from srpipe.task import Dataset, Item, Task, TaskContext
 
 
 class ImageQualityTask(Task):
@@ -59,8 +59,8 @@ class ImageQualityTask(Task):
             ),
         ]
 
-    def setup(self, rgb: bool = False, **_: Any) -> None:
-        self.y_channel = not rgb
+    def setup(self, ctx: TaskContext) -> None:
+        self.y_channel = not ctx.option("rgb", False)
 
     def predict(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The identity: an image is judged as it is."""

@@ -1,5 +1,8 @@
 """The SR training loop behind ``srpipe train``.
 
+This module is long because resuming exactly needs the loop, its checkpoint state and its
+stop handling side by side; data, losses, config and distribution live in sibling modules.
+
 One :class:`Trainer` owns a run folder::
 
     runs/<name>/
@@ -38,6 +41,7 @@ from torch import nn
 
 from srpipe.atomic import atomic_path, write_text
 from srpipe.errors import SrpipeError
+from srpipe.plugins import get_plugin_manager
 from srpipe.train import distributed as D
 from srpipe.train.config import dump_config, run_dir
 from srpipe.train.datasets import PairedPatchDataset, load_pairs, to_tensor, worker_init
@@ -145,14 +149,11 @@ def seed_everything(seed: int) -> None:
 
 def build_model(config: dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
     """The registered architecture with the config's hyper-parameters; returns (model, hyper)."""
-    from srpipe.models.registry import get_model
-
-    spec = get_model(config["model"]["arch"])
+    spec = get_plugin_manager().model(config["model"]["arch"])
     scale = int(config["scale"])
     if scale not in spec.scales:
         raise SrpipeError(f"{spec.name} supports scales {spec.scales}, not x{scale}")
     hyper = {**spec.defaults, **(config["model"]["hyper"] or {})}
-    hyper.pop("pretrained", None)
     return spec.build(scale=scale, **hyper), hyper
 
 

@@ -24,7 +24,7 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
 @pytest.fixture
 def tiny(tmp_path: Path) -> tuple[Path, torch.nn.Module]:
     from srpipe.models.checkpoint import save_checkpoint
-    from srpipe.models.edsr import build_edsr
+    from srpipe.models.networks.edsr import EDSR as build_edsr
 
     torch.manual_seed(0)
     hyper = {"n_resblocks": 1, "n_feats": 8}
@@ -85,10 +85,10 @@ def test_export_unknown_format_is_usage_error(capsys, tiny):
 def luma_checkpoint(tmp_path: Path) -> Path:
     """SRCNN upsamples with MATLAB bicubic inside forward: its graph depends on the size."""
     from srpipe.models.checkpoint import save_checkpoint
-    from srpipe.models.registry import get_model
+    from srpipe.plugins import get_plugin_manager
 
     torch.manual_seed(0)
-    model = get_model("srcnn").build(scale=2)
+    model = get_plugin_manager().model("srcnn").build(scale=2)
     return save_checkpoint(model, tmp_path / "srcnn.safetensors", arch="srcnn", scale=2, hyper={})
 
 

@@ -40,7 +40,7 @@ def rgb() -> np.ndarray:
 @pytest.fixture
 def tiny_checkpoint(tmp_path: Path) -> Path:
     from srpipe.models.checkpoint import save_checkpoint
-    from srpipe.models.edsr import build_edsr
+    from srpipe.models.networks.edsr import EDSR as build_edsr
 
     torch.manual_seed(0)
     hyper = {"n_resblocks": 1, "n_feats": 8}

@@ -14,10 +14,11 @@ def meta_params():
     """
     import torch
 
-    from srpipe.models.registry import count_parameters, get_model
+    from srpipe.models.networks import count_parameters
+    from srpipe.plugins import get_plugin_manager
 
     def count(name: str, scale: int, **hyper) -> int:
-        spec = get_model(name)
+        spec = get_plugin_manager().model(name)
         with torch.device("meta"):
             model = spec.build(scale=scale, **{**spec.defaults, **hyper})
         return count_parameters(model)

@@ -15,7 +15,7 @@ from srpipe.models.checkpoint import (
     read_checkpoint_metadata,
     save_checkpoint,
 )
-from srpipe.models.registry import get_model
+from srpipe.plugins import get_plugin_manager
 
 TINY_EDSR = {"n_resblocks": 2, "n_feats": 8, "res_scale": 1.0, "rgb_range": 255.0}
 TINY_RCAN = {"n_resgroups": 2, "n_resblocks": 3, "n_feats": 16, "reduction": 4, "rgb_range": 255.0}
@@ -23,7 +23,7 @@ TINY_RCAN = {"n_resgroups": 2, "n_resblocks": 3, "n_feats": 16, "reduction": 4, 
 
 def _tiny(name: str, scale: int, hyper: dict) -> torch.nn.Module:
     torch.manual_seed(scale)
-    model = get_model(name).build(scale=scale, **hyper).eval()
+    model = get_plugin_manager().model(name).build(scale=scale, **hyper).eval()
     with torch.no_grad():  # non-zero biases so a mis-mapped bias would show
         for module in model.modules():
             if isinstance(module, torch.nn.Conv2d) and module.weight.requires_grad:
@@ -170,7 +170,7 @@ def test_edsr_res_scale_defaults_by_width(tmp_path):
     from srpipe.models.official import detect_checkpoint
 
     with torch.device("meta"):
-        wide = get_model("edsr-large").build(scale=2, n_resblocks=1)
+        wide = get_plugin_manager().model("edsr-large").build(scale=2, n_resblocks=1)
     # meta tensors hold no values: leave out the MeanShift (rgb_range then defaults to 255)
     state = {k: v for k, v in wide.state_dict().items() if "mean" not in k}
     detected = detect_checkpoint(state)
@@ -300,10 +300,10 @@ def test_load_model_by_path(tmp_path):
 def test_load_model_without_bundled_weights_says_how_to_train(monkeypatch):
     from dataclasses import replace
 
-    import srpipe.models.registry as registry
+    from srpipe.plugins import SrpipePluginManager
 
-    spec = replace(get_model("rcan"), weights={})
-    monkeypatch.setattr(registry, "get_model", lambda name: spec)
+    spec = replace(get_plugin_manager().model("rcan"), weights={})
+    monkeypatch.setattr(SrpipePluginManager, "model", lambda self, name: spec)
     with pytest.raises(SrpipeError) as err:
         load_model("rcan", 3)
     assert str(err.value) == (
@@ -315,14 +315,14 @@ def test_load_model_without_bundled_weights_says_how_to_train(monkeypatch):
 def test_load_model_uses_bundled_weights(tmp_path, monkeypatch):
     from dataclasses import replace
 
-    import srpipe.models.registry as registry
+    from srpipe.plugins import SrpipePluginManager
 
     model = _tiny("edsr", 2, TINY_EDSR)
     path = save_checkpoint(
         model, tmp_path / "edsr_x2.safetensors", arch="edsr", scale=2, hyper=TINY_EDSR
     )
-    spec = replace(get_model("edsr"), weights={2: path})
-    monkeypatch.setattr(registry, "get_model", lambda name: spec)
+    spec = replace(get_plugin_manager().model("edsr"), weights={2: path})
+    monkeypatch.setattr(SrpipePluginManager, "model", lambda self, name: spec)
     loaded, meta = load_model("edsr", 2)
     assert meta["name"] == "edsr" and _same_output(model, loaded, 2) == 0.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from srpipe.models.registry import get_model
+from srpipe.plugins import get_plugin_manager
 
 
 @pytest.mark.parametrize(
@@ -28,29 +28,29 @@ def test_parameter_counts_match_the_paper(meta_params, name, scale, expected_m):
 
 
 def test_alias_and_defaults():
-    spec = get_model("edsr-baseline")
+    spec = get_plugin_manager().model("edsr-baseline")
     assert spec.name == "edsr"
     assert spec.defaults["n_resblocks"] == 16 and spec.defaults["n_feats"] == 64
-    assert get_model("edsr-large").defaults["res_scale"] == 0.1
+    assert get_plugin_manager().model("edsr-large").defaults["res_scale"] == 0.1
     assert set(spec.scales) == {2, 3, 4, 8}
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4, 8])
 def test_output_shape_every_scale(scale):
-    model = get_model("edsr").build(scale=scale, n_resblocks=1, n_feats=8).eval()
+    model = get_plugin_manager().model("edsr").build(scale=scale, n_resblocks=1, n_feats=8).eval()
     with torch.no_grad():
         out = model(torch.rand(2, 3, 5, 7))
     assert out.shape == (2, 3, 5 * scale, 7 * scale)
 
 
 def test_x8_is_three_pixel_shuffle_x2_stages():
-    model = get_model("edsr").build(scale=8, n_resblocks=1, n_feats=8)
+    model = get_plugin_manager().model("edsr").build(scale=8, n_resblocks=1, n_feats=8)
     shuffles = [m.upscale_factor for m in model.tail[0] if isinstance(m, torch.nn.PixelShuffle)]
     assert shuffles == [2, 2, 2]
 
 
 def test_mean_shift_is_frozen_and_not_counted():
-    model = get_model("edsr").build(scale=2, n_resblocks=1, n_feats=8)
+    model = get_plugin_manager().model("edsr").build(scale=2, n_resblocks=1, n_feats=8)
     assert not model.sub_mean.weight.requires_grad
     # with zero body/tail the network returns the DIV2K mean: sub_mean and add_mean cancel
     for p in [*model.head.parameters(), *model.body.parameters(), *model.tail.parameters()]:
@@ -71,6 +71,6 @@ def test_residual_scaling_scales_the_block_branch():
 
 
 def test_gradients_reach_every_trainable_parameter():
-    model = get_model("edsr").build(scale=2, n_resblocks=2, n_feats=8)
+    model = get_plugin_manager().model("edsr").build(scale=2, n_resblocks=2, n_feats=8)
     model(torch.rand(1, 3, 6, 6)).mean().backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)

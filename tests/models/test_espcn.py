@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from srpipe.models.registry import get_model
+from srpipe.plugins import get_plugin_manager
 
 
 @pytest.mark.parametrize(("scale", "expected"), [(2, 21_284), (3, 22_729), (4, 24_752)])
@@ -16,7 +16,7 @@ def test_parameter_count(meta_params, scale, expected):
 
 @pytest.mark.parametrize("scale", [2, 3, 4, 8])
 def test_pixel_shuffle_output(scale):
-    model = get_model("espcn").build(scale=scale).eval()
+    model = get_plugin_manager().model("espcn").build(scale=scale).eval()
     assert model.shuffle.upscale_factor == scale
     assert model.conv3.out_channels == scale * scale
     with torch.no_grad():

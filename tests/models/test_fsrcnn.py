@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from srpipe.models.registry import get_model
+from srpipe.plugins import get_plugin_manager
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4, 8])
 def test_paper_parameter_count(scale):
-    model = get_model("fsrcnn").build(scale=scale)
+    model = get_plugin_manager().model("fsrcnn").build(scale=scale)
     convs = sum(
         p.numel()
         for m in model.modules()
@@ -26,7 +26,7 @@ def test_paper_parameter_count(scale):
 
 @pytest.mark.parametrize("scale", [2, 3, 4, 8])
 def test_upsampling_is_one_transposed_conv_with_stride_scale(scale):
-    model = get_model("fsrcnn").build(scale=scale).eval()
+    model = get_plugin_manager().model("fsrcnn").build(scale=scale).eval()
     assert isinstance(model.deconv, torch.nn.ConvTranspose2d)
     assert model.deconv.stride == (scale, scale)
     with torch.no_grad():
@@ -34,7 +34,7 @@ def test_upsampling_is_one_transposed_conv_with_stride_scale(scale):
 
 
 def test_network_runs_on_lr_y():
-    model = get_model("fsrcnn").build(scale=4).eval()
+    model = get_plugin_manager().model("fsrcnn").build(scale=4).eval()
     seen = {}
     model.feature.register_forward_pre_hook(lambda m, args: seen.update(x=args[0]))
     with torch.no_grad():

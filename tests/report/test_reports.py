@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from srpipe.compare import Comparison, ComparisonResult
+from srpipe.harness import Comparison
 from srpipe.report import write_reports
 from srpipe.report.crops import choose_items, window
+from srpipe.results import ComparisonResult
 from srpipe.upscale_cache import UpscaleCache
 from tests.test_compare import BrightnessTask, OracleUpscaler, make_dataset
 

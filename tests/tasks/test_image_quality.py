@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from srpipe.compare import compare
+from srpipe.api import compare
 from srpipe.metrics import psnr, ssim
+from srpipe.plugins import get_plugin_manager
 from srpipe.resize import degrade, modcrop, upscale_classic
-from srpipe.task import all_tasks
+from srpipe.task import TaskContext
 from srpipe.tasks.image_quality import ImageQualityTask
 from srpipe.upscale_cache import UpscaleCache
 from tests.test_compare import write_pngs
@@ -24,7 +25,7 @@ def hr_folder(tmp_path: Path) -> Path:
 
 
 def test_registered_through_the_plugin_hook() -> None:
-    assert all_tasks()["sr"] is ImageQualityTask
+    assert get_plugin_manager().tasks()["sr"] is ImageQualityTask
     assert ImageQualityTask.evaluate_is_item_mean
 
 
@@ -58,7 +59,7 @@ def test_values_follow_the_protocol(hr_folder: Path, tmp_path: Path) -> None:
 
 def test_evaluate_is_the_mean_of_item_scores(hr_folder: Path) -> None:
     task = ImageQualityTask()
-    task.setup()
+    task.setup(TaskContext("eval"))
     dataset = task.load_dataset(str(hr_folder))
     items = [item for item in dataset.items]
     for item in items:

@@ -8,7 +8,7 @@ import json
 import torch
 
 from srpipe.models.checkpoint import save_checkpoint
-from srpipe.models.registry import get_model
+from srpipe.plugins import get_plugin_manager
 from srpipe.weights import (
     bundled_weights,
     read_index,
@@ -22,7 +22,7 @@ TINY = {"n_resblocks": 1, "n_feats": 4, "res_scale": 1.0, "rgb_range": 255.0}
 
 
 def _save(directory, scale, val_psnr):
-    model = get_model("edsr").build(scale=scale, **TINY)
+    model = get_plugin_manager().model("edsr").build(scale=scale, **TINY)
     return save_checkpoint(
         model,
         weights_path("edsr", scale, directory),
@@ -57,7 +57,7 @@ def test_index_round_trip_and_verification(tmp_path):
     assert json.loads(index_path.read_text()) == read_index(index_path)
     assert verify_index(index_path) == []
     # a retrained file no longer matches its recorded hash
-    model = get_model("edsr").build(scale=2, **TINY)
+    model = get_plugin_manager().model("edsr").build(scale=2, **TINY)
     with torch.no_grad():
         model.head[0].bias.add_(1.0)
     save_checkpoint(model, tmp_path / "edsr_x2.safetensors", arch="edsr", scale=2, hyper=TINY)

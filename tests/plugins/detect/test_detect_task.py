@@ -101,13 +101,13 @@ def test_corrupt_weights_one_line_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"definitely not a checkpoint")
     with pytest.raises(SrpipeError, match="cannot load detector") as info:
-        DetectTask().setup(detector=str(bad), device="cpu")
+        DetectTask().configure(detector=str(bad), device="cpu")
     assert "\n" not in str(info.value)
 
 
 def test_option_validation_and_class_filter(untrained_task: DetectTask) -> None:
     with pytest.raises(SrpipeError, match="--conf"):
-        DetectTask().setup(detector="yolov8n.yaml", conf=2.0)
+        DetectTask().configure(detector="yolov8n.yaml", conf=2.0)
     with pytest.raises(SrpipeError, match="unknown class 'giraffe'"):
         untrained_task._class_ids(["giraffe"])
     assert untrained_task._class_ids(["0", "2"]) == [0, 2]

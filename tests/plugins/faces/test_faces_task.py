@@ -18,7 +18,7 @@ from srpipe.resize import degrade, imresize
 @pytest.fixture(scope="module")
 def run_task(people: Path) -> FaceTask:
     task = FaceTask()
-    task.setup(device="cpu", embedder="dlib", gallery=str(people), threshold=None)
+    task.configure(device="cpu", embedder="dlib", gallery=str(people), threshold=None)
     return task
 
 
@@ -73,7 +73,7 @@ def test_eval_scores_pairs_and_counts_unscorable_ones(
     people: Path, detector, dlib_embedder
 ) -> None:
     task = FaceTask()
-    task.setup(device="cpu", embedder="dlib", face_width=None)
+    task.configure(device="cpu", embedder="dlib", face_width=None)
     assert task.mode == "pairs"
     dataset = build_face_dataset(
         folder_pairs(people),
@@ -122,7 +122,7 @@ def test_synth_pairs_follow_lfw_layout() -> None:
 
 def test_eval_through_the_harness(people: Path, tmp_path: Path) -> None:
     """`srpipe eval faces --data DIR` path: registered reader, pairs mode, ROC beside the report."""
-    from srpipe.compare import compare
+    from srpipe.api import compare
 
     result = compare(
         "faces",
@@ -153,7 +153,7 @@ def test_eval_through_the_harness(people: Path, tmp_path: Path) -> None:
 
 def test_repeated_probe_chips_are_embedded_once(astronaut, monkeypatch) -> None:
     task = FaceTask()
-    task.setup(device="cpu", embedder="dlib", face_width=None)
+    task.configure(device="cpu", embedder="dlib", face_width=None)
     calls = []
     original = task.embedder.embed
     monkeypatch.setattr(

@@ -21,201 +21,41 @@ Memory stays bounded on big datasets: items are processed in chunks, upscaled im
 dropped once predicted and scored, and only predictions (not images) are kept. A task
 that declares ``evaluate_is_item_mean = True`` (its metrics are plain means of its item
 scores) does not even keep predictions, and its bootstrap is vectorised.
+
+This module is long because one :class:`Comparison` carries the state every step shares
+(cache, oracle predictions, notes); its result types live in :mod:`srpipe.results`, its
+settings in :mod:`srpipe.settings`, the Python API in :mod:`srpipe.api`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 import sys
 import time
-import types
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
+from srpipe import statistics
+from srpipe.environment import environment
 from srpipe.errors import SrpipeError, UsageError
-from srpipe.statistics import CONFIDENCE, Estimate, MetricComparison
+from srpipe.metrics import psnr
+from srpipe.plugins import get_plugin_manager
+from srpipe.report.crops import choose_items, make_crop
+from srpipe.resize import METHODS as CLASSIC_METHODS
+from srpipe.resize import degrade, modcrop, upscale_classic
+from srpipe.results import KIND_ORDER, ComparisonResult, Crop, VariantInfo, plain
+from srpipe.settings import EvalSettings
+from srpipe.statistics import MetricComparison
 from srpipe.task import Dataset, Item, Task, Variant
+from srpipe.upscale import Upscaler
+from srpipe.upscale_cache import UpscaleCache
 
-#: classic interpolators of :mod:`srpipe.resize`, in the order reports list them
-CLASSIC_METHODS = ("nearest", "bilinear", "bicubic")
 #: what ``--compare`` accepts besides the classic methods
 BASELINE_NAMES = ("lr", *CLASSIC_METHODS)
-#: variant kinds in report order
-KIND_ORDER = ("oracle", "baseline", "sr", "task")
-
-
-@dataclass
-class VariantInfo:
-    """What was run for one variant at one scale (shown in the report)."""
-
-    name: str
-    scale: int
-    kind: str
-    method: str | None = None
-    weights_hash: str | None = None
-    to_hr: float = 1.0
-    items: int = 0
-    seconds_image: float = 0.0  # making the images (upscaling, cache reads)
-    seconds_predict: float = 0.0
-    cache_hits: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["seconds_image"] = round(self.seconds_image, 3)
-        data["seconds_predict"] = round(self.seconds_predict, 3)
-        return data
-
-
-@dataclass
-class Crop:
-    """A visual comparison of one item: annotated HR / baseline / SR crops side by side."""
-
-    scale: int
-    item_id: str
-    window: tuple[int, int, int, int]  # y0, x0, y1, x1 in HR pixels
-    panels: list[tuple[str, np.ndarray, str]]  # (label, RGB crop, caption)
-    reason: str
-
-
-@dataclass
-class ComparisonResult:
-    """Everything a comparison measured; ``to_dict()`` is the content of report.json."""
-
-    task: str
-    metrics: tuple[str, ...]
-    lower_is_better: frozenset[str]
-    dataset: dict[str, Any]
-    scales: list[int]
-    variants: dict[int, list[VariantInfo]]
-    stats: dict[int, dict[str, dict[str, MetricComparison]]]
-    psnr: dict[int, dict[str, float | None]]
-    item_scores: dict[int, dict[str, list[dict[str, Any]]]]
-    baseline: dict[int, str | None]
-    verdicts: list[str]
-    notes: list[str]
-    settings: dict[str, Any]
-    environment: dict[str, Any]
-    paper_metrics: tuple[str, ...] | None = None
-    crops: list[Crop] = field(default_factory=list)
-    files: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def headline(self) -> str:
-        """The task's first metric: the one verdicts talk about."""
-        return self.metrics[0]
-
-    def variant_names(self, scale: int) -> list[str]:
-        """Variant names at ``scale`` in report order."""
-        return [v.name for v in self.variants.get(scale, [])]
-
-    def value(self, variant: str, metric: str | None = None, scale: int | None = None) -> float:
-        """The full-data value of ``metric`` (default: the headline) for ``variant``."""
-        scale = self.scales[0] if scale is None else scale
-        return self.stats[scale][variant][metric or self.headline].value.value
-
-    def comparison(
-        self, variant: str, metric: str | None = None, scale: int | None = None
-    ) -> MetricComparison:
-        """Value, delta and gap share (with CIs) of one variant's metric."""
-        scale = self.scales[0] if scale is None else scale
-        return self.stats[scale][variant][metric or self.headline]
-
-    def results(self) -> list[dict[str, Any]]:
-        """A flat row per (scale, variant, metric): the numbers of every table."""
-        rows = []
-        for scale in self.scales:
-            for info in self.variants[scale]:
-                for metric in self.metrics:
-                    comp = self.stats[scale][info.name][metric]
-                    rows.append(
-                        {
-                            "scale": scale,
-                            "variant": info.name,
-                            "kind": info.kind,
-                            "psnr_vs_hr": self.psnr[scale].get(info.name),
-                            **comp.to_dict(),
-                        }
-                    )
-        return rows
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every number and setting, JSON-ready (non-finite floats become null)."""
-        return {
-            "format": "srpipe-comparison/1",
-            "task": {
-                "name": self.task,
-                "metrics": list(self.metrics),
-                "headline": self.headline,
-                "lower_is_better": sorted(self.lower_is_better),
-            },
-            "dataset": self.dataset,
-            "settings": self.settings,
-            "environment": self.environment,
-            "scales": self.scales,
-            "baseline": {f"x{s}": b for s, b in self.baseline.items()},
-            "variants": [v.to_dict() for s in self.scales for v in self.variants[s]],
-            "results": self.results(),
-            "verdicts": self.verdicts,
-            "notes": self.notes,
-            "paper_table": self.paper_table_rows(),
-            "item_scores": {
-                f"x{s}": {name: rows for name, rows in per.items()}
-                for s, per in self.item_scores.items()
-            },
-            "crops": [
-                {
-                    "scale": c.scale,
-                    "item": c.item_id,
-                    "window": list(c.window),
-                    "reason": c.reason,
-                    "panels": [label for label, _, _ in c.panels],
-                }
-                for c in self.crops
-            ],
-            "files": self.files,
-        }
-
-    # -- text output -----------------------------------------------------------------
-    def table(self) -> str:
-        """The terminal table: per scale and metric, value / delta / gap with CIs, then verdicts."""
-        from srpipe.report.text import comparison_table
-
-        return comparison_table(self)
-
-    def paper_table_rows(self) -> list[dict[str, Any]] | None:
-        """Rows of the papers' layout (methods x datasets, "PSNR/SSIM") when the task has one."""
-        if not self.paper_metrics:
-            return None
-        rows = []
-        names: list[str] = []
-        for scale in self.scales:
-            names += [n for n in self.variant_names(scale) if n not in names]
-        for name in names:
-            if name in ("hr", "lr"):
-                continue  # the papers list methods only; HR scores itself perfectly
-            cells = {}
-            for scale in self.scales:
-                per = self.stats.get(scale, {}).get(name)
-                if per is None:
-                    continue
-                cells[f"{self.dataset['name']} x{scale}"] = [
-                    per[m].value.value if m in per else None for m in self.paper_metrics
-                ]
-            rows.append({"method": name, "cells": cells})
-        return rows
-
-    def paper_table(self) -> str | None:
-        """The papers' table as Markdown (rows = methods, columns = dataset x scale)."""
-        from srpipe.report.text import paper_table
-
-        return paper_table(self)
 
 
 # ---------------------------------------------------------------------------------------
@@ -232,54 +72,44 @@ class Comparison:
         self,
         task: Task,
         dataset: Dataset,
+        settings: EvalSettings | None = None,
         *,
-        sr: Sequence[Any] = ("edsr",),
-        compare: Sequence[str] = ("bicubic",),
-        scales: Sequence[int] = (4,),
-        device: str = "auto",
-        precision: str = "fp32",
-        bootstrap: int = 1000,
-        seed: int = 0,
-        cache: Any = None,
-        chunk_size: int = 8,
-        progress: bool | None = None,
-        n_crops: int = 3,
-        confidence: float = CONFIDENCE,
+        cache: UpscaleCache | None = None,
+        **changes: Any,
     ) -> None:
-        from srpipe.upscale_cache import UpscaleCache
-
+        """``changes`` override fields of ``settings`` (default :class:`EvalSettings`)."""
+        settings = (settings or EvalSettings()).replace(**changes)
+        self.settings = settings
         self.task = task
         self.dataset = dataset
         self.notes: list[str] = []
         # a classic method given as "SR" is a baseline: run it once, as a baseline
+        sr = settings.sr
         classic = [s for s in sr if isinstance(s, str) and s.lower() in CLASSIC_METHODS]
         self.sr = [s for s in sr if s not in classic]
-        self.compare = _check_baselines([*compare, *classic])
+        self.compare = _check_baselines([*settings.compare, *classic])
         for name in classic:
             self._note(f"--sr {name} is a classic method: run as a baseline")
-        self.scales = _check_scales(scales)
-        self.device = device
-        self.precision = precision
-        self.bootstrap = int(bootstrap)
-        self.seed = int(seed)
+        self.scales = _check_scales(settings.scales)
+        self.device = settings.device
+        self.precision = settings.precision
+        self.bootstrap = int(settings.bootstrap)
+        self.seed = int(settings.seed)
         self.cache = cache if cache is not None else UpscaleCache()
-        self.chunk_size = max(1, int(chunk_size))
-        # None lets tqdm decide (a bar on a terminal, silence in logs and tests)
-        self.progress = progress
-        self.n_crops = n_crops
-        self.confidence = confidence
+        self.chunk_size = max(1, int(settings.chunk_size))
+        self.progress = settings.progress
+        self.n_crops = settings.n_crops
+        self.confidence = settings.confidence
         #: (variant, item index, HR shape) -> the task's prediction on HR, shared by scales
         self._oracle_predictions: dict[tuple[str, int, tuple[int, ...]], Any] = {}
         if len(dataset) == 0:
             raise SrpipeError(f"dataset {dataset.name!r} has no items; check --data")
         if self.bootstrap < 0:
-            raise UsageError(f"--bootstrap must be >= 0, got {bootstrap}")
+            raise UsageError(f"--bootstrap must be >= 0, got {settings.bootstrap}")
 
     # -- variants ----------------------------------------------------------------------
     def variants(self, scale: int) -> list[Variant]:
         """Every variant to run at ``scale``, in report order."""
-        from srpipe.resize import upscale_classic
-
         variants = [Variant("hr", prepare=lambda hr, lr: hr, kind="oracle")]
         for name in self.compare:
             if name == "lr":
@@ -312,8 +142,6 @@ class Comparison:
                     },
                 )
             )
-        from srpipe.plugins import get_plugin_manager
-
         for batch in get_plugin_manager().hook.srpipe_add_variants(task=self.task, scale=scale):
             for variant in batch or []:
                 if variant.kind == "baseline":
@@ -339,14 +167,10 @@ class Comparison:
                 self._note(f"{entry.name} skipped at x{scale}: it was built for x{entry.scale}")
                 return None
             return entry
-        from srpipe.upscale import Upscaler
-
         return Upscaler(str(entry), scale, device=self.device, precision=self.precision)
 
     def _bar(self, total: int, desc: str, unit: str = "it") -> Any:
         """A tqdm bar; ``progress=None`` lets tqdm decide (shown on a terminal only)."""
-        from tqdm import tqdm
-
         disable = None if self.progress is None else not self.progress
         return tqdm(total=total, desc=desc, unit=unit, disable=disable, leave=False)
 
@@ -357,8 +181,6 @@ class Comparison:
     # -- the run -------------------------------------------------------------------------
     def run(self) -> ComparisonResult:
         """Run every variant at every scale; compute statistics, verdicts and crops."""
-        from srpipe import statistics
-
         task = self.task
         metrics = tuple(task.metrics)
         if not metrics:
@@ -465,8 +287,6 @@ class Comparison:
         mean_task: bool,
     ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
         """One variant's metrics on the full set and on every bootstrap resample."""
-        from srpipe import statistics
-
         task = self.task
         metrics = tuple(task.metrics)
         if mean_task:
@@ -505,8 +325,6 @@ class Comparison:
         keep: bool,
     ) -> tuple[VariantInfo, list[Any], list[dict[str, Any]]] | None:
         """Predict and score one variant over all items, chunk by chunk."""
-        from srpipe.metrics import psnr
-
         task = self.task
         info = VariantInfo(
             variant.name,
@@ -657,8 +475,6 @@ class Comparison:
         baseline: str | None,
         metric: str,
     ) -> list[str]:
-        from srpipe.statistics import verdict
-
         lower = metric in self.task.lower_is_better
         oracle_delta = stats.get("hr", {}).get(metric).delta if "hr" in stats else None
         lines = []
@@ -671,7 +487,7 @@ class Comparison:
                 )
                 continue
             lines.append(
-                verdict(
+                statistics.verdict(
                     info.name,
                     metric,
                     stats[info.name][metric],
@@ -695,8 +511,6 @@ class Comparison:
         metric: str,
     ) -> list[Crop]:
         """Crops of the items where the first SR variant and the baseline differ most."""
-        from srpipe.report.crops import choose_items, make_crop
-
         contender = next((name for name, v in live.items() if v.kind == "sr"), None)
         contender = contender or next((n for n, v in live.items() if v.kind == "task"), None)
         if contender is None or live[baseline].to_hr != 1.0 or live[contender].to_hr != 1.0:
@@ -728,213 +542,6 @@ class Comparison:
             if crop is not None:
                 crops.append(crop)
         return crops
-
-
-# ---------------------------------------------------------------------------------------
-def compare(
-    task: str | type[Task] | Task = "sr",
-    data: str | Path | Dataset | None = None,
-    *,
-    sr: Sequence[Any] = ("edsr",),
-    compare: Sequence[str] = ("bicubic",),
-    scales: Sequence[int] | int = (4,),
-    out: str | Path | None = None,
-    device: str = "auto",
-    precision: str = "fp32",
-    limit: int | None = None,
-    bootstrap: int = 1000,
-    seed: int = 0,
-    task_options: dict[str, Any] | None = None,
-    progress: bool | None = None,
-    cache: Any = None,
-    command: str | None = None,
-) -> ComparisonResult:
-    """Compare a task's accuracy on HR, baseline and SR inputs; the Python face of ``srpipe eval``.
-
-    ``task`` is a registered name, a Task class, or a set-up Task instance; ``data`` a path
-    or name the task (or a registered dataset reader) understands, a ready
-    :class:`~srpipe.task.Dataset`, or None for the task's default set. With ``out`` the
-    same reports as the CLI are written there. Example::
-
-        result = srpipe.compare("sr", "photos/", sr=["edsr"], scales=[2, 4])
-        print(result.table())
-    """
-    scales = [scales] if isinstance(scales, int) else list(scales)
-    task_obj = make_task(
-        task, device=device, task_options=task_options or {}, scales=scales, limit=limit
-    )
-    dataset = load_dataset(task_obj, data, limit=limit, options=task_options)
-    comparison = Comparison(
-        task_obj,
-        dataset,
-        sr=sr,
-        compare=compare,
-        scales=scales,
-        device=device,
-        precision=precision,
-        bootstrap=bootstrap,
-        seed=seed,
-        cache=cache,
-        progress=progress,
-    )
-    result = comparison.run()
-    result.settings["limit"] = limit
-    result.settings["data"] = (
-        str(data) if data is not None and not isinstance(data, Dataset) else None
-    )
-    result.settings["task_options"] = {k: _plain(v) for k, v in (task_options or {}).items()}
-    result.settings["command"] = command
-    if out is not None:
-        from srpipe.report import write_reports
-
-        write_reports(result, Path(out))
-    return result
-
-
-def compare_from_cli(
-    *,
-    task_cls: type[Task],
-    task_options: dict[str, Any],
-    data: str | None,
-    compare: Sequence[str],
-    sr: Sequence[str],
-    scale: Sequence[int],
-    out: Path | None,
-    device: str,
-    precision: str,
-    limit: int | None,
-    bootstrap: int,
-    seed: int,
-    as_json: bool,
-) -> ComparisonResult:
-    """``srpipe eval TASK``: run the comparison, write the reports, print the table (or JSON)."""
-    import click
-
-    out = Path(out) if out is not None else default_out(task_cls.name)
-    from srpipe.cli import command_line
-
-    command = command_line()
-    result = _compare(
-        task_cls,
-        data,
-        sr=sr,
-        compare=compare,
-        scales=scale,
-        out=out,
-        device=device,
-        precision=precision,
-        limit=limit,
-        bootstrap=bootstrap,
-        seed=seed,
-        task_options=task_options,
-        command=command,
-    )
-    if as_json:
-        click.echo((out / "report.json").read_text().rstrip("\n"))
-    else:
-        click.echo(result.table())
-        click.echo(f"\nreport: {out / 'report.html'} (also report.md, report.json)")
-    return result
-
-
-#: ``compare_from_cli`` has a ``compare`` argument (the CLI option) that hides the function
-_compare = compare
-
-
-def default_out(task_name: str) -> Path:
-    """``runs/eval-<task>-<YYYYmmdd-HHMMSS>/`` under the current directory."""
-    return Path("runs") / f"eval-{task_name}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def make_task(
-    task: str | type[Task] | Task,
-    *,
-    device: str = "auto",
-    task_options: dict[str, Any] | None = None,
-    scales: Sequence[int] | None = None,
-    limit: int | None = None,
-) -> Task:
-    """A set-up task instance from a name, a class or an instance (returned as is).
-
-    Besides its own options, ``setup`` receives ``device``, and the comparison's ``scales``
-    and ``limit`` when it accepts them (a task may size its ground truth by the scale).
-    """
-    from srpipe.task import get_task
-
-    if isinstance(task, Task):
-        return task
-    task_cls = get_task(task) if isinstance(task, str) else task
-    instance = task_cls()
-    options = dict(task_options or {})
-    for name, value in (("device", device), ("scales", scales), ("limit", limit)):
-        if value is not None and _accepts(instance.setup, name):
-            options.setdefault(name, list(value) if name == "scales" else value)
-    instance.setup(**options)
-    return instance
-
-
-def load_dataset(
-    task: Task,
-    data: str | Path | Dataset | None,
-    *,
-    limit: int | None = None,
-    options: dict[str, Any] | None = None,
-) -> Dataset:
-    """``data`` as a Dataset: registered readers first, then ``Task.load_dataset``.
-
-    ``options`` (the task's own options) reach the reader, so it reads as the task predicts.
-    """
-    from srpipe.task import dataset_readers
-
-    if isinstance(data, Dataset):
-        dataset = data
-    else:
-        dataset = None
-        if data is not None:
-            path = Path(data)
-            for reader in dataset_readers(task.name):
-                if path.exists() and reader.can_read(path):
-                    dataset = reader.read(path, **(options or {}))
-                    break
-        if dataset is None:
-            dataset = task.load_dataset(None if data is None else str(data))
-    if limit is not None:
-        if limit < 1:
-            raise UsageError(f"--limit must be at least 1, got {limit}")
-        if limit < len(dataset):
-            dataset = dataclasses.replace(
-                dataset,
-                items=dataset.items[:limit],
-                meta={**dataset.meta, "limited_from": len(dataset)},
-            )
-    return dataset
-
-
-def environment() -> dict[str, Any]:
-    """Versions of everything that can change the numbers (no heavy import needed)."""
-    import platform
-    from importlib import metadata
-
-    from srpipe import __version__
-
-    versions: dict[str, Any] = {
-        "srpipe": __version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    for dist in (
-        "torch",
-        "torchvision",
-        "ultralytics",
-        "numpy",
-        "opencv-python",
-        "facenet-pytorch",
-    ):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = None
-    return versions
 
 
 # ---------------------------------------------------------------------------------------
@@ -978,16 +585,12 @@ def _pick_baseline(names: list[str]) -> str | None:
 
 def _at_scale(item: Item, scale: int) -> Item:
     """The item as scored at ``scale``: HR cropped to a multiple of it (a view, no copy)."""
-    from srpipe.resize import modcrop
-
     return dataclasses.replace(
         item, image=modcrop(item.image, scale), meta={**item.meta, "scale": scale}
     )
 
 
 def _degrade(item: Item, scale: int) -> np.ndarray:
-    from srpipe.resize import degrade
-
     try:
         return degrade(item.image, scale)
     except SrpipeError as exc:
@@ -1009,17 +612,10 @@ def _evaluate(
 
 def _notify(hook: str, **kwargs: Any) -> None:
     """Call an observer hook; a failing observer must not end an hour-long evaluation."""
-    from srpipe.plugins import get_plugin_manager
-
     try:
         getattr(get_plugin_manager().hook, hook)(**kwargs)
     except Exception as exc:  # observers are for logging; report and carry on
         print(f"srpipe: observer {hook} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-
-
-def _accepts(func: Callable[..., Any], name: str) -> bool:
-    params = inspect.signature(func).parameters.values()
-    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def _describe_dataset(dataset: Dataset) -> dict[str, Any]:
@@ -1032,7 +628,7 @@ def _describe_dataset(dataset: Dataset) -> dict[str, Any]:
         "groups": len(groups) if groups else None,
         "min_size": [int(min(s[1] for s in sizes)), int(min(s[0] for s in sizes))],
         "max_size": [int(max(s[1] for s in sizes)), int(max(s[0] for s in sizes))],
-        "meta": {k: _plain(v) for k, v in dataset.meta.items()},
+        "meta": {k: plain(v) for k, v in dataset.meta.items()},
     }
 
 
@@ -1050,39 +646,3 @@ def _digits(values: Iterable[float]) -> int:
     """Decimals for a metric: 2 for dB-like magnitudes, 4 for fractions (as the papers print)."""
     finite = [abs(v) for v in values if v is not None and math.isfinite(v)]
     return 2 if finite and max(finite) >= 10 else 4
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return str(value)
-
-
-__all__ = [
-    "Comparison",
-    "ComparisonResult",
-    "Crop",
-    "Estimate",
-    "VariantInfo",
-    "compare",
-    "compare_from_cli",
-]
-
-
-class _CallableModule(types.ModuleType):
-    """Keeps ``srpipe.compare(...)`` a call to :func:`compare`.
-
-    The package exposes the function ``srpipe.compare``, but importing the submodule
-    (``import srpipe.compare``) makes Python bind the *module* to that same attribute. A
-    callable module makes both readings work.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> ComparisonResult:
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

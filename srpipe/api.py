@@ -1,0 +1,114 @@
+"""``srpipe.compare``: the Python face of ``srpipe eval``, and how it finds task and data.
+
+The CLI (:mod:`srpipe.commands.evaluate`) calls :func:`compare` with the parsed options;
+a notebook calls it with keywords. Both end in :class:`srpipe.harness.Comparison`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from srpipe.errors import UsageError
+from srpipe.harness import Comparison
+from srpipe.legacy import read_with, setup_task
+from srpipe.plugins import get_plugin_manager
+from srpipe.report import write_reports
+from srpipe.results import ComparisonResult, plain
+from srpipe.settings import EvalSettings
+from srpipe.task import Dataset, Task, TaskContext
+from srpipe.upscale_cache import UpscaleCache
+
+
+def compare(
+    task: str | type[Task] | Task = "sr",
+    data: str | Path | Dataset | None = None,
+    *,
+    out: str | Path | None = None,
+    task_options: dict[str, Any] | None = None,
+    cache: UpscaleCache | None = None,
+    command: str | None = None,
+    settings: EvalSettings | None = None,
+    **changes: Any,
+) -> ComparisonResult:
+    """Compare a task's accuracy on HR, baseline and SR inputs; the Python face of ``srpipe eval``.
+
+    ``task`` is a registered name, a Task class, or a set-up Task instance; ``data`` a path
+    or name the task (or a registered dataset reader) understands, a ready
+    :class:`~srpipe.task.Dataset`, or None for the task's default set. Keywords ``changes``
+    are fields of :class:`~srpipe.settings.EvalSettings` (``sr``, ``compare``, ``scales``,
+    ``device``, ``precision``, ``limit``, ``bootstrap``, ``seed``, ...), whose defaults
+    are those of ``srpipe eval``. With ``out`` the same reports as the CLI are written
+    there. Example::
+
+        result = srpipe.compare("sr", "photos/", sr=["edsr"], scales=[2, 4])
+        print(result.table())
+    """
+    settings = (settings or EvalSettings()).replace(**changes)
+    options = dict(task_options or {})
+    context = TaskContext(
+        command="eval",
+        device=settings.device,
+        scales=tuple(settings.scales),
+        limit=settings.limit,
+        options=options,
+    )
+    task_obj = make_task(task, context)
+    dataset = load_dataset(task_obj, data, limit=settings.limit, options=options)
+    comparison = Comparison(task_obj, dataset, settings, cache=cache)
+    result = comparison.run()
+    result.settings["limit"] = settings.limit
+    result.settings["data"] = (
+        str(data) if data is not None and not isinstance(data, Dataset) else None
+    )
+    result.settings["task_options"] = {k: plain(v) for k, v in options.items()}
+    result.settings["command"] = command
+    if out is not None:
+        write_reports(result, Path(out))
+    return result
+
+
+def make_task(task: str | type[Task] | Task, context: TaskContext) -> Task:
+    """A set-up task instance from a name, a class or an instance (returned as is)."""
+    if isinstance(task, Task):
+        return task
+    task_cls = get_plugin_manager().task(task) if isinstance(task, str) else task
+    instance = task_cls()
+    setup_task(instance, context)
+    return instance
+
+
+def load_dataset(
+    task: Task,
+    data: str | Path | Dataset | None,
+    *,
+    limit: int | None = None,
+    options: dict[str, Any] | None = None,
+) -> Dataset:
+    """``data`` as a Dataset: registered readers first, then ``Task.load_dataset``.
+
+    A reader gets the set-up task, so it reads as the task predicts (same embedder, ...).
+    """
+    if isinstance(data, Dataset):
+        dataset = data
+    else:
+        dataset = None
+        if data is not None:
+            path = Path(data)
+            for reader in get_plugin_manager().readers(task.name):
+                if path.exists() and reader.can_read(path):
+                    dataset = read_with(reader, path, task, options or {})
+                    break
+        if dataset is None:
+            dataset = task.load_dataset(None if data is None else str(data))
+    if limit is not None:
+        if limit < 1:
+            raise UsageError(f"--limit must be at least 1, got {limit}")
+        if limit < len(dataset):
+            dataset = dataclasses.replace(
+                dataset,
+                items=dataset.items[:limit],
+                meta={**dataset.meta, "limited_from": len(dataset)},
+            )
+    return dataset

