@@ -24,14 +24,25 @@ srpipe's dependencies beyond torch. So the work is split:
 ``bench`` (on the GPU)
     upscaling throughput of EDSR-baseline x4 at fp32, channels_last, bf16 and torch.compile.
 
+``bundle`` (here, with srpipe installed)
+    re-scores a run's best weights on the validation split with srpipe's own protocol code
+    (MATLAB bicubic LR, Y-PSNR, shave = scale) at fp32 and fp16, beside bicubic and SRMD-NF,
+    and writes ``srpipe/weights/<name>_x<scale>.safetensors`` with the training facts
+    (train/validation sources from the registry, init, iteration, device) in its metadata.
+    Published numbers are *not* made here: they come from ``srpipe eval sr`` on the test
+    split (experiments/sr-training).
+
+The same ``train`` command runs on the CPU (``--device cpu --threads 1``) when no GPU is
+lent; the weights' metadata names the device they were trained on.
+
 EDSR starts from the LIIF encoder: the body is identical to EDSR-baseline, so only the
 pixel-shuffle tail is new. LIIF feeds its encoder ``(x - 0.5) / 0.5`` and leaves its mean
 shifts unused; ``EDSR(rgb_range=2, rgb_mean=(0.5, 0.5, 0.5))`` computes exactly that, so
 the pretrained weights are used unchanged (these two values are stored in the checkpoint's
 hyper-parameters). RCAN has no public pretrained weights offline and starts from scratch.
 
-    python scripts/train_bundled_gpu.py prepare --out .gpu
-    python scripts/train_bundled_gpu.py train --data .gpu --out OUT --minutes 6 \\
+    python scripts/train_bundled.py prepare --out .gpu
+    python scripts/train_bundled.py train --data .gpu --out OUT --minutes 6 \\
         --jobs edsr:2,edsr:3,edsr:4,rcan:2,rcan:3,rcan:4
 """
 
@@ -524,6 +535,86 @@ def bench(args: argparse.Namespace) -> None:
     (args.out / "gpu_bench.json").write_text(json.dumps(info, indent=1) + "\n")
 
 
+# ---------------------------------------------------------------------------- bundle (CPU)
+
+
+def bundle(args: argparse.Namespace) -> None:
+    """Validation table, fp16 check and the bundled file (see the module docstring)."""
+    import tempfile
+
+    import torch
+
+    from srpipe.data import sources
+    from srpipe.metrics import psnr, ssim
+    from srpipe.models.checkpoint import load_checkpoint, load_model, save_checkpoint
+    from srpipe.resize import imresize
+    from srpipe.train.datasets import load_pairs
+    from srpipe.train.trainer import sr_image
+    from srpipe.weights import update_index, weights_path
+
+    run = json.loads((args.run / f"{args.job}.json").read_text())
+    scale = int(run["scale"])
+    model, meta = load_checkpoint(args.run / f"{args.job}.safetensors", scale=scale)
+    pairs = load_pairs("samples:val", scale)
+
+    def score(upscale) -> dict[str, list[float]]:
+        return {
+            p.name: [
+                round(psnr(out := upscale(p.lr), p.hr, shave=scale), 4),
+                round(ssim(out, p.hr, shave=scale), 5),
+            ]
+            for p in pairs
+        }
+
+    def through(net):
+        return lambda lr: sr_image(net, lr, torch.device("cpu"), "fp32", False)
+
+    table = {"bicubic": score(lambda lr: imresize(lr, scale))}
+    try:
+        srmd, _ = load_model("srmd", scale)
+        table["SRMD-NF"] = score(through(srmd))
+    except Exception as exc:  # optional extra
+        print(f"SRMD-NF column skipped: {exc}", file=sys.stderr)
+    table["ours fp16"] = score(through(model))  # the run stored fp16 weights already
+
+    def mean(column: str) -> float:
+        return round(float(np.mean([v[0] for v in table[column].values()])), 4)
+
+    train = [s.name for s in sources.with_role(sources.TRAIN) if s.kind == "image"]
+    val = [s.name for s in sources.with_role(sources.VALIDATION) if s.kind == "image"]
+    bundle_meta = {
+        "name": args.name,
+        "trained_with": "scripts/train_bundled.py",
+        "device": run.get("device"),
+        "init": run.get("init"),
+        "iteration": run.get("iteration"),
+        "batch": run.get("batch"),
+        "patch": run.get("patch"),
+        "minutes": run.get("minutes"),
+        "train_sources": train,
+        "val_sources": val,
+        "selection": "best EMA weights by mean Y-PSNR on the validation split",
+        "test_split": "samples:test (the `srpipe eval sr` default set); never seen in training",
+        "val_psnr": mean("ours fp16"),
+        "val_psnr_bicubic": mean("bicubic"),
+        "val_gain_db": round(mean("ours fp16") - mean("bicubic"), 4),
+        "val_table": table,
+        "protocol": "Y (BT.601), shave = scale, LR = MATLAB bicubic, uint8 rounded",
+    }
+    if args.config_name:
+        bundle_meta["config"] = args.config_name
+    target = weights_path(args.name, scale, args.dest)
+    save_checkpoint(
+        model, target, arch=meta["arch"], scale=scale, hyper=meta["hyper"],
+        meta=bundle_meta, dtype="fp16",
+    )  # fmt: skip
+    update_index([target], index_path=args.dest / "index.json")
+    for path in (target, args.dest / "index.json"):
+        path.chmod(0o644)
+    means = {c: mean(c) for c in table}
+    print(f"{target.name}: validation Y-PSNR {means} (x{scale}, {len(pairs)} images)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -556,7 +647,16 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--device", default="cuda")
     b.add_argument("--bench-size", type=int, default=256)
     b.add_argument("--bench-batch", type=int, default=8)
+    u = sub.add_parser("bundle")
+    u.add_argument("run", type=Path, help="the train command's --out folder")
+    u.add_argument("--job", required=True, help="e.g. edsr_x2")
+    u.add_argument("--name", required=True, help="registered model name, e.g. edsr")
+    u.add_argument("--config-name", default="", help="a name for the configuration")
+    u.add_argument("--dest", type=Path, default=REPO / "srpipe" / "weights")
     args = parser.parse_args(argv)
+    if args.command == "bundle":
+        bundle(args)
+        return 0
     if args.command == "prepare":
         prepare(args.out, args.liif)
     elif args.command == "train":
