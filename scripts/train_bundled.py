@@ -21,8 +21,8 @@ srpipe's dependencies beyond torch. So the work is split:
     and ``--resume`` continues from it. Outputs: ``<job>.safetensors`` (fp16, best
     validation) and ``<job>.json`` (curve, best iteration, fp32-vs-fp16 check).
 
-``bench`` (on the GPU)
-    upscaling throughput of EDSR-baseline x4 at fp32, channels_last, bf16 and torch.compile.
+(The GPU inference benchmark that ran in the same device call is
+``benchmarks/bench_gpu.py``.)
 
 ``bundle`` (here, with srpipe installed)
     re-scores a run's best weights on the validation split with srpipe's own protocol code
@@ -189,6 +189,19 @@ class Corpus:
         if area.sum() == 0:
             raise SystemExit(f"no {split} image is at least {patch} px at x{scale}")
         self.weights = area / area.sum()
+        self.frozen = False
+
+    def to_features(self, model) -> None:
+        """Replace each LR image by the frozen head+body output (64 x h x w, float).
+
+        With the body frozen these never change, so computing them once makes a training
+        step cost only the tail. Flips are then off: conv features are not flip-equivariant.
+        """
+        import torch
+
+        with torch.no_grad():
+            self.lr = [_features(model, t[None].float().div(255.0))[0] for t in self.lr]
+        self.frozen = True
 
     def batch(self, rng: np.random.Generator, size: int, patch: int):
         import torch
@@ -201,17 +214,31 @@ class Corpus:
             x = int(rng.integers(0, lr.shape[2] - patch + 1))
             a = lr[:, y : y + patch, x : x + patch]
             b = hr[:, y * s : (y + patch) * s, x * s : (x + patch) * s]
-            if rng.random() < 0.5:
-                a, b = a.flip(2), b.flip(2)
-            if rng.random() < 0.5:
-                a, b = a.flip(1), b.flip(1)
-            if rng.random() < 0.5:
-                a, b = a.transpose(1, 2), b.transpose(1, 2)
+            if not self.frozen:
+                if rng.random() < 0.5:
+                    a, b = a.flip(2), b.flip(2)
+                if rng.random() < 0.5:
+                    a, b = a.flip(1), b.flip(1)
+                if rng.random() < 0.5:
+                    a, b = a.transpose(1, 2), b.transpose(1, 2)
             lrs.append(a)
             hrs.append(b)
-        lr = torch.stack(lrs).float().div_(255.0)
+        lr = torch.stack(lrs).float()
+        if not self.frozen:
+            lr = lr.div_(255.0)
         hr = torch.stack(hrs).float().div_(255.0)
         return lr.contiguous(memory_format=torch.channels_last), hr
+
+
+def _features(model, x):
+    """Head + body (+ the global skip) of an EDSR/RCAN-shaped network: the tail's input."""
+    f = model.head(model.sub_mean(x * model.rgb_range))
+    return model.body(f) + f
+
+
+def _tail(model, features):
+    """The rest of the forward pass from :func:`_features`' output."""
+    return model.add_mean(model.tail(features)) / model.rgb_range
 
 
 def validate(model, corpus: Corpus) -> float:
@@ -222,8 +249,12 @@ def validate(model, corpus: Corpus) -> float:
     values = []
     with torch.no_grad():
         for lr, hr in zip(corpus.lr, corpus.hr):
-            x = lr[None].float().div(255.0).contiguous(memory_format=torch.channels_last)
-            sr = model(x).clamp(0, 1).mul(255.0).round()
+            if corpus.frozen:
+                sr = _tail(model, lr[None])
+            else:
+                x = lr[None].float().div(255.0).contiguous(memory_format=torch.channels_last)
+                sr = model(x)
+            sr = sr.clamp(0, 1).mul(255.0).round()
             s = corpus.scale
             a = _y(sr)[:, s:-s, s:-s]
             b = _y(hr[None].float())[:, s:-s, s:-s]
@@ -286,6 +317,10 @@ def train_job(job: str, args: argparse.Namespace) -> None:
         pretrained = set(shared)
         print(f"{tag}: {len(shared)} tensors from {args.init_from}", flush=True)
     model = model.to(memory_format=torch.channels_last)
+    if args.freeze_body:  # train the tail only, on features computed once
+        for key, param in model.named_parameters():
+            if key.startswith(("head.", "body.")):
+                param.requires_grad_(False)
     named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
     lr_old = args.lr if args.lr is not None else spec["lr"]
     lr_new = args.lr_new if args.lr_new is not None else spec["lr_new"]
@@ -298,6 +333,12 @@ def train_job(job: str, args: argparse.Namespace) -> None:
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     train = Corpus(args.data, "train", scale, device, args.patch)
     val = Corpus(args.data, "val", scale, device)
+    bicubic = bicubic_psnr(val)
+    if args.freeze_body:
+        model.eval()
+        train.to_features(model)
+        val.to_features(model)
+        model.train()
 
     state_path = args.state_dir / f"{tag}.state.pt"
     step, elapsed, best, curve = 0, 0.0, -1.0, []
@@ -315,7 +356,6 @@ def train_job(job: str, args: argparse.Namespace) -> None:
         print(f"{tag}: resumed at step {step} ({elapsed:.0f} s)", flush=True)
 
     budget = args.minutes * 60.0
-    bicubic = bicubic_psnr(val)
     start = time.time() - elapsed
     last_val = last_save = time.time()
     loss_sum, loss_n = 0.0, 0
@@ -368,7 +408,7 @@ def train_job(job: str, args: argparse.Namespace) -> None:
             group["lr"] = group["base"] * factor
         lr, hr = train.batch(rng, args.batch, args.patch)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
-            sr = model(lr)
+            sr = _tail(model, lr) if args.freeze_body else model(lr)
         loss = torch.nn.functional.l1_loss(sr.float(), hr)
         optim.zero_grad(set_to_none=True)
         loss.backward()
@@ -437,6 +477,7 @@ def _write_outputs(tag, spec, scale, out, model, best_state, curve, val, bicubic
         "patch": args.patch,
         "minutes": args.minutes,
         "bf16": args.bf16,
+        "frozen_body": bool(args.freeze_body),
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
         "torch": torch.__version__,
     }
@@ -466,81 +507,11 @@ def train_all(args: argparse.Namespace) -> None:
         raise SystemExit(f"jobs failed: {', '.join(failed)}")
 
 
-# ---------------------------------------------------------------------------- bench (GPU)
-
-
-def bench(args: argparse.Namespace) -> None:
-    """Throughput of EDSR-baseline x4 inference under the precision/layout/compile options."""
-    import torch
-
-    device = torch.device(args.device)
-    model = _build("edsr", 4, ARCHS["edsr"]["hyper"]).to(device).eval()
-    x = torch.rand(args.bench_batch, 3, args.bench_size, args.bench_size, device=device)
-    results = []
-
-    def timed(fn, label):
-        with torch.no_grad():
-            for _ in range(3):
-                fn()
-            torch.cuda.synchronize()
-            reps = 20
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                fn()
-            torch.cuda.synchronize()
-            dt = (time.perf_counter() - t0) / reps
-        mp_out = args.bench_batch * (args.bench_size * 4) ** 2 / 1e6
-        results.append(
-            {"variant": label, "ms": round(dt * 1e3, 2), "out_MP_per_s": round(mp_out / dt, 1)}
-        )
-        print(results[-1], flush=True)
-
-    reference = model(x).float()
-    timed(lambda: model(x), "fp32")
-    cl = x.contiguous(memory_format=torch.channels_last)
-    model_cl = model.to(memory_format=torch.channels_last)
-    timed(lambda: model_cl(cl), "fp32 channels_last")
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
-    timed(lambda: model_cl(cl), "tf32 channels_last")
-
-    def bf16():
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            return model_cl(cl)
-
-    timed(bf16, "bf16 autocast channels_last")
-    with torch.no_grad():
-        err = (bf16().float() - reference).abs().max().item()
-    results[-1]["max_abs_err_vs_fp32"] = err
-    t0 = time.perf_counter()
-    compiled = torch.compile(model_cl)
-
-    def bf16c():
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            return compiled(cl)
-
-    with torch.no_grad():
-        bf16c()
-    compile_s = time.perf_counter() - t0
-    timed(bf16c, "bf16 channels_last torch.compile")
-    results[-1]["compile_s"] = round(compile_s, 1)
-    info = {
-        "model": "EDSR-baseline x4 (1.52M params)",
-        "input": f"{args.bench_batch}x3x{args.bench_size}x{args.bench_size}",
-        "device": torch.cuda.get_device_name(),
-        "torch": torch.__version__,
-        "results": results,
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "gpu_bench.json").write_text(json.dumps(info, indent=1) + "\n")
-
-
 # ---------------------------------------------------------------------------- bundle (CPU)
 
 
 def bundle(args: argparse.Namespace) -> None:
     """Validation table, fp16 check and the bundled file (see the module docstring)."""
-    import tempfile
 
     import torch
 
@@ -641,12 +612,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--lr", type=float, default=None, help="lr of pretrained tensors")
     t.add_argument("--lr-new", type=float, default=None, help="lr of new tensors")
     t.add_argument("--threads", type=int, default=0, help="torch threads on CPU (0: default)")
+    t.add_argument(
+        "--freeze-body", action="store_true", help="train the upsampling tail only (cheap on CPU)"
+    )
     t.add_argument("--state-dir", type=Path, default=None, help="resume states (default --out)")
-    b = sub.add_parser("bench")
-    b.add_argument("--out", type=Path, required=True)
-    b.add_argument("--device", default="cuda")
-    b.add_argument("--bench-size", type=int, default=256)
-    b.add_argument("--bench-batch", type=int, default=8)
     u = sub.add_parser("bundle")
     u.add_argument("run", type=Path, help="the train command's --out folder")
     u.add_argument("--job", required=True, help="e.g. edsr_x2")
@@ -659,10 +628,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "prepare":
         prepare(args.out, args.liif)
-    elif args.command == "train":
-        train_all(args)
     else:
-        bench(args)
+        train_all(args)
     return 0
 
 
