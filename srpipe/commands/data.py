@@ -81,8 +81,9 @@ def fetch(name: str, dest: Path | None, quiet: bool) -> None:
 def samples(dest: Path | None, force: bool) -> None:
     """Build the offline SR corpus from media installed packages ship.
 
-    Train and validation are split by source (no clip or scene in both); see
-    srpipe/data/samples.py for the list. Use it as `data.train: samples:train`.
+    train/ fits models, val/ selects checkpoints, test/ is the `srpipe eval sr` default
+    set; which photo goes where comes from the source registry (`srpipe data sources`).
+    Use it in a training config as `data.train: samples:train`, `data.val: samples:val`.
     """
     import json
 
@@ -90,7 +91,7 @@ def samples(dest: Path | None, force: bool) -> None:
 
     root = build_samples(dest, force=force, progress=lambda m: click.echo(f"  {m}"))
     manifest = json.loads((root / "manifest.json").read_text())
-    for split in ("train", "val"):
+    for split in ("train", "val", "test"):
         images = [e for e in manifest["images"] if e["split"] == split]
         sources = sorted({e["source"] for e in images})
         pixels = sum(e["width"] * e["height"] for e in images) / 1e6
@@ -99,6 +100,33 @@ def samples(dest: Path | None, force: bool) -> None:
             f"({', '.join(sources)})"
         )
     click.echo(f"corpus: {root} (manifest.json)")
+
+
+@data.command("sources")
+@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
+def sources_command(as_json: bool) -> None:
+    """The offline media srpipe reads and the one role each plays.
+
+    train: fits a bundled model (SR weights, the tiny-object detector); validation: selects
+    its checkpoint; test: measured and published, by the evaluations listed. No source plays
+    two roles (tests/data/test_sources.py), so no published number was fitted or selected on
+    the data it is measured on.
+    """
+    import dataclasses
+    import json
+
+    from srpipe.data import sources
+
+    sources.check_roles()
+    if as_json:
+        rows = [dataclasses.asdict(s) for s in sources.SOURCES]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for role in sources.ROLES:
+        click.echo(f"{role}:")
+        for s in sources.with_role(role):
+            reads = f"  [{', '.join(s.tasks)}]" if s.tasks else ""
+            click.echo(f"  {s.name:18s} {s.kind:5s} {s.package:11s} {s.description}{reads}")
 
 
 @data.command("list")

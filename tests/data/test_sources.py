@@ -111,3 +111,16 @@ def tiny_synth_any(tmp_path_factory: pytest.TempPathFactory) -> Path:
         min_object=6, max_object=8, min_objects=1, max_objects=1,
     )  # fmt: skip
     return generate(tmp_path_factory.mktemp("synth") / "all", cfg)
+
+
+def test_data_sources_command_lists_every_source_with_its_role():
+    from click.testing import CliRunner
+
+    from srpipe.cli import cli
+
+    result = CliRunner().invoke(cli, ["data", "sources", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert {r["name"]: r["role"] for r in rows} == {s.name: s.role for s in sources.SOURCES}
+    text = CliRunner().invoke(cli, ["data", "sources"]).output
+    assert "validation:" in text and "bikes" in text and "[video, detect]" in text
