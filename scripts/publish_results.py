@@ -1,0 +1,179 @@
+#!/usr/bin/env python
+"""Write the published result tables from the committed report.json files, never by hand.
+
+Every number in the README's results section and in experiments/README.md's summary is
+generated here from ``experiments/demo/<task>/report.json`` (what ``make demo`` writes), so a
+table cannot drift from the run it reports: ``--check`` fails when a file differs from what
+the reports say (tests/test_published_numbers.py runs it).
+
+    python scripts/publish_results.py            # rewrite the marked blocks
+    python scripts/publish_results.py --check    # exit 1 if any block is stale
+
+A block sits between ``<!-- results:NAME:begin -->`` and ``<!-- results:NAME:end -->``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "experiments" / "demo"
+TASKS = ("sr", "detect", "faces", "video")
+#: what each task's row is called in the tables
+LABELS = {"sr": "sr", "detect": "detect", "faces": "faces", "video": "video"}
+
+
+def load_reports(root: Path = DEMO) -> dict[str, dict[str, Any]]:
+    """task -> report.json of the demo run (tasks without a report are left out)."""
+    reports = {}
+    for task in TASKS:
+        path = root / task / "report.json"
+        if path.is_file():
+            reports[task] = json.loads(path.read_text())
+    return reports
+
+
+def _digits(metric: str) -> int:
+    return 2 if "psnr" in metric.lower() else 3
+
+
+def _num(value: float | None, digits: int, sign: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/m"
+    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+
+
+def _ci(est: dict | None, digits: int, sign: bool = False, pct: bool = False) -> str:
+    """``v [lo, hi]`` from an estimate dict; the interval is left out when the report has
+    none (too few clusters, or intervals off), and the report's own notes say why."""
+    if not est or est.get("value") is None:
+        return "n/m"
+    scale = 100.0 if pct else 1.0
+    unit = "%" if pct else ""
+    fmt = (lambda v: f"{v * scale:+.0f}{unit}") if pct else (lambda v: _num(v, digits, sign))
+    text = fmt(est["value"])
+    low, high = est.get("low"), est.get("high")
+    if low is not None and high is not None and not (math.isnan(low) or math.isnan(high)):
+        text += f" [{fmt(low)}, {fmt(high)}]"
+    return text
+
+
+def _rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The headline metric's result rows of the report's first scale."""
+    headline = report["task"]["headline"]
+    scale = report["scales"][0]
+    return [r for r in report["results"] if r["metric"] == headline and r["scale"] == scale]
+
+
+def _k(report: dict[str, Any]) -> str:
+    """How many independent clusters the intervals rest on, as the report states it."""
+    for row in _rows(report):
+        for key in ("delta", "value"):
+            est = row.get(key) or {}
+            if est.get("k") is not None:
+                return str(est["k"])
+    intervals = report.get("settings", {}).get("intervals") or {}
+    return str(intervals.get("k", "?"))
+
+
+def _set_label(report: dict[str, Any]) -> str:
+    items = max((v.get("items", 0) for v in report["variants"]), default=0)
+    return f"{report['dataset'].get('name', '?')}, {items} items, k={_k(report)}"
+
+
+def summary_table(reports: dict[str, dict[str, Any]]) -> str:
+    """One line per (task, variant): value, delta vs bicubic and gap recovered, with CIs."""
+    lines = [
+        "| task | set | metric | variant | value [CI] | Δ vs bicubic [CI] | gap recovered [CI] |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for task, report in reports.items():
+        metric = report["task"]["headline"]
+        digits = _digits(metric)
+        first = True
+        for row in _rows(report):
+            if row["variant"] == "lr" or (row.get("value") or {}).get("value") is None:
+                continue  # lr is not an upscaling; HR's PSNR against itself is infinite
+            cells = [
+                LABELS[task] if first else "",
+                _set_label(report) if first else "",
+                metric if first else "",
+                row["variant"],
+                _ci(row.get("value"), digits),
+                "-" if row["kind"] == "baseline" else _ci(row.get("delta"), digits, sign=True),
+                "-" if not row.get("gap_recovered") else _ci(row["gap_recovered"], 0, pct=True),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+            first = False
+    return "\n".join(lines)
+
+
+def verdict_lines(reports: dict[str, dict[str, Any]]) -> str:
+    """The reports' own verdict sentences, quoted, one bullet per task."""
+    out = []
+    for task, report in reports.items():
+        texts = []
+        for verdict in report.get("verdicts") or []:
+            text = verdict.get("text") if isinstance(verdict, dict) else str(verdict)
+            if text:
+                texts.append(text)
+        if texts:
+            out.append(f"* **{LABELS[task]}**")
+            out.extend(f"  * {text}" for text in texts)
+    return "\n".join(out)
+
+
+def blocks(reports: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Block name -> generated Markdown."""
+    source = ", ".join(f"`experiments/demo/{t}/report.json`" for t in reports)
+    table = summary_table(reports)
+    verdicts = verdict_lines(reports)
+    note = (
+        f"<!-- generated by scripts/publish_results.py from {source}; do not edit -->\n"
+        "n/m: not measurable at this size or no interval for this k (the report says why)."
+    )
+    return {"summary": f"{note}\n\n{table}\n\nThe reports' verdicts:\n\n{verdicts}"}
+
+
+BLOCK = re.compile(r"(<!-- results:(\w+):begin -->\n)(.*?)(<!-- results:\2:end -->)", re.S)
+TARGETS = (REPO / "README.md", REPO / "experiments" / "README.md")
+
+
+def render(text: str, generated: dict[str, str]) -> str:
+    def replace(match: re.Match) -> str:
+        name = match.group(2)
+        if name not in generated:
+            return match.group(0)
+        return f"{match.group(1)}{generated[name]}\n{match.group(4)}"
+
+    return BLOCK.sub(replace, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a block is stale")
+    args = parser.parse_args(argv)
+    generated = blocks(load_reports())
+    stale = []
+    for path in TARGETS:
+        text = path.read_text()
+        new = render(text, generated)
+        if new != text:
+            stale.append(path)
+            if not args.check:
+                path.write_text(new)
+    if args.check and stale:
+        names = ", ".join(str(p.relative_to(REPO)) for p in stale)
+        print(f"stale result blocks in {names}; run python scripts/publish_results.py")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Published numbers are generated from report.json files, so they cannot drift from them."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _publisher():
+    spec = importlib.util.spec_from_file_location(
+        "publish_results", REPO / "scripts" / "publish_results.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_and_experiments_tables_equal_their_reports():
+    publisher = _publisher()
+    assert publisher.main(["--check"]) == 0, "run python scripts/publish_results.py"
+    for path in publisher.TARGETS:
+        assert "<!-- results:summary:begin -->" in path.read_text(), path
+
+
+def test_every_table_value_is_a_report_value(tmp_path):
+    publisher = _publisher()
+    reports = publisher.load_reports()
+    table = publisher.summary_table(reports)
+    detect = reports["detect"]
+    headline = detect["task"]["headline"]
+    bicubic = next(
+        r for r in detect["results"] if r["variant"] == "bicubic" and r["metric"] == headline
+    )
+    assert f"| bicubic | {bicubic['value']['value']:.3f}" in table
+    # a changed report changes the table: nothing is typed by hand
+    bicubic["value"]["value"] += 0.25
+    assert publisher.summary_table(reports) != table
