@@ -110,7 +110,7 @@ class Upscaler:
     def __init__(
         self,
         method: str = "bicubic",
-        scale: int = 4,
+        scale: float = 4,
         *,
         device: str = "auto",
         precision: str = "fp32",
@@ -123,9 +123,15 @@ class Upscaler:
         _meta: dict[str, Any] | None = None,
     ) -> None:
         self.method = str(method)
-        self.scale = int(scale)
-        if self.scale < 1:
-            raise SrpipeError(f"scale must be a positive integer, got {scale}")
+        if not float(scale) >= 1:
+            raise SrpipeError(f"scale must be >= 1, got {scale}")
+        # integer scales stay ints (file names, reports); LIIF also takes fractional ones
+        self.scale: int | float = int(scale) if float(scale).is_integer() else float(scale)
+        if not isinstance(self.scale, int) and tile > 0:
+            raise SrpipeError(
+                f"tiling needs an integer scale (x{self.scale:g} output tiles would not align); "
+                "use --tile 0: LIIF decodes its output in bounded chunks by itself"
+            )
         if tile < 0 or tile_overlap < 0 or batch_size < 1:
             raise SrpipeError(
                 f"tile ({tile}) and tile overlap ({tile_overlap}) must be >= 0 and batch size "
@@ -288,7 +294,7 @@ class Upscaler:
     def _tile_for(self, height: int, width: int) -> int:
         if self.tile > 0:
             return self.tile
-        if height * width > AUTO_TILE_PIXELS:
+        if height * width > AUTO_TILE_PIXELS and isinstance(self.scale, int):
             return AUTO_TILE
         return 0
 
@@ -401,11 +407,18 @@ class Upscaler:
                 dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
                 with torch.autocast(device_type=base, dtype=dtype):
                     y = self.model(x)
-        expected = (x.shape[0], x.shape[1], x.shape[2] * self.scale, x.shape[3] * self.scale)
+        from srpipe.resize import output_length
+
+        expected = (
+            x.shape[0],
+            x.shape[1],
+            output_length(x.shape[2], self.scale),
+            output_length(x.shape[3], self.scale),
+        )
         if tuple(y.shape) != expected:
             raise SrpipeError(
                 f"{self.name} returned shape {tuple(y.shape)} for input {tuple(x.shape)}; "
-                f"expected {expected} (is it a x{self.scale} model?)"
+                f"expected {expected} (is it a x{self.scale:g} model?)"
             )
         return y.float().cpu().contiguous()
 

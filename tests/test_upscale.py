@@ -254,3 +254,23 @@ def test_checkpoint_path_sets_weights_hash(tmp_path, image):
 def test_unknown_model_name_lists_known():
     with pytest.raises(SrpipeError, match="unknown SR model"):
         Upscaler("no-such-model", 4, device="cpu")
+
+
+def test_fractional_scale_for_a_model_that_takes_any_scale():
+    from srpipe.plugins import get_plugin_manager
+
+    liif = get_plugin_manager().model("liif").build(scale=2.5, n_resblocks=1, n_feats=4, hidden=[8])
+    up = Upscaler.from_module(liif, 2.5, device="cpu")
+    out = up(np.zeros((6, 7, 3), dtype=np.uint8))
+    assert out.shape == (15, 18, 3)  # MATLAB's ceil(6 * 2.5), ceil(7 * 2.5)
+    assert up.scale == 2.5 and Upscaler("bicubic", 2.0).scale == 2
+
+
+def test_fractional_scale_cannot_tile():
+    with pytest.raises(SrpipeError, match="tiling needs an integer scale"):
+        Upscaler("bicubic", 1.5, tile=64)
+
+
+def test_fractional_scale_with_a_fixed_scale_model_is_one_line():
+    with pytest.raises(SrpipeError, match=r"dat-light supports scales x2, x3, x4, not x3\.5"):
+        Upscaler("dat_light", 3.5, device="cpu")

@@ -64,25 +64,33 @@ def models(as_json: bool, params: bool) -> None:
                 count = count_parameters(spec.build(scale=scale))
             except Exception:  # a model that needs external weights to build
                 count = None
-        # bundled weights may be a smaller configuration than the paper's (say so)
-        for scale, path in sorted(spec.weights.items()):
-            hyper = (read_checkpoint_metadata(path) or {}).get("hyper") or {}
-            differs = {
-                k: v for k, v in hyper.items() if k in spec.defaults and spec.defaults[k] != v
-            }
+        # bundled weights may be another configuration than the paper's (say so)
+        provenance = []
+        defaults = {k: _plain(v) for k, v in spec.defaults.items()} if spec.weights else {}
+        # an any-scale model maps every scale to its one file: describe the file once
+        files = {path: scale for scale, path in sorted(spec.weights.items(), reverse=True)}
+        for path, scale in sorted(files.items(), key=lambda item: item[1]):
+            meta = read_checkpoint_metadata(path) or {}
+            provenance.append(_provenance(spec.name, scale, spec.any_scale, meta))
+            hyper = meta.get("hyper") or {}
+            differs = {k: v for k, v in hyper.items() if k in defaults and defaults[k] != _plain(v)}
             if differs:
                 detail = ", ".join(f"{k}={v}" for k, v in differs.items())
                 footnotes.append(
-                    f"bundled {spec.name} x{scale} is a smaller configuration: {detail}"
+                    f"bundled {spec.name} x{scale} differs from the paper's configuration: {detail}"
                 )
         seen[spec.name] = {
             "name": spec.name,
             "aliases": list(spec.aliases),
             "scales": list(spec.scales),
             "params_x4": count,
-            "bundled_weights": sorted(spec.weights),
+            "bundled_weights": "any" if spec.any_scale and spec.weights else sorted(spec.weights),
+            "any_scale": spec.any_scale,
+            "weights_provenance": provenance,
             "summary": spec.summary,
             "paper": spec.paper,
+            "licence": spec.licence,
+            "source": spec.source,
             "plugin": spec.plugin,
         }
     if as_json:
@@ -91,16 +99,46 @@ def models(as_json: bool, params: bool) -> None:
     rows = [
         (
             m["name"],
-            ",".join(f"x{s}" for s in m["scales"]),
+            "any>=1" if m["any_scale"] else ",".join(f"x{s}" for s in m["scales"]),
             _human(m["params_x4"]),
-            ",".join(f"x{s}" for s in m["bundled_weights"]) or "-",
+            "any"
+            if m["bundled_weights"] == "any"
+            else ",".join(f"x{s}" for s in m["bundled_weights"]) or "-",
             m["summary"],
         )
         for m in seen.values()
     ]
     _table(("model", "scales", "params", "weights", "what it is"), rows)
+    click.echo("\nbundled weights (source; licence; training data):")
+    for m in seen.values():
+        for line in m["weights_provenance"]:
+            click.echo(f"  {line}")
     for note in footnotes:
         click.echo(f"note: {note}")
+
+
+def _plain(value: object) -> object:
+    """Tuples as lists: builder defaults are tuples, checkpoint headers (JSON) hold lists."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _provenance(name: str, scale: int, any_scale: bool, meta: dict) -> str:
+    """One line: where a bundled checkpoint came from, its licence and training data."""
+    label = name if any_scale else f"{name} x{scale}"
+    if meta.get("source_package"):
+        source = (
+            f"{meta['source_package']} {meta.get('source_file', '')} "
+            f"(sha256 {str(meta.get('source_sha256', ''))[:12]}), {meta.get('upstream', '')}, "
+            f"trained by {meta.get('trained_by', 'unknown')}"
+        )
+    else:
+        source = f"{meta.get('trained_with', 'unknown')} ({meta.get('config', '')})"
+    licence = meta.get("licence", "MIT (trained by srpipe)")
+    sources = meta.get("train_sources")
+    data = meta.get("train_data") or (", ".join(map(str, sources)) if sources else "unknown")
+    if meta.get("init") not in (None, "", "random"):  # fine-tuned: that data counts too
+        data += f" (initialised from {meta['init']})"
+    return f"{label}: {source}; {licence}; trained on {data}"
 
 
 @click.command()

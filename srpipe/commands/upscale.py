@@ -28,7 +28,14 @@ from srpipe.errors import SrpipeError, UsageError
     help="none, nearest, bilinear, bicubic, a model name (`srpipe models`) or a checkpoint "
     "path (.safetensors, EDSR-PyTorch/RCAN/BasicSR .pt/.pth).",
 )
-@click.option("--scale", type=int, default=4, show_default=True, help="Upscaling factor.")
+@click.option(
+    "--scale",
+    type=float,
+    default=4,
+    show_default=True,
+    help="Upscaling factor; fractional ones (3.5) for models that take any scale (liif) "
+    "and the classic interpolators.",
+)
 @click.option(
     "--tile",
     type=int,
@@ -90,8 +97,9 @@ def upscale(
       srpipe upscale frames/ frames_x2/ --sr bicubic --scale 2
       srpipe upscale scan.png big.png --sr my_rcan.safetensors --tile 256 --precision bf16
     """
-    if scale < 1:
-        raise UsageError(f"--scale must be a positive integer, got {scale}")
+    if not scale >= 1:
+        raise UsageError(f"--scale must be at least 1, got {scale:g}")
+    scale = int(scale) if float(scale).is_integer() else scale
     if not input.exists():
         raise SrpipeError(f"{input}: no such file or folder")
     jobs = _plan_jobs(input, output)
@@ -127,7 +135,7 @@ def upscale(
     else:
         where = output if input.is_dir() else (done[0]["output"] if done else output)
         click.echo(
-            f"upscaled {len(done)} image{'s' if len(done) != 1 else ''} x{scale} with "
+            f"upscaled {len(done)} image{'s' if len(done) != 1 else ''} x{scale:g} with "
             f"{upscaler.name} ({upscaler.device}, {upscaler.precision}) in {seconds:.2f} s "
             f"-> {where}"
         )

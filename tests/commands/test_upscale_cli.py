@@ -259,3 +259,31 @@ def test_fp16_on_cpu_is_a_clear_error(tmp_path, capsys, rgb, tiny_checkpoint):
         "fp16",
     )
     assert_one_line_error(code, err, "fp16")
+
+
+def test_fractional_scale_with_liif(tmp_path, capsys, rgb):
+    from srpipe.plugins import get_plugin_manager
+
+    if not get_plugin_manager().model("liif").weights:
+        pytest.skip("srpipe/weights/liif.safetensors is absent")
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    code, out, _ = run_cli(
+        capsys, "upscale", tmp_path / "a.png", tmp_path / "b.png", "--sr", "liif", "--scale", "3.5"
+    )
+    assert code == 0 and "x3.5 with liif" in out
+    assert load_image(tmp_path / "b.png").rgb.shape == (42, 53, 3)  # ceil(12*3.5), ceil(15*3.5)
+
+
+def test_fractional_scale_a_model_cannot_do(tmp_path, capsys, rgb):
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    code, _, err = run_cli(
+        capsys,
+        "upscale",
+        tmp_path / "a.png",
+        tmp_path / "b.png",
+        "--sr",
+        "dat_light",
+        "--scale",
+        "2.5",
+    )
+    assert_one_line_error(code, err, "dat-light supports scales x2, x3, x4, not x2.5")

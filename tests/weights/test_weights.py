@@ -39,6 +39,14 @@ def test_bundled_weights_lists_only_existing_files(tmp_path):
     assert found == {2: tmp_path / "edsr_x2.safetensors"}
 
 
+def test_any_scale_model_maps_every_scale_to_its_one_file(tmp_path):
+    assert bundled_weights("liif", (2, 3), tmp_path, any_scale=True) == {}
+    path = weights_path("liif", None, tmp_path)
+    assert path.name == "liif.safetensors"
+    path.write_bytes(b"")  # discovery looks at the name only
+    assert bundled_weights("liif", (2, 3), tmp_path, any_scale=True) == {2: path, 3: path}
+
+
 def test_sha256_matches_hashlib(tmp_path):
     path = tmp_path / "blob.bin"
     path.write_bytes(b"x" * 3_000_000)
