@@ -14,8 +14,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from srpipe.api import compare
 from srpipe_video.task import VideoTask
+
+from srpipe.api import compare
 
 HERE = Path(__file__).resolve().parent
 
