@@ -53,6 +53,7 @@ from srpipe.statistics import MetricComparison
 from srpipe.task import Dataset, Item, Task, Variant
 from srpipe.upscale import Upscaler
 from srpipe.upscale_cache import UpscaleCache
+from srpipe.verdicts import Power, sr_verdicts
 
 #: what ``--compare`` accepts besides the classic methods
 BASELINE_NAMES = ("lr", *CLASSIC_METHODS)
@@ -187,7 +188,10 @@ class Comparison:
             raise SrpipeError(f"task {task.name!r} declares no metrics; set Task.metrics")
         mean_task = bool(getattr(task, "evaluate_is_item_mean", False))
         groups = [item.group for item in self.dataset.items]
-        counts = statistics.resample_counts(len(groups), self.bootstrap, self.seed, groups)
+        plan = statistics.plan_intervals(groups, self.bootstrap, self.seed, self.confidence)
+        counts = plan.counts
+        unmeasurable = task.not_measurable(self.dataset.items)
+        power: dict[int, dict[str, Any]] = {}
 
         all_variants: dict[int, list[VariantInfo]] = {}
         all_stats: dict[int, dict[str, dict[str, MetricComparison]]] = {}
@@ -224,16 +228,19 @@ class Comparison:
                 point,
                 samples,
                 metrics,
+                plan=plan,
                 baseline=baseline,
                 oracle="hr",
-                confidence=self.confidence,
+                not_measurable=unmeasurable,
             )
             all_variants[scale] = infos
             all_stats[scale] = stats
             all_psnr[scale] = psnr_means
             all_items[scale] = item_rows
             baselines[scale] = baseline
-            verdicts += self._verdicts(scale, infos, stats, baseline, metrics[0])
+            lines, status = self._verdicts(scale, infos, stats, baseline, metrics[0])
+            verdicts += lines
+            power[scale] = status.to_dict(metrics[0])
             # crops re-read SR images from the cache: keep them out of the hit/miss counts
             hits, misses = self.cache.hits, self.cache.misses
             if self.n_crops > 0 and baseline is not None:
@@ -265,6 +272,7 @@ class Comparison:
                 "precision": self.precision,
                 "bootstrap": self.bootstrap,
                 "bootstrap_kind": "cluster" if any(g is not None for g in groups) else "item",
+                "intervals": plan.describe(),
                 "confidence": self.confidence,
                 "seed": self.seed,
                 "chunk_size": self.chunk_size,
@@ -274,6 +282,7 @@ class Comparison:
             environment=environment(),
             paper_metrics=getattr(task, "paper_table_metrics", None),
             crops=crops,
+            power=power,
         )
 
     def _distributions(
@@ -474,31 +483,18 @@ class Comparison:
         stats: dict[str, dict[str, MetricComparison]],
         baseline: str | None,
         metric: str,
-    ) -> list[str]:
-        lower = metric in self.task.lower_is_better
-        oracle_delta = stats.get("hr", {}).get(metric).delta if "hr" in stats else None
-        lines = []
-        for info in infos:
-            if info.kind not in ("sr", "task"):
-                continue
-            if baseline is None:
-                lines.append(
-                    f"{info.name} x{scale}: no baseline to compare with (add --compare bicubic)"
-                )
-                continue
-            lines.append(
-                statistics.verdict(
-                    info.name,
-                    metric,
-                    stats[info.name][metric],
-                    scale=scale,
-                    baseline=baseline,
-                    oracle_delta=oracle_delta,
-                    lower_is_better=lower,
-                    digits=_digits([stats[info.name][metric].value.value]),
-                )
-            )
-        return lines
+    ) -> tuple[list[str], Power]:
+        contenders = [info.name for info in infos if info.kind in ("sr", "task")]
+        return sr_verdicts(
+            stats,
+            contenders,
+            metric=metric,
+            scale=scale,
+            baseline=baseline,
+            lower_is_better=metric in self.task.lower_is_better,
+            more_data=self.task.more_data(self.dataset.items),
+            digits=_digits(stats[name][metric].value.value for name in stats),
+        )
 
     def _crops(
         self,

@@ -74,6 +74,8 @@ class ComparisonResult:
     paper_metrics: tuple[str, ...] | None = None
     crops: list[Crop] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    #: per scale: can the set tell whether SR helps (srpipe.verdicts.Power.to_dict)
+    power: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def headline(self) -> str:
@@ -132,6 +134,7 @@ class ComparisonResult:
             "variants": [v.to_dict() for s in self.scales for v in self.variants[s]],
             "results": self.results(),
             "verdicts": self.verdicts,
+            "power": {f"x{s}": p for s, p in self.power.items()},
             "notes": self.notes,
             "paper_table": self.paper_table_rows(),
             "item_scores": {

@@ -122,9 +122,10 @@ class Task:
     Lifecycle: the core instantiates the task (no arguments), calls :meth:`setup` once
     with a :class:`TaskContext`, then either the run loop (``predict`` -> ``draw`` /
     ``records`` -> ``summarize``) or the comparison (a :class:`DatasetReader` or
-    :meth:`load_dataset` -> ``predict`` on every variant -> ``item_scores`` ->
-    ``evaluate``). Only :attr:`name`, :attr:`metrics` (for eval) and :meth:`predict` are
-    required; everything else has a working default.
+    :meth:`load_dataset` -> :meth:`not_measurable` on the loaded set -> ``predict`` on
+    every variant -> ``item_scores`` -> ``evaluate`` -> :meth:`more_data` for verdicts).
+    Only :attr:`name`, :attr:`metrics` (for eval) and :meth:`predict` are required;
+    everything else has a working default.
     """
 
     #: command name: ``srpipe run NAME`` / ``srpipe eval NAME``
@@ -218,3 +219,29 @@ class Task:
     def item_scores(self, prediction: Any, item: Item) -> dict[str, float]:
         """Per-item metrics (kept in the report, used for paired deltas). Optional."""
         return {}
+
+    # -- what a set can and cannot tell (optional, eval) ---------------------------------
+    def not_measurable(self, items: Sequence[Item]) -> dict[str, str]:
+        """Metrics these items cannot measure at all, with the reason (metric -> why).
+
+        E.g. TAR at FAR 1e-3 needs at least 1000 impostor pairs. Such a metric is reported
+        as not measurable (null in report.json, "n/m" in text), never as a number.
+        Optional (default: every metric is measurable). Called once per comparison, after
+        :meth:`setup`, on the whole loaded set.
+        """
+        return {}
+
+    def more_data(self, items: Sequence[Item]) -> str:
+        """What data would give these items the power to tell whether SR helps.
+
+        Shown when even HR is not significantly better than the baseline. Optional: the
+        default speaks of independent groups (:attr:`Item.group`), the unit the intervals
+        count. Called after :meth:`setup`, on the whole loaded set.
+        """
+        groups = {
+            item.group if item.group is not None else ("item", i) for i, item in enumerate(items)
+        }
+        return (
+            f"more independent groups of items (this set has {len(groups)}; items that share "
+            "a group count once), or a task model that HR and the baseline separate clearly"
+        )

@@ -116,11 +116,53 @@ def test_variants_scales_and_item_scores(cache: UpscaleCache) -> None:
     assert result.value("oracle", "err", 2) == 0.0 == result.value("hr", "err", 2)
     assert result.baseline == {2: "bicubic", 3: "bicubic"}
     assert result.comparison("oracle", "err", 2).gap.value == pytest.approx(1.0)
+    # brightness error barely depends on resolution: with 5 items even HR is not significantly
+    # better than bicubic, so no verdict on the (perfect) oracle SR can be given
     assert len(result.verdicts) == 2
-    assert result.verdicts[0].startswith("oracle x2 recovers 100% [100%, 100%] of the err lost")
+    assert result.verdicts[0].startswith("no verdict on oracle x2: HR vs bicubic on err is ")
+    assert "not significant" in result.verdicts[0] and "k = 5 clusters" in result.verdicts[0]
+    assert result.power[2]["answerable"] is False and result.power[2]["more_data"]
+    assert result.settings["intervals"]["method"] == "jackknife-t"
     # PSNR vs HR is measured by the harness for every HR-sized variant
     assert result.psnr[2]["hr"] is None and result.psnr[2]["lr"] is None
     assert result.psnr[2]["bicubic"] > result.psnr[2]["nearest"] > 0
+
+
+class PixelErrorTask(BrightnessTask):
+    """Mean absolute pixel error against HR: a metric that resolution clearly moves."""
+
+    metrics = ("err",)
+
+    def predict(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [np.asarray(img, dtype=np.float64) for img in images]
+
+    def item_scores(self, prediction: np.ndarray, item: Item) -> dict[str, float]:
+        return {"err": float(np.abs(prediction - item.image).mean())}
+
+
+def test_verdicts_follow_the_power_of_the_set(cache: UpscaleCache) -> None:
+    data = make_dataset()
+    result = Comparison(
+        PixelErrorTask(),
+        data,
+        sr=[OracleUpscaler(data.items, 2)],
+        compare=["bicubic"],
+        scales=[2],
+        bootstrap=50,
+        cache=cache,
+        n_crops=0,
+    ).run()
+    hr = result.comparison("hr").delta
+    assert hr.method == "jackknife-t" and hr.k == 5 and hr.high < 0  # HR clearly better
+    assert result.power[2] == {
+        "answerable": True,
+        "metric": "err",
+        "reason": None,
+        "more_data": None,
+    }
+    (line,) = result.verdicts
+    assert line.startswith("oracle x2 recovers 100% [100%, 100%] of the err lost to x2 ")
+    assert line.endswith("err vs bicubic; jackknife t, k = 5 clusters)")
 
 
 def test_item_mean_flag_gives_the_same_numbers_as_evaluate(cache: UpscaleCache) -> None:
@@ -290,7 +332,7 @@ def test_plugin_variants_and_observers(plugin: _Plugin, cache: UpscaleCache) -> 
     infos = {i.name: i for i in result.variants[2]}
     assert infos["sharpened"].kind == "task"
     assert result.variant_names(2)[-1] == "sharpened"
-    assert any(v.startswith("sharpened x2") for v in result.verdicts)
+    assert any("sharpened x2" in v for v in result.verdicts)
     assert len(plugin.scored) == 4 * 4  # hr, bicubic, oracle, sharpened
     # bicubic is always computed; the oracle SR is reported only when not read from the cache
     assert sum(1 for _, method, _ in plugin.upscaled if method == "bicubic") == 4

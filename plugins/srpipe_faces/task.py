@@ -13,6 +13,7 @@ Two ways in:
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -406,6 +407,35 @@ class FaceTask(Task):
             "same": float(target.same),
             "correct": float((d < self.threshold) == target.same),
         }
+
+    def not_measurable(self, items: Sequence[Item]) -> dict[str, str]:
+        """TAR at a FAR below 1 / impostor pairs: the set cannot express that FAR."""
+        same = np.array([it.target.same for it in items], dtype=bool)
+        impostors = int(np.sum(~same))
+        out = {}
+        for name, far in FAR_POINTS.items():
+            if not verification.far_measurable(same, far):
+                out[name] = (
+                    f"TAR at FAR {far:g} needs at least {math.ceil(1 / far - 1e-9)} impostor "
+                    f"pairs; this set has {impostors}, so the lowest FAR it can express is "
+                    + (f"1/{impostors}" if impostors else "undefined")
+                )
+        return out
+
+    def more_data(self, items: Sequence[Item]) -> str:
+        """Verification power comes from people: identities with genuine pairs, then pairs."""
+        genuine = [it for it in items if it.target.same]
+        people = sorted({str(it.group) for it in genuine})
+        identities = len({it.group for it in items})
+        if len(people) == 1:
+            spread = f"all {len(genuine)} genuine pairs come from one identity ({people[0]})"
+        else:
+            spread = f"the {len(genuine)} genuine pairs come from {len(people)} identities"
+        return (
+            f"more identities with genuine pairs ({spread}; {identities} identities, "
+            f"{len(items)} pairs in all), e.g. a real benchmark with --data LFW_DIR "
+            "(its pairs.txt holds 6000 pairs in 10 folds)"
+        )
 
     def _check_embedder(self, targets: Sequence[Any]) -> None:
         used = {t.embedder for t in targets}

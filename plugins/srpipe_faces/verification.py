@@ -5,9 +5,10 @@ Conventions (the LFW "unrestricted" reporting style):
 * a pair is accepted as "same person" when its distance is **strictly below** the threshold;
 * accuracy: 10-fold cross-validation; for each fold the threshold that maximises accuracy on
   the other nine folds is applied to the held-out fold; the result is the mean over folds;
-* TAR at FAR f: the threshold lets through at most ``floor(f * n_impostors)`` impostor pairs
-  (so with fewer than ``1 / f`` impostors it must reject them all: the estimate is then
-  conservative, and :func:`far_resolution` says how fine the FAR grid is);
+* TAR at FAR f: the threshold lets through at most ``floor(f * n_impostors)`` impostor pairs.
+  With fewer than ``1 / f`` impostors that is zero: the set cannot tell FAR f from FAR 0, so
+  TAR at f is *not measurable* (NaN, never the TAR at zero false accepts passed off as it);
+  :func:`far_resolution` says how fine the FAR grid is;
 * ROC AUC: the probability that a genuine pair is closer than an impostor pair (ties half);
 * rank-1: the probe's nearest gallery identity is its own.
 
@@ -89,17 +90,27 @@ def kfold_accuracy(
 
 
 def tar_at_far(distances: np.ndarray, same: np.ndarray, far: float) -> float:
-    """True accept rate at the threshold that keeps the false accept rate at most ``far``."""
+    """True accept rate at the threshold that keeps the false accept rate at most ``far``.
+
+    NaN when it cannot be measured: no genuine or no impostor pair, or ``far`` below
+    ``1 / n_impostors`` (see :func:`far_measurable`).
+    """
     d = np.asarray(distances, dtype=float)
     same = np.asarray(same, dtype=bool)
     genuine, impostor = d[same], np.sort(d[~same])
-    if genuine.size == 0 or impostor.size == 0:
+    if genuine.size == 0 or not far_measurable(same, far):
         return float("nan")
     allowed = int(np.floor(far * impostor.size + 1e-9))
     if allowed >= impostor.size:
         return 1.0
     # accept d < impostor[allowed]: exactly `allowed` impostors (fewer with ties) get in
     return float(np.mean(genuine < impostor[allowed]))
+
+
+def far_measurable(same: np.ndarray, far: float) -> bool:
+    """True when the impostor pairs can express FAR ``far``: ``far >= 1 / n_impostors``."""
+    n = int(np.sum(~np.asarray(same, dtype=bool)))
+    return n > 0 and far * n + 1e-9 >= 1.0
 
 
 def far_resolution(same: np.ndarray) -> float:

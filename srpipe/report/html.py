@@ -72,6 +72,11 @@ def render(result: ComparisonResult, out: Path) -> str:
             body.append(
                 _table(text.headers(result, scale), text.metric_rows(result, scale, metric), kinds)
             )
+            notes = text.metric_notes(result, scale, metric)
+            if notes:
+                body.append(
+                    '<ul class="muted">' + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"
+                )
     images = [
         (role, rel) for role, rel in result.files.items() if role.startswith(("plot_", "crop_"))
     ]

@@ -33,6 +33,9 @@ def render(result: ComparisonResult) -> str:
                 ),
                 "",
             ]
+            notes = text.metric_notes(result, scale, metric)
+            if notes:
+                out += [f"- {note}" for note in notes] + [""]
     plots = [(role, rel) for role, rel in result.files.items() if role.startswith("plot_")]
     if plots:
         out += ["## Plots", ""] + [f"![{role[5:]}]({rel})" for role, rel in plots] + [""]

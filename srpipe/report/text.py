@@ -51,12 +51,20 @@ def percent(est: Estimate | None) -> str:
     return text
 
 
+#: what a metric the set cannot measure shows instead of a number
+NOT_MEASURABLE = "n/m"
+
+
 def metric_rows(result: ComparisonResult, scale: int, metric: str) -> list[list[str]]:
     """Cells of one (scale, metric) block: variant, kind, value, delta, gap."""
     digits = digits_for(result, metric)
     rows = []
     for info in result.variants[scale]:
         comp = result.stats[scale][info.name][metric]
+        if comp.not_measurable:
+            delta = "-" if info.name == result.baseline.get(scale) else NOT_MEASURABLE
+            rows.append([info.name, info.kind, NOT_MEASURABLE, delta, "-"])
+            continue
         rows.append(
             [
                 info.name,
@@ -67,6 +75,26 @@ def metric_rows(result: ComparisonResult, scale: int, metric: str) -> list[list[
             ]
         )
     return rows
+
+
+def metric_notes(result: ComparisonResult, scale: int, metric: str) -> list[str]:
+    """Why a block has "n/m" cells or missing/conditional intervals, one line per reason."""
+    notes: list[str] = []
+    for info in result.variants[scale]:
+        comp = result.stats[scale][info.name][metric]
+        if comp.not_measurable:
+            line = f"{NOT_MEASURABLE} = not measurable on this set: {comp.not_measurable}"
+            if line not in notes:
+                notes.append(line)
+            continue
+        for part, est in (("value", comp.value), ("Δ", comp.delta), ("gap", comp.gap)):
+            # a run-wide reason (no intervals at all) is said once, in the summary line
+            if est is None or not est.note or est.method == "none":
+                continue
+            line = f"{info.name} {part}: {est.note}"
+            if line not in notes:
+                notes.append(line)
+    return notes
 
 
 def headers(result: ComparisonResult, scale: int) -> list[str]:
@@ -81,11 +109,15 @@ def direction(result: ComparisonResult, metric: str) -> str:
 def summary_line(result: ComparisonResult) -> str:
     ds = result.dataset
     groups = f" in {ds['groups']} groups" if ds.get("groups") else ""
-    kind = result.settings.get("bootstrap_kind", "item")
     conf = round(100 * result.settings.get("confidence", 0.95))
+    plan = result.settings.get("intervals")
+    if plan:
+        how = f"k = {plan['k']} independent clusters · paired {conf}% CI: {plan['description']}"
+    else:
+        kind = result.settings.get("bootstrap_kind", "item")
+        how = f"{result.settings.get('bootstrap')} paired {kind} bootstrap resamples, {conf}% CI"
     return (
-        f"task {result.task} · dataset {ds['name']} ({ds['items']} items{groups}) · "
-        f"{result.settings.get('bootstrap')} paired {kind} bootstrap resamples, {conf}% CI, "
+        f"task {result.task} · dataset {ds['name']} ({ds['items']} items{groups}) · {how}, "
         f"seed {result.settings.get('seed')}"
     )
 
@@ -107,6 +139,7 @@ def comparison_table(result: ComparisonResult) -> str:
             lines.append("")
             lines.append(f"x{scale} · {metric} ({direction(result, metric)})")
             lines += _grid(headers(result, scale), metric_rows(result, scale, metric))
+            lines += [f"  * {note}" for note in metric_notes(result, scale, metric)]
     paper = paper_table(result)
     if paper:
         lines += ["", "In the papers' layout:", paper]

@@ -49,10 +49,16 @@ def test_kfold_accuracy_with_one_fold_is_in_sample() -> None:
 def test_tar_at_far_by_hand() -> None:
     # 4 impostors: FAR 0.25 lets one in (0.2), so accept d < 0.4 -> genuine 0.1, 0.3 -> 2/3
     assert v.tar_at_far(D, SAME, 0.25) == pytest.approx(2 / 3)
-    # FAR 0.1 lets none in: accept d < 0.2 -> 1/3
-    assert v.tar_at_far(D, SAME, 0.1) == pytest.approx(1 / 3)
     assert v.tar_at_far(D, SAME, 1.0) == 1.0
     assert v.far_resolution(SAME) == pytest.approx(0.25)
+
+
+def test_tar_below_the_far_resolution_is_not_measurable() -> None:
+    # 4 impostors cannot express FAR 0.1: it would be the TAR at zero false accepts (1/3),
+    # a different quantity, so it is NaN rather than that number
+    assert v.far_measurable(SAME, 0.25) and not v.far_measurable(SAME, 0.1)
+    assert math.isnan(v.tar_at_far(D, SAME, 0.1))
+    assert math.isnan(v.tar_at_far(D, SAME, 0.0))
 
 
 def test_tar_at_far_needs_both_kinds() -> None:
@@ -78,7 +84,8 @@ def test_unscored_pairs_count_as_errors() -> None:
     assert d[1] == np.inf and d[6] == -np.inf
     # the unscored genuine pair is never accepted, the unscored impostor always is
     assert v.accuracy_at(d, SAME, 0.55) == pytest.approx(3 / 7)
-    assert v.tar_at_far(d, SAME, 0.0) == 0.0
+    # the unscored impostor (-inf) takes the one false accept FAR 0.25 allows: 1/3, not 2/3
+    assert v.tar_at_far(d, SAME, 0.25) == pytest.approx(1 / 3)
 
 
 def test_rank1_excludes_the_probe_image_itself() -> None:
