@@ -312,12 +312,12 @@ class IntervalPlan:
         if math.isinf(value):
             return Estimate(value, nan, nan, self.method, self.k)
         if self.method == NO_INTERVAL:
-            return Estimate(value, nan, nan, self.method, self.k, note=self.reason)
+            return Estimate(value, nan, nan, self.method, self.k, note=f"no CI: {self.reason}")
         if self.method == BOOTSTRAP:
             low, high, undefined = interval(samples, self.confidence)
             note = ""
             if undefined >= 1.0:
-                note = "undefined in every bootstrap resample"
+                note = "no CI: undefined in every bootstrap resample"
             elif undefined > 0:
                 note = (
                     f"undefined in {undefined:.1%} of the bootstrap resamples, which were "

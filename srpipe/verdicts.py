@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from srpipe.statistics import JACKKNIFE, Estimate, MetricComparison
+from srpipe.statistics import JACKKNIFE, NO_INTERVAL, Estimate, MetricComparison
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def _with_ci(est: Estimate, digits: int) -> str:
 
 def _method(est: Estimate) -> str:
     """How the interval was made, briefly ("jackknife t, k = 7 clusters")."""
-    if not est.method:
+    if not est.method or est.method == NO_INTERVAL:
         return ""
     name = "jackknife t" if est.method == JACKKNIFE else est.method.replace("-", " ")
     return f"{name}, k = {est.k} clusters" if est.k else name
@@ -75,11 +75,13 @@ def power(
     It can when HR is significantly better than ``baseline``, or when HR's own value is
     infinite (PSNR of HR against itself: better by definition).
     """
+    if oracle is not None and oracle.not_measurable:
+        return Power(
+            False, f"{oracle.metric} cannot be measured on this set ({oracle.not_measurable})"
+        )
     if oracle is None or oracle.delta is None:
         return Power(True)  # no HR variant: verdicts go without a gap share
     metric = oracle.metric
-    if oracle.not_measurable:
-        return Power(False, f"{metric} cannot be measured on this set ({oracle.not_measurable})")
     delta = oracle.delta
     if math.isinf(delta.value):
         return Power(True)
@@ -88,11 +90,11 @@ def power(
     if how:
         where += f" ({how})"
     if not math.isfinite(delta.value) or not delta.has_interval:
-        why = delta.note or "no confidence interval"
+        why = delta.note or "no CI"
         return Power(
             False,
-            f"{where}: without an interval ({why}) nobody can tell whether downsampling cost "
-            "anything, so the set has no power to say whether SR helps",
+            f"{where}, {why}: nobody can tell whether downsampling cost anything, so the set "
+            "has no power to say whether SR helps",
             more_data,
         )
     if delta.spans_zero:
@@ -153,8 +155,8 @@ def verdict(
         and ((oracle_delta.value < 0) if lower_is_better else (oracle_delta.value > 0))
     )
     if math.isfinite(delta.value) and not delta.has_interval:
-        why = f": {delta.note}" if delta.note else ""
-        return f"{label} x{scale}: {diff} (no confidence interval{why}; significance unknown)"
+        why = delta.note or "no CI"
+        return f"{label} x{scale}: {diff} ({why}; significance unknown)"
     if delta.spans_zero:
         return f"{label} x{scale}: no significant difference from {baseline} ({diff})"
     better = (delta.value < 0) if lower_is_better else (delta.value > 0)
