@@ -286,9 +286,8 @@ class IntervalPlan:
         text = {
             BOOTSTRAP: f"percentile cluster bootstrap over k = {self.k} clusters "
             f"({self.resamples} resamples)",
-            JACKKNIFE: f"leave-one-cluster-out jackknife SE x Student t with {self.df} df "
-            f"(k = {self.k} clusters < {self.small_k}: a percentile bootstrap would be too "
-            "narrow)",
+            JACKKNIFE: f"leave-one-cluster-out jackknife SE x Student t, {self.df} df (fewer "
+            f"than {self.small_k} clusters: a percentile bootstrap would be too narrow)",
             NO_INTERVAL: f"no intervals: {self.reason}",
         }[self.method]
         return {

@@ -1,4 +1,4 @@
-"""Paired intervals: bootstrap and small-k jackknife t, hand-computed cases, coverage, determinism."""
+"""Paired intervals: bootstrap and small-k jackknife t, by hand, coverage, determinism."""
 
 from __future__ import annotations
 

@@ -52,15 +52,16 @@ Limits (read before quoting a number):
 - rank-1 is defined only for the carphone probes (every other identity has one image), and the
   gallery has only {identities} identities, so chance rank-1 is already 1/{identities};
 - folds are not identity-disjoint, and with {imp} impostor pairs no FAR below 1/{imp} can be
-  measured: TAR at FAR 1e-2 and at 1e-3 are both the TAR at zero false accepts here
-  (conservative, and equal);
+  measured: TAR at FAR 1e-2 and at 1e-3 are reported as not measurable (n/m), not as the
+  TAR at zero false accepts;
 - the "HR" images are themselves small (carphone is 176x144 with faces about 50 px wide; the
   bus faces about 35 px), so x4 probes have faces of about 8-45 px: this is a stress test of SR on
   tiny faces, not LFW;
-- the bootstrap resamples identities (one cluster each): all genuine pairs and all rank-1
-  probes sit in the carphone cluster, so a resample either repeats it whole or has no genuine
-  pair at all; TAR and rank-1 CIs then collapse to a point, which is not certainty: they come
-  from one person. The accuracy and AUC CIs move with the impostor clusters only;
+- intervals treat each identity as one cluster ({identities} clusters, so a jackknife t
+  interval, see docs/statistics.md): all genuine pairs and all rank-1 probes sit in the
+  carphone cluster, so AUC and rank-1 get no interval (leaving that one person out leaves
+  them undefined) and accuracy's interval is wide; with HR not significantly better than
+  bicubic, the report gives no verdict on SR;
 - scikit-image's `lfw_subset.npy` (100 face + 100 non-face 25x25 grey crops) carries no
   identity labels: it cannot form verification pairs or a gallery, and is not used here; it
   could only serve a face/non-face detection check.

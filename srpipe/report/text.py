@@ -79,21 +79,26 @@ def metric_rows(result: ComparisonResult, scale: int, metric: str) -> list[list[
 
 def metric_notes(result: ComparisonResult, scale: int, metric: str) -> list[str]:
     """Why a block has "n/m" cells or missing/conditional intervals, one line per reason."""
-    notes: list[str] = []
+    measurable: list[str] = []
+    by_note: dict[str, list[str]] = {}
+    total = 0
     for info in result.variants[scale]:
         comp = result.stats[scale][info.name][metric]
         if comp.not_measurable:
             line = f"{NOT_MEASURABLE} = not measurable on this set: {comp.not_measurable}"
-            if line not in notes:
-                notes.append(line)
+            if line not in measurable:
+                measurable.append(line)
             continue
         for part, est in (("value", comp.value), ("Δ", comp.delta), ("gap", comp.gap)):
-            # a run-wide reason (no intervals at all) is said once, in the summary line
-            if est is None or not est.note or est.method == "none":
+            if est is None or not math.isfinite(est.value):
                 continue
-            line = f"{info.name} {part}: {est.note}"
-            if line not in notes:
-                notes.append(line)
+            total += 1
+            # a run-wide reason (no intervals at all) is said once, in the summary line
+            if est.note and est.method != "none":
+                by_note.setdefault(est.note, []).append(f"{info.name} {part}")
+    notes = list(measurable)
+    for note, where in by_note.items():
+        notes.append(f"{'every number' if len(where) == total else ', '.join(where)}: {note}")
     return notes
 
 

@@ -93,7 +93,7 @@ def test_eval_scores_pairs_and_counts_unscorable_ones(
     # bootstrap resamples repeat items; evaluate stays a pure function of its arguments
     twice = task.evaluate(hr + hr, dataset.items + dataset.items)
     assert twice["unscored_pairs"] == 2 * unscorable
-    assert task.evaluate(hr, dataset.items) == metrics
+    np.testing.assert_equal(task.evaluate(hr, dataset.items), metrics)  # NaN == NaN here
     x4 = task.predict([imresize(degrade(it.image, 4), 4) for it in dataset.items])
     scores = [task.item_scores(p, it) for p, it in zip(x4, dataset.items)]
     genuine = [s for s, it in zip(scores, dataset.items) if it.target.same and it.target.scorable]
@@ -164,3 +164,45 @@ def test_repeated_probe_chips_are_embedded_once(astronaut, monkeypatch) -> None:
     assert calls == [2] and np.array_equal(first, again) and not np.array_equal(first, other)
     task.predict([chip])
     assert calls == [2]
+
+
+def test_default_set_gives_no_sr_verdict_and_no_tar_at_unmeasurable_far(tmp_path: Path) -> None:
+    """`srpipe eval faces` on the offline set: its genuine pairs are one person, so the set
+    cannot tell HR from bicubic; it must say so instead of judging SR, and it has 60
+    impostor pairs, so TAR at FAR 1e-3 is not measurable (not 0)."""
+    from click.testing import CliRunner
+
+    from srpipe.cli import cli
+
+    out = tmp_path / "report"
+    run = CliRunner().invoke(
+        cli, ["eval", "faces", "--device", "cpu", "-o", str(out)], catch_exceptions=False
+    )
+    assert run.exit_code == 0, run.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["settings"]["intervals"]["method"] == "jackknife-t"
+    k = report["settings"]["intervals"]["k"]
+    assert k == report["dataset"]["groups"] and f"k = {k} independent clusters" in run.output
+    rows = {(r["variant"], r["metric"]): r for r in report["results"]}
+    # the precondition of "no verdict": HR vs bicubic on the headline is not significant
+    hr = rows[("hr", "accuracy")]["delta"]
+    assert hr["method"] == "jackknife-t" and hr["k"] == k and hr["low"] <= 0.0 <= hr["high"]
+    assert report["power"]["x4"]["answerable"] is False
+    assert "one identity" in report["power"]["x4"]["more_data"]
+    (line,) = report["verdicts"]
+    assert line.startswith("no verdict on edsr x4: HR vs bicubic on accuracy is ")
+    assert "no power to say whether SR helps" in line and "What would give it power: " in line
+    # TAR at FAR 1e-3 (and 1e-2) needs more impostor pairs than the set has
+    for variant in ("hr", "bicubic", "edsr"):
+        tar = rows[(variant, "tar_far_1e-3")]
+        assert tar["value"]["value"] is None and "1000 impostor pairs" in tar["not_measurable"]
+    tar_block = run.output.split("x4 · tar_far_1e-3")[1].split("x4 · auc")[0]
+    assert tar_block.count("n/m") >= 5 and "0.0000" not in tar_block
+    assert "not measurable on this set: TAR at FAR 0.001 needs at least 1000" in tar_block
+    # metrics resting on the one person with genuine pairs get no interval, and say why
+    auc = rows[("edsr", "auc")]["delta"]
+    assert auc["low"] is None and "carphone" in auc["note"]
+    for page in ("report.md", "report.html"):
+        text = (out / page).read_text()
+        assert "no verdict on edsr x4" in text and "n/m" in text
+    assert line in run.output
