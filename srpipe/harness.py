@@ -14,8 +14,10 @@ every *variant* then produces the image the task sees:
 
 The *same* task model predicts on every variant and scores each item (``item_scores``);
 the dataset metrics come from ``Task.evaluate``. :mod:`srpipe.statistics` turns them into
-values with paired bootstrap CIs, differences to the baseline and the share of the
-HR-vs-baseline gap each method recovers, and one verdict line per SR model.
+values with paired CIs (their method chosen by the number of independent clusters),
+differences to the baseline and the share of the HR-vs-baseline gap each method recovers;
+:mod:`srpipe.verdicts` gives one verdict line per SR model, or none when the set cannot tell
+HR from the baseline.
 
 Memory stays bounded on big datasets: items are processed in chunks, upscaled images are
 dropped once predicted and scored, and only predictions (not images) are kept. A task

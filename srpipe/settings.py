@@ -29,7 +29,8 @@ class EvalSettings:
     precision: str = "fp32"
     #: evaluate only N items (None: all)
     limit: int | None = None
-    #: paired bootstrap resamples for the confidence intervals (0: none)
+    #: paired bootstrap resamples for the confidence intervals, used from 20 independent
+    #: clusters on (fewer get a jackknife t interval, docs/statistics.md); 0: no intervals
     bootstrap: int = 1000
     #: seed of the bootstrap and of any sampling
     seed: int = 0

@@ -69,7 +69,8 @@ def _common_params() -> list[click.Parameter]:
             type=int,
             default=DEFAULTS.bootstrap,
             show_default=True,
-            help="Bootstrap resamples for the confidence intervals.",
+            help="Bootstrap resamples for the confidence intervals (used from 20 independent "
+            "clusters on; fewer get a jackknife t interval, see docs/statistics.md); 0: none.",
         ),
         click.Option(
             ["--seed"],
@@ -118,7 +119,8 @@ eval_group = TaskGroup(
     invoke=_invoke,
     help="Measure a task on HR (the upper bound), baseline upscaling and SR inputs.\n\n"
     "HR items are degraded with MATLAB-exact bicubic, upscaled by every method, and scored "
-    "by the same task model; the report gives paired differences with bootstrap CIs and "
-    "the share of the HR-vs-bicubic gap each SR model recovers.\n\n"
+    "by the same task model; the report gives paired differences with CIs (chosen by the "
+    "number of independent clusters) and the share of the HR-vs-bicubic gap each SR model "
+    "recovers.\n\n"
     "Example: srpipe eval faces --compare bicubic --sr edsr --scale 4",
 )

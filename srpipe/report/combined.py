@@ -108,7 +108,8 @@ def write_combined(sections: list[Section], out: Path, title: str = "srpipe demo
         f"<h1>{html.escape(title)}</h1>",
         "<p>Does super-resolution help the downstream task? Each section runs the same task "
         "model on HR (upper bound), bicubic-upscaled and SR-upscaled inputs; intervals are "
-        "95% paired bootstrap CIs.</p>",
+        "95% paired CIs, made according to the number of independent clusters k in each "
+        "section (docs/statistics.md).</p>",
         "<h2>Share of the HR-vs-bicubic gap recovered</h2>",
         _table(summary_rows(sections)),
     ]
