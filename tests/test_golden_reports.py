@@ -3,6 +3,8 @@
 The fixtures under tests/golden/ were written by the code before the issue-12 refactor;
 these tests prove a restructuring leaves every number (values, CIs, deltas, per-item
 scores, verdicts, notes, settings) as it was. Timings and library versions are left out.
+Issue 13 regenerated them (interval method/k fields, jackknife t intervals at these small k,
+power, no-power verdicts); every point estimate was checked equal to the previous fixtures.
 After an *intended* change of numbers, regenerate with ``SRPIPE_UPDATE_GOLDEN=1 pytest
 tests/test_golden_reports.py`` and say why in the commit.
 """
