@@ -52,6 +52,8 @@ _LAZY = {
     "upscale_classic": "srpipe.resize:upscale_classic",
     "psnr": "srpipe.metrics:psnr",
     "ssim": "srpipe.metrics:ssim",
+    "check_pickle": "srpipe.pickle_check:check_pickle",
+    "is_pickle_file": "srpipe.pickle_check:is_pickle_file",
 }
 
 __all__ = ["__version__", "hookimpl", *_LAZY]
