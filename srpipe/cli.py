@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and turn exceptions into one-line errors."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("SRPIPE_DEBUG") == "1"
+    if debug and os.environ.get("OPENCV_LOG_LEVEL") == "SILENT":
+        os.environ["OPENCV_LOG_LEVEL"] = "WARNING"  # cv2 reads it on import, later than this
     try:
         code = cli.main(args=args, prog_name="srpipe", standalone_mode=False)
     except click.exceptions.Abort:
