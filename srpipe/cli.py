@@ -83,7 +83,8 @@ def cli(ctx: click.Context, debug: bool, plugin_flags: tuple[str, ...]) -> None:
       srpipe upscale photo.jpg big.png --sr edsr      just upscale
     \b
     Environment: SRPIPE_PLUGINS=a,b (allowlist), SRPIPE_DISABLE_PLUGIN_AUTOLOAD=1,
-    SRPIPE_CACHE (cache dir), SRPIPE_TRACE_HOOKS=1 (print every hook call).
+    SRPIPE_CACHE (cache dir), SRPIPE_TRACE_HOOKS=1 (print every hook call),
+    SRPIPE_MEMORY (SR memory budget, e.g. 4G), SRPIPE_MAX_PIXELS (decode limit).
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
