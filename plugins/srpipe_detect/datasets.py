@@ -123,7 +123,7 @@ class YoloReader(DatasetReader):
                 "names": names,
                 "format": "yolo",
                 "skipped": skipped,
-                "unlabelled": [str(p) for p in unlabelled],
+                **({"unlabelled": [str(p) for p in unlabelled]} if unlabelled else {}),
             },
         )
 

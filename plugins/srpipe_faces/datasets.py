@@ -466,7 +466,6 @@ def build_face_dataset(
         "face_width": options.face_width,
         "hr_chips_enlarged": len(enlarged),
         "unscorable_pairs": [{"item": it.id, "reason": it.target.reason} for it in unscorable],
-        "missing_images": [str(p) for p in missing],
         "hr_face_width_px": {
             "min": float(np.min(widths)) if widths else None,
             "median": float(np.median(widths)) if widths else None,
@@ -475,6 +474,8 @@ def build_face_dataset(
     }
     BUILT_DATASETS += 1
     text = f"{description.strip()}\n\n{summary}" if description.strip() else summary
+    if missing:
+        meta["missing_images"] = [str(p) for p in missing]
     return Dataset(name=name, items=items, description=text, meta=meta)
 
 

@@ -170,7 +170,7 @@ def folder_dataset(
         name=name or (path.stem if path.is_file() else path.name),
         items=items,
         description=(description or f"HR images from {path}") + note,
-        meta={"path": str(path), "skipped": skipped},
+        meta={"path": str(path), **({"skipped": skipped} if skipped else {})},
     )
 
 

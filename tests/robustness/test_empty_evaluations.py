@@ -49,7 +49,7 @@ def test_some_missing_labels_are_listed(tmp_path, capsys):
 
     data = _yolo_set(tmp_path / "set")
     (data / "labels" / "val" / "im1.txt").unlink()
-    dataset = YoloReader().read(data / "data.yaml")
+    dataset = YoloReader().load(data / "data.yaml")
     assert len(dataset.items) == 3 and len(dataset.meta["unlabelled"]) == 1
     assert "1 of 3 images have no label file" in capsys.readouterr().err
 
