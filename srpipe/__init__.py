@@ -9,10 +9,17 @@ modules (torch, ultralytics, facenet-pytorch) load only inside the functions tha
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 from srpipe.hookspecs import hookimpl
 from srpipe.version import __version__
+
+# OpenCV prints "[ WARN:0@0.02] global cap.cpp..." straight to stderr for files srpipe then
+# reports in one line of its own; they stay on for --debug / SRPIPE_DEBUG=1 (cv2 reads this
+# variable when it is first imported, which is always later than this)
+if os.environ.get("SRPIPE_DEBUG") != "1":
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
 
 # name -> "module:attribute"; resolved on first access so `srpipe --help` stays fast.
 _LAZY = {
@@ -52,6 +59,8 @@ _LAZY = {
     "upscale_classic": "srpipe.resize:upscale_classic",
     "psnr": "srpipe.metrics:psnr",
     "ssim": "srpipe.metrics:ssim",
+    "check_pickle": "srpipe.pickle_check:check_pickle",
+    "is_pickle_file": "srpipe.pickle_check:is_pickle_file",
 }
 
 __all__ = ["__version__", "hookimpl", *_LAZY]

@@ -83,7 +83,8 @@ def cli(ctx: click.Context, debug: bool, plugin_flags: tuple[str, ...]) -> None:
       srpipe upscale photo.jpg big.png --sr edsr      just upscale
     \b
     Environment: SRPIPE_PLUGINS=a,b (allowlist), SRPIPE_DISABLE_PLUGIN_AUTOLOAD=1,
-    SRPIPE_CACHE (cache dir), SRPIPE_TRACE_HOOKS=1 (print every hook call).
+    SRPIPE_CACHE (cache dir), SRPIPE_TRACE_HOOKS=1 (print every hook call),
+    SRPIPE_MEMORY (SR memory budget, e.g. 4G), SRPIPE_MAX_PIXELS (decode limit).
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and turn exceptions into one-line errors."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("SRPIPE_DEBUG") == "1"
+    if debug and os.environ.get("OPENCV_LOG_LEVEL") == "SILENT":
+        os.environ["OPENCV_LOG_LEVEL"] = "WARNING"  # cv2 reads it on import, later than this
     try:
         code = cli.main(args=args, prog_name="srpipe", standalone_mode=False)
     except click.exceptions.Abort:

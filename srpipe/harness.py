@@ -204,7 +204,8 @@ class Comparison:
         crops: list[Crop] = []
         for scale in self.scales:
             items = [_at_scale(item, scale) for item in self.dataset.items]
-            lr_images = [_degrade(item, scale) for item in items]
+            # degrade() crops itself; given the uncropped HR its errors name the real size
+            lr_images = [_degrade(item, scale) for item in self.dataset.items]
             infos: list[VariantInfo] = []
             point: dict[str, dict[str, float]] = {}
             samples: dict[str, dict[str, np.ndarray]] = {}

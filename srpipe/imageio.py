@@ -82,9 +82,68 @@ def load_image(path: str | os.PathLike[str]) -> Picture:
     data = path.read_bytes()
     if not data:
         raise SrpipeError(f"{path}: empty file (0 bytes); re-export or remove it")
+    check_image_header(path, data)
+    _align_pillow_limit()
     pixels = _decode_cv2(path, data) if _is_16bit_colour_png(data) else _decode_pil(path, data)
     pixels = _apply_orientation(pixels, _exif_orientation(data))
     return _to_picture(path, pixels)
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from an image's header, without decoding pixels; None if unknown."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24 and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:4] == b"RIFF" and data[8:16] == b"WEBPVP8X" and len(data) >= 30:
+        # extended WebP: 24-bit canvas width-1 and height-1 (libwebp decodes the whole canvas)
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb warning/error is replaced by srpipe's limit (one line)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                with Image.open(io.BytesIO(data)) as im:  # parses the header only
+                    return int(im.size[0]), int(im.size[1])
+            finally:
+                Image.MAX_IMAGE_PIXELS = limit
+    except Exception:  # not an image Pillow knows: the decoder reports it
+        return None
+
+
+def check_image_header(path: str | os.PathLike[str], data: bytes | None = None) -> None:
+    """Refuse an image whose header declares more pixels than the decode limit.
+
+    Reads at most the first 64 KiB when ``data`` is not given (headers sit at the start;
+    a TIFF whose directory lies further on is measured by Pillow's lazy open instead).
+    """
+    from srpipe.limits import check_pixel_count
+
+    if data is None:
+        with open(path, "rb") as handle:
+            data = handle.read(65536)
+        size = declared_size(data)
+        if size is None and Path(path).suffix.lower() in (".tif", ".tiff"):
+            data = Path(path).read_bytes()
+            size = declared_size(data)
+    else:
+        size = declared_size(data)
+    if size is not None:
+        check_pixel_count(str(path), *size)
+
+
+def _align_pillow_limit() -> None:
+    from PIL import Image
+
+    from srpipe.limits import max_pixels
+
+    # srpipe's limit was checked from the header; Pillow's lower default would only add a
+    # DecompressionBombWarning (raw library text) for images srpipe has accepted
+    Image.MAX_IMAGE_PIXELS = max_pixels()
 
 
 def _is_16bit_colour_png(data: bytes) -> bool:
@@ -114,6 +173,7 @@ def _decode_pil(path: Path, data: bytes) -> np.ndarray:
 
     try:
         with Image.open(io.BytesIO(data)) as im:
+            # the size was checked against srpipe's limit (check_image_header) before
             im.load()  # decode now: truncation shows up here, not later
             return _pil_to_array(path, im)
     except (UnidentifiedImageError, ImportError):

@@ -12,6 +12,7 @@ runner iterates it in batches itself.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import time
@@ -59,6 +60,8 @@ class RunResult:
     summary: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
+    #: True when a signal stopped the run: ``outputs`` then lists the ``.partial`` video
+    partial: bool = False
 
     def to_dict(self) -> dict[str, Any]:
 
@@ -210,22 +213,41 @@ def run_task(
         result.frames += len(good)
         return [drawn.get(id(f)) for f in batch]
 
+    # `-o DIR/a.mp4` shares DIR with other runs: its records are named after the video
+    prefix = f"{out.stem}." if video_out else ""
+    record_files = [out_dir / f"{prefix}{n}" for n in ("records.json", "records.csv")]
+    summary_file = out_dir / f"{prefix}summary.json"
+
     def write_records() -> None:
-        result.summary = task.summarize(predictions)
+        result.summary = {**task.summarize(predictions), **result.summary}
         result.seconds = {k: round(v, 3) for k, v in timer.seconds.items()}
         merged = _merge_rows(rows)
-        atomic.write_json(out_dir / "records.json", merged)
-        atomic.write_text(out_dir / "records.csv", _to_csv(merged))
-        atomic.write_json(out_dir / "summary.json", result.to_dict())
+        atomic.write_json(record_files[0], merged)
+        atomic.write_text(record_files[1], _to_csv(merged))
+        atomic.write_json(summary_file, result.to_dict())
 
     if kind == "frames":
         video_path = out if video_out else out_dir / f"{input.stem}_{task_cls.name}.mp4"
+        terminated: list[int] = []
         try:
-            _run_frames(source, process, video_path, batch_size, timer, result, quiet)
-        except KeyboardInterrupt:
+            with _sigterm_as_interrupt(terminated):
+                _run_frames(source, process, video_path, batch_size, timer, result, quiet)
+        except KeyboardInterrupt as exc:
             # keep what was processed: the partial video is playable, records match it
-            result.summary = {"interrupted": True}
+            stats = getattr(exc, "stats", None)
+            partial = getattr(stats, "output", None)
+            result.outputs = [o for o in result.outputs if o != str(video_path)]
+            if partial:
+                result.outputs.append(str(partial))
+            result.outputs += [str(p) for p in (*record_files, summary_file)]
+            result.partial = True
+            message = str(exc) or "interrupted"
+            result.summary = {"interrupted": True, "signal": terminated[0] if terminated else 2}
+            result.summary["message"] = message
             write_records()
+            click.echo(f"records of the frames done: {summary_file}", err=True)
+            if terminated:
+                raise SystemExit(128 + terminated[0]) from None
             raise
     else:
         annotated_dir = out_dir / "annotated"
@@ -242,9 +264,7 @@ def run_task(
         bar.close()
 
     with timer.time("encode"):
-        result.outputs += [
-            str(out_dir / n) for n in ("records.json", "records.csv", "summary.json")
-        ]
+        result.outputs += [str(p) for p in (*record_files, summary_file)]
         write_records()
     _print_result(result, as_json, quiet, click)
     if result.failed:
@@ -254,6 +274,29 @@ def run_task(
             f"{len(result.failed)} input(s) failed, the rest were written: {names}{more}"
         )
     return result
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(received: list[int]) -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while frames are processed (a playable partial is kept).
+
+    The signal number is appended to ``received`` so the caller can exit 128 + signal.
+    """
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (an embedding application): leave it alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run_frames(

@@ -16,11 +16,14 @@ What it takes care of, so callers do not have to:
   ``torch.inference_mode``, which is measurably faster on CPU (see BENCHMARKS.md);
 * **tiling**: ``tile > 0`` cuts the input into tiles with ``tile_overlap`` pixels of
   context and blended seams (:mod:`srpipe.tiling`); tiles are moved to the device one at
-  a time and the output is assembled on the CPU, so memory stays bounded. ``tile=0`` runs
-  whole images, except that inputs above :data:`AUTO_TILE_PIXELS` LR pixels are tiled
-  with :data:`AUTO_TILE` automatically. On CUDA an out-of-memory error retries the image
-  with half the tile size (down to 32);
-* **batching** of same-size images (up to ``batch_size``) when not tiling;
+  a time and the output is assembled on the CPU, so memory stays bounded. ``tile=0``
+  plans from a **memory budget** (``memory=``, ``$SRPIPE_MEMORY``, else a share of the
+  free RAM/VRAM, :func:`srpipe.limits.memory_budget`): an image whose activations
+  (:meth:`Upscaler.bytes_per_pixel`, measured from the model) fit runs whole, a larger one
+  gets the largest tile that fits. An out-of-memory error, on CUDA or CPU, retries the
+  image with half the tile size (down to 32);
+* **batching** of same-size images (up to ``batch_size``, fewer when the budget says so)
+  when not tiling;
 * **self-ensemble** (``self_ensemble=True``): the mean of the 8 flips/rotations, each
   transformed back (the "+" models of the papers); models only: the classic interpolators
   are flip-equivariant (symmetric kernels and padding) and change under transposition only
@@ -53,10 +56,6 @@ log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-#: untiled inputs above this many LR pixels are tiled automatically (tile=0)
-AUTO_TILE_PIXELS = 1024 * 1024
-#: tile size used when tiling automatically
-AUTO_TILE = 512
 #: the smallest tile the out-of-memory retry goes down to
 MIN_TILE = 32
 
@@ -119,6 +118,7 @@ class Upscaler:
         batch_size: int = 4,
         self_ensemble: bool = False,
         channels_last: bool = True,
+        memory: int | str | None = None,
         _module: nn.Module | None = None,
         _meta: dict[str, Any] | None = None,
     ) -> None:
@@ -142,6 +142,9 @@ class Upscaler:
         self.batch_size = int(batch_size)
         self.self_ensemble = bool(self_ensemble)
         self.channels_last = bool(channels_last)
+        self._memory_setting = memory
+        self._memory_budget: int | None = None
+        self._bytes_per_pixel: float | None = None
         self.meta: dict[str, Any] = {}
         self.model: nn.Module | None = None
         key = self.method.lower()
@@ -291,12 +294,92 @@ class Upscaler:
 
     # ------------------------------------------------------------------ model path
 
+    @property
+    def memory_budget(self) -> int:
+        """Bytes one upscale plans for (``memory=``, ``$SRPIPE_MEMORY`` or a share of free)."""
+        if self._memory_budget is None:
+            from srpipe.limits import memory_budget
+
+            self._memory_budget = memory_budget(self.device, self._memory_setting)
+        return self._memory_budget
+
+    def bytes_per_pixel(self) -> float:
+        """Peak activation bytes per LR pixel of one forward, measured on a 32x32 probe.
+
+        Every leaf module's output size is recorded; at the peak a layer's input, its output
+        and a skip connection of the largest size are alive, hence three times the largest
+        output (times 4 bytes: fp32, and autocast keeps fp32 copies). This follows the
+        model's width and its output size without knowing the architecture.
+        """
+        if self._bytes_per_pixel is None:
+            import torch
+
+            side = 16
+            largest = [3 * self.scale * self.scale]
+
+            def record(module, inputs, output) -> None:
+                if isinstance(output, torch.Tensor):
+                    largest[0] = max(largest[0], output[0].numel())
+
+            hooks = [
+                m.register_forward_hook(record)
+                for m in self.model.modules()
+                if not list(m.children())
+            ]
+            try:
+                self._forward_once(torch.zeros(1, 3, side, side))
+                per_px = largest[0] / (side * side)
+            except Exception:
+                # a model that cannot run the probe: assume its widest conv works at the
+                # output resolution (an upper bound for post-upsampling networks)
+                widths = [
+                    m.out_channels for m in self.model.modules() if hasattr(m, "out_channels")
+                ]
+                per_px = max(widths or [64]) * self.scale**2
+            finally:
+                for hook in hooks:
+                    hook.remove()
+            self._bytes_per_pixel = 3 * 4 * per_px
+        return self._bytes_per_pixel
+
+    def _image_bytes(self, height: int, width: int) -> int:
+        """Memory of one whole-image forward beyond activations: float output (+ ensemble)."""
+        out_floats = height * width * self.scale**2 * 3 * 4
+        return out_floats * (2 if self.self_ensemble else 1)
+
+    def _fits_whole(self, height: int, width: int, count: int = 1) -> bool:
+        need = count * (self.bytes_per_pixel() * height * width + self._image_bytes(height, width))
+        return need <= self.memory_budget
+
     def _tile_for(self, height: int, width: int) -> int:
+        """The tile size for one image: ``--tile``, 0 when it fits whole, else from the budget.
+
+        The budget pays for the output array, the float strip the tiler keeps (a row of
+        tiles across the whole output width, plus its carried band) and one tile's
+        activations; the tile is the largest square whose sum fits.
+        """
         if self.tile > 0:
             return self.tile
-        if height * width > AUTO_TILE_PIXELS and isinstance(self.scale, int):
-            return AUTO_TILE
-        return 0
+        if not isinstance(self.scale, int) or self._fits_whole(height, width):
+            return 0  # fractional scales (LIIF) decode in bands instead of tiles
+        out_bytes = height * width * self.scale**2 * 3 * 2  # uint8 or uint16 result
+        per_px = self.bytes_per_pixel()
+        tile = min(max(height, width), 2048)
+        while tile > MIN_TILE:
+            seen = tile + 2 * self.tile_overlap
+            strip = 2 * (tile + self.tile_overlap) * self.scale * width * self.scale * 3 * 4
+            tile_out = seen * seen * self.scale**2 * 3 * 4 * (2 if self.self_ensemble else 1)
+            if out_bytes + strip + per_px * seen * seen + tile_out <= self.memory_budget:
+                return tile
+            tile = int(tile * 0.9)
+        return MIN_TILE
+
+    def _batch_for(self, height: int, width: int) -> int:
+        """How many same-size whole images one forward may take within the budget."""
+        count = self.batch_size
+        while count > 1 and not self._fits_whole(height, width, count):
+            count -= 1
+        return count
 
     def _run_model(self, images: list[np.ndarray], out_dtype: np.dtype) -> list[np.ndarray]:
         results: list[np.ndarray | None] = [None] * len(images)
@@ -306,16 +389,19 @@ class Upscaler:
                 results[i] = self._run_tiled_with_retry(img, out_dtype)
             else:
                 whole.setdefault(img.shape, []).append(i)
-        for indices in whole.values():
-            for start in range(0, len(indices), self.batch_size):
-                chunk = indices[start : start + self.batch_size]
+        for shape, indices in whole.items():
+            step = self._batch_for(*shape[:2])
+            for start in range(0, len(indices), step):
+                chunk = indices[start : start + step]
                 try:
                     outs = self._forward_batch([images[i] for i in chunk], out_dtype)
                 except Exception as exc:
                     if not self._is_oom(exc):
                         raise
                     self._free_device_memory()
-                    log.warning("out of device memory on a whole image; retrying with tiles")
+                    log.warning(
+                        "out of %s memory on a whole image; retrying with tiles", self.device
+                    )
                     outs = [
                         self._run_tiled_with_retry(
                             images[i], out_dtype, start_tile=max(images[i].shape[:2]) // 2
@@ -344,26 +430,30 @@ class Upscaler:
                     out_dtype=out_dtype,
                 )
             except Exception as exc:
-                if not self._is_oom(exc) or tile // 2 < MIN_TILE:
+                if not self._is_oom(exc) or tile <= MIN_TILE:
                     if self._is_oom(exc):
+                        advice = (
+                            "free some memory, use a smaller model or --precision bf16"
+                            if self.device == "cpu"
+                            else "use a smaller model, --precision fp16/bf16 or --device cpu"
+                        )
                         raise SrpipeError(
-                            f"out of {self.device} memory even with {tile}px tiles; "
-                            "use a smaller model, --precision fp16/bf16 or --device cpu"
+                            f"out of {self.device} memory even with {tile}px tiles; {advice}"
                         ) from None
                     raise
                 self._free_device_memory()
-                tile //= 2
-                log.warning("out of device memory; retrying with %dpx tiles", tile)
+                tile = max(MIN_TILE, tile // 2)
+                log.warning("out of %s memory; retrying with %dpx tiles", self.device, tile)
 
     def _is_oom(self, exc: BaseException) -> bool:
         import torch
 
-        if isinstance(exc, torch.cuda.OutOfMemoryError):
+        if isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)):
             return True
-        return (
-            isinstance(exc, RuntimeError)
-            and self.device.startswith(("cuda", "mps"))
-            and "out of memory" in str(exc).lower()
+        text = str(exc).lower()
+        # CPU: torch's allocator says "can't allocate memory"; numpy raises MemoryError
+        return isinstance(exc, RuntimeError) and (
+            "out of memory" in text or "can't allocate memory" in text
         )
 
     def _free_device_memory(self) -> None:

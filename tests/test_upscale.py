@@ -11,7 +11,6 @@ import pytest
 import torch
 from torch import nn
 
-import srpipe.upscale as upscale_module
 from srpipe.errors import SrpipeError
 from srpipe.imageio import Picture
 from srpipe.resize import imresize
@@ -205,15 +204,39 @@ def test_out_of_memory_gives_up_below_min_tile(tiny, image):
         up(image)
 
 
-def test_large_inputs_are_tiled_automatically(tiny, image, monkeypatch):
-    monkeypatch.setattr(upscale_module, "AUTO_TILE_PIXELS", 100)
-    monkeypatch.setattr(upscale_module, "AUTO_TILE", 16)
+def test_tiles_come_from_the_memory_budget(tiny, image):
+    probe = Upscaler.from_module(tiny, 2, device="cpu")
+    whole = probe.bytes_per_pixel() * image.shape[0] * image.shape[1]
+    assert probe._tile_for(*image.shape[:2]) == 0  # the default budget holds this image
     wrapped = _OomAbove(tiny, limit=10_000)
-    up = Upscaler.from_module(wrapped, 2, device="cpu")
+    up = Upscaler.from_module(wrapped, 2, device="cpu", tile_overlap=4, memory=int(whole / 3))
     out = up.upscale_float(image / 255.0)
-    assert max(max(c) for c in wrapped.calls) <= 16 + 2 * 16
+    seen = wrapped.calls[1:]  # calls[0] is the 16x16 probe
+    assert len(seen) > 1 and max(max(c) for c in seen) < max(image.shape[:2])
     ref = Upscaler.from_module(tiny, 2, device="cpu").upscale_float(image / 255.0)
     np.testing.assert_allclose(out, ref, atol=1e-3)
+
+
+def test_batch_size_comes_from_the_memory_budget(tiny, image):
+    batches = []
+
+    class Counting(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = tiny
+
+        def forward(self, x):
+            batches.append(x.shape[0])
+            return self.inner(x)
+
+    probe = Upscaler.from_module(tiny, 2, device="cpu")
+    one = probe.bytes_per_pixel() * image.shape[0] * image.shape[1] + probe._image_bytes(
+        *image.shape[:2]
+    )
+    up = Upscaler.from_module(Counting(), 2, device="cpu", batch_size=4, memory=int(2.5 * one))
+    outs = up.upscale_batch([image] * 4)
+    assert batches[1:] == [2, 2]  # batches[0] is the probe
+    np.testing.assert_array_equal(outs[3], probe(image))
 
 
 def test_picture_16bit_alpha_grey(tiny):

@@ -90,8 +90,11 @@ class YoloReader(DatasetReader):
         groups = self._groups(root)
         items: list[Item] = []
         skipped: list[dict[str, str]] = []
+        unlabelled: list[Path] = []
         for image_path in images:
             label_path = _label_path(image_path)
+            if not label_path.is_file():
+                unlabelled.append(label_path)
             image = _read(image_path, skipped)
             if image is None:
                 continue
@@ -109,13 +112,19 @@ class YoloReader(DatasetReader):
             )
         if not items:
             raise SrpipeError(f"{yaml_path}: no readable image in split '{split}'")
+        _check_labels(yaml_path, split, images, unlabelled, items)
         _report_skipped(yaml_path.name, skipped)
         return Dataset(
             name=f"{yaml_path.parent.name}/{split}",
             items=items,
             description=f"YOLO dataset {yaml_path} split {split}: {len(items)} images, "
             f"{sum(len(it.target['classes']) for it in items)} boxes, {len(names)} classes",
-            meta={"names": names, "format": "yolo", "skipped": skipped},
+            meta={
+                "names": names,
+                "format": "yolo",
+                "skipped": skipped,
+                **({"unlabelled": [str(p) for p in unlabelled]} if unlabelled else {}),
+            },
         )
 
     @staticmethod
@@ -184,6 +193,34 @@ class YoloReader(DatasetReader):
             return {k: v["source"] for k, v in images.items() if "source" in v}
         except (ValueError, AttributeError, KeyError, TypeError):
             return {}  # a foreign manifest.json: no groups, not an error
+
+
+def _check_labels(
+    yaml_path: Path, split: str, images: list[Path], unlabelled: list[Path], items: list[Item]
+) -> None:
+    """Fail when no ground truth was found (mAP would be 0 for everything); warn on gaps.
+
+    YOLO allows an image without a label file (a background image), so a few are normal;
+    none at all means the labels were looked for in the wrong place.
+    """
+    if len(unlabelled) == len(images):
+        raise SrpipeError(
+            f"{yaml_path}: no label file for any of the {len(images)} '{split}' images "
+            f"(looked for {unlabelled[0]} and the like); YOLO labels sit in a 'labels' folder "
+            "beside 'images', one .txt per image"
+        )
+    if not any(len(it.target["classes"]) for it in items):
+        raise SrpipeError(
+            f"{yaml_path}: the '{split}' label files hold no boxes, so there is nothing to "
+            "measure; check the labels"
+        )
+    if unlabelled:
+        listed = "\n  ".join(str(p) for p in unlabelled)
+        print(
+            f"warning: {yaml_path.name}: {len(unlabelled)} of {len(images)} images have no "
+            f"label file (scored as having no objects):\n  {listed}",
+            file=sys.stderr,
+        )
 
 
 def _label_path(image_path: Path) -> Path:

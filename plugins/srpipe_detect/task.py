@@ -197,6 +197,14 @@ class DetectTask(Task):
             *params,
             slicing,
             click.Option(
+                ["--trust-weights"],
+                is_flag=True,
+                default=False,
+                help="Load a --detector .pt without the pickle check. ultralytics unpickles "
+                ".pt files, which can run code; by default srpipe first checks that the file "
+                "holds only ultralytics/torch modules and refuses it otherwise.",
+            ),
+            click.Option(
                 ["--overlap"],
                 type=float,
                 default=0.2,
@@ -220,6 +228,7 @@ class DetectTask(Task):
         variant_slice: int = 256,
         overlap: float = 0.2,
         device: str = "auto",
+        trust_weights: bool = False,
         **_: Any,
     ) -> None:
         """Load the detector and validate options (one-line errors on bad values)."""
@@ -240,18 +249,25 @@ class DetectTask(Task):
         self.variant_slice = variant_slice
         self.device = _device_for_ultralytics(device)
         self.detector_path = resolve_weights(detector)
-        self.model = self._load(self.detector_path)
+        self.model = self._load(self.detector_path, trust=trust_weights)
         self.names = {int(k): str(v) for k, v in self.model.names.items()}
         if isinstance(classes, str):
             classes = _parse_classes(classes)
         self.class_filter = self._class_ids(classes) if classes else None
 
     @staticmethod
-    def _load(path: str) -> Any:
+    def _load(path: str, trust: bool = False) -> Any:
         from srpipe_detect.offline import import_ultralytics
 
         import_ultralytics()
         from ultralytics import YOLO
+
+        from srpipe import check_pickle, is_pickle_file
+
+        if is_pickle_file(path):  # before ultralytics unpickles it (weights_only=False)
+            check_pickle(
+                path, library="ultralytics", library_prefixes=("ultralytics.",), trust=trust
+            )
 
         try:
             model = YOLO(path, task="detect")

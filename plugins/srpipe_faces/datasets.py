@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -347,6 +348,22 @@ def build_face_dataset(
         pairs = list(pairs)[: int(options.limit)]
     if not pairs:
         raise SrpipeError(f"dataset {name} has no pairs")
+    paths = _unique_paths(pairs)
+    missing = [p for p in paths if not p.is_file()]
+    if len(missing) == len(paths):
+        # a wrong root: without this every pair would be "unscorable" and the run exit 0
+        raise SrpipeError(
+            f"dataset {name}: none of the {len(paths)} images its pairs name exists (looked "
+            f"for {missing[0]} and {len(missing) - 1} more); point at the folder that holds "
+            "the identity folders"
+        )
+    if missing:
+        listed = "\n  ".join(str(p) for p in missing)
+        print(
+            f"warning: {name}: {len(missing)} of {len(paths)} images named by pairs are "
+            f"missing (their pairs count as errors):\n  {listed}",
+            file=sys.stderr,
+        )
     detector = detector or shared_detector(options.min_face_size, options.device)
     embedder = embedder or shared_embedder(
         options.embedder, options.embedder_weights, options.device
@@ -410,6 +427,11 @@ def build_face_dataset(
             )
         )
     unscorable = [it for it in items if not it.target.scorable]
+    if len(unscorable) == len(items):
+        raise SrpipeError(
+            f"dataset {name}: no pair can be scored (no face found in the HR images: "
+            f"{items[0].target.reason}); check the images, or lower --min-face-size"
+        )
     widths = [p.face_width for p in prepared.values() if p.face_width]
     genuine = sum(it.target.same for it in items)
     folds = len({it.target.fold for it in items})
@@ -425,6 +447,7 @@ def build_face_dataset(
             else ""
         )
         + f"; {len(unscorable)} pair(s) unscorable (no HR face), counted as errors"
+        + (f"; {len(missing)} image(s) missing" if missing else "")
     )
     enlarged = [p for p in prepared.values() if p.resampling and p.resampling > 1.05]
     if options.face_width and enlarged:
@@ -451,6 +474,8 @@ def build_face_dataset(
     }
     BUILT_DATASETS += 1
     text = f"{description.strip()}\n\n{summary}" if description.strip() else summary
+    if missing:
+        meta["missing_images"] = [str(p) for p in missing]
     return Dataset(name=name, items=items, description=text, meta=meta)
 
 

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from srpipe.errors import SrpipeError
+from srpipe.imageio import check_image_header
+from srpipe.limits import check_pixel_count
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -149,6 +151,7 @@ class FrameSequence:
             if backend == "pyav" and not have_pyav():
                 raise SrpipeError("backend 'pyav' needs PyAV: pip install 'srpipe[video]'")
             probe = _probe_pyav(self.path) if use_pyav else _probe_opencv(self.path)
+        check_pixel_count(str(path), *probe.size)  # the OpenCV and image paths (pyav: above)
         self._probe = probe
         self.total_frames = len(probe.timestamps)
         self.end = self.total_frames if end is None else min(end, self.total_frames)
@@ -250,6 +253,7 @@ class FrameSequence:
         times = self._probe.timestamps
         for index in self._selected:
             file = files[index]
+            check_image_header(file)
             bgr = cv2.imread(str(file), cv2.IMREAD_COLOR)
             if bgr is None:
                 raise SrpipeError(f"cannot read frame {file}; the image is corrupt or unsupported")
@@ -362,6 +366,7 @@ def _probe_images(files: list[Path], fps: float | None, label: str) -> _Probe:
     rate = float(fps) if fps else DEFAULT_SEQUENCE_FPS
     if rate <= 0:
         raise SrpipeError(f"fps must be positive, got {fps}")
+    check_image_header(files[0])
     first = cv2.imread(str(files[0]), cv2.IMREAD_COLOR)
     if first is None:
         raise SrpipeError(f"cannot read {files[0]} as an image; {label} must hold image frames")
@@ -401,6 +406,8 @@ def _probe_pyav(path: Path) -> _Probe:
         if not container.streams.video:
             raise SrpipeError(f"{path.name} has no video stream (zero frames?); give a video file")
         stream = container.streams.video[0]
+        # the declared frame size, before a packet is read (a 60000x60000 stream is a bomb)
+        check_pixel_count(path.name, stream.codec_context.width, stream.codec_context.height)
         announced = int(stream.frames or 0)
         pts: list[int] = []
         unstamped = 0  # packets without pts (raw streams): frames are then counted, not timed

@@ -106,6 +106,13 @@ def _invoke(*, task_cls: type, task_options: dict[str, Any], **values: Any) -> N
         click.echo(result.table())
         click.echo(f"\nreport: {out / 'report.html'} (also report.md, report.json)")
 
+    meta = (result.dataset or {}).get("meta") or {}
+    lost = len(meta.get("skipped") or []) + len(meta.get("missing_images") or [])
+    if lost:
+        # the report is written and says so; the exit code tells a script it is partial
+        click.echo(f"{lost} item(s) skipped or missing (listed above); exit code 1", err=True)
+        raise click.exceptions.Exit(1)
+
 
 def default_out(task_name: str) -> Path:
     """``runs/eval-<task>-<YYYYmmdd-HHMMSS>/`` under the current directory."""

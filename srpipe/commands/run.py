@@ -43,14 +43,15 @@ def _common_params() -> list[click.Parameter]:
         ),
         click.Option(
             ["--tile"],
-            type=int,
+            type=click.IntRange(min=0),
             default=0,
             show_default=True,
-            help="SR tile size in LR pixels (0 = whole image); bounds memory.",
+            help="SR tile size in LR pixels (0 = planned from the memory budget, "
+            "$SRPIPE_MEMORY: whole frames when they fit).",
         ),
         click.Option(
             ["--batch-size"],
-            type=int,
+            type=click.IntRange(min=1),
             default=4,
             show_default=True,
             help="Frames upscaled and predicted together.",

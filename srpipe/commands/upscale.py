@@ -38,15 +38,22 @@ from srpipe.errors import SrpipeError, UsageError
 )
 @click.option(
     "--tile",
-    type=int,
+    type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Tile size in LR pixels; bounds memory on large images (0 = whole image, "
-    "automatic tiles above 1 megapixel).",
+    help="Tile size in LR pixels (0 = planned from --memory: whole images when they fit, "
+    "else the largest tile that does).",
+)
+@click.option(
+    "--memory",
+    default=None,
+    metavar="SIZE",
+    help="Memory budget for planning tiles and batches, e.g. 2G or 512M. Default: "
+    "$SRPIPE_MEMORY, else half the available RAM (free VRAM on CUDA), at most 1.5G.",
 )
 @click.option(
     "--tile-overlap",
-    type=int,
+    type=click.IntRange(min=0),
     default=16,
     show_default=True,
     help="Context pixels around each tile; seams are cross-faded over this width.",
@@ -70,7 +77,11 @@ from srpipe.errors import SrpipeError, UsageError
     help="Average the 8 flips/rotations (the papers' '+' results; 8x slower).",
 )
 @click.option(
-    "--batch-size", type=int, default=4, show_default=True, help="Same-size images per forward."
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Same-size images per forward.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def upscale(
@@ -79,6 +90,7 @@ def upscale(
     sr: str,
     scale: int,
     tile: int,
+    memory: str | None,
     tile_overlap: int,
     device: str,
     precision: str,
@@ -103,6 +115,10 @@ def upscale(
     if not input.exists():
         raise SrpipeError(f"{input}: no such file or folder")
     jobs = _plan_jobs(input, output)
+    if memory is not None:
+        from srpipe.limits import parse_bytes
+
+        parse_bytes(memory)  # a bad size is a usage error before any model loads
     if sr.lower() == "none":
         scale = 1  # `none` copies the pixels (still applying EXIF orientation, format change)
     from srpipe.upscale import Upscaler
@@ -116,6 +132,7 @@ def upscale(
         tile_overlap=tile_overlap,
         batch_size=batch_size,
         self_ensemble=self_ensemble,
+        memory=memory,
     )
     started = time.perf_counter()
     done, failed = _run(upscaler, jobs, show_progress=input.is_dir() and not as_json)

@@ -46,6 +46,7 @@ class ImageQualityTask(Task):
 
     def __init__(self) -> None:
         self.y_channel = True
+        self.largest_scale = 1
 
     @classmethod
     def options(cls, command: str) -> list[Any]:
@@ -61,6 +62,8 @@ class ImageQualityTask(Task):
 
     def setup(self, ctx: TaskContext) -> None:
         self.y_channel = not ctx.option("rgb", False)
+        # an image must survive modcrop and the metric's shave at the largest scale
+        self.largest_scale = max(ctx.scales or (1,))
 
     def predict(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The identity: an image is judged as it is."""
@@ -97,8 +100,10 @@ class ImageQualityTask(Task):
             from srpipe.data.registry import DATASETS, resolve_dataset
 
             if data.lower() in DATASETS:  # a benchmark name: set5, b100, ... (fetched)
-                return folder_dataset(resolve_dataset(data.lower()), name=data.lower())
-        return folder_dataset(path)
+                return folder_dataset(
+                    resolve_dataset(data.lower()), name=data.lower(), scale=self.largest_scale
+                )
+        return folder_dataset(path, scale=self.largest_scale)
 
 
 def folder_dataset(
@@ -107,8 +112,16 @@ def folder_dataset(
     name: str | None = None,
     groups: dict[str, str] | None = None,
     description: str = "",
+    scale: int = 1,
 ) -> Dataset:
-    """Every image in ``path`` (sorted by name; not recursive) as an HR item."""
+    """Every image in ``path`` (sorted by name; not recursive) as an HR item.
+
+    Unreadable images and images too small for ``scale`` (modcrop plus the metric's
+    border shave need more than ``2 * scale`` pixels a side) are skipped, listed on stderr
+    and in ``meta["skipped"]``; the rest are scored.
+    """
+    import sys
+
     from srpipe.imageio import is_image_path, read_image
 
     if path.is_file():
@@ -122,17 +135,42 @@ def folder_dataset(
             f"no images found in {path}; pass --data a folder of HR images "
             "(png, jpg, bmp, tif, webp)"
         )
-    items = [
-        Item(
-            id=f.stem, image=read_image(f), group=(groups or {}).get(f.name), meta={"file": str(f)}
+    items, skipped = [], []
+    for f in files:
+        try:
+            image = read_image(f)
+        except SrpipeError as exc:
+            skipped.append({"image": str(f), "error": str(exc)})
+            continue
+        height, width = image.shape[:2]
+        if min(height, width) <= 2 * scale:
+            skipped.append(
+                {
+                    "image": str(f),
+                    "error": f"{f}: {width}x{height} is too small to score at x{scale} "
+                    f"(needs more than {2 * scale} pixels a side)",
+                }
+            )
+            continue
+        items.append(
+            Item(id=f.stem, image=image, group=(groups or {}).get(f.name), meta={"file": str(f)})
         )
-        for f in files
-    ]
+    if skipped:
+        lines = "\n  ".join(s["error"] for s in skipped)
+        print(
+            f"warning: skipped {len(skipped)} of {len(files)} images:\n  {lines}", file=sys.stderr
+        )
+    if not items:
+        raise SrpipeError(
+            f"none of the {len(files)} images in {path} can be scored (listed above); "
+            "pass --data a folder of readable HR images"
+        )
+    note = f" ({len(skipped)} skipped: unreadable or too small)" if skipped else ""
     return Dataset(
         name=name or (path.stem if path.is_file() else path.name),
         items=items,
-        description=description or f"HR images from {path}",
-        meta={"path": str(path)},
+        description=(description or f"HR images from {path}") + note,
+        meta={"path": str(path), **({"skipped": skipped} if skipped else {})},
     )
 
 

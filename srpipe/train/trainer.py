@@ -8,7 +8,8 @@ One :class:`Trainer` owns a run folder::
     runs/<name>/
       config.yaml          the resolved config
       state.pt             everything needed to resume (model, optimizer, schedule, EMA,
-                           RNG states, iteration, elapsed time, best score), written atomically
+                           RNG states, iteration, elapsed time, best score), written atomically;
+                           tensors and plain values only, read back with weights_only=True
       last.safetensors     latest weights (EMA weights when EMA is on), loadable by
       best.safetensors     srpipe.models.checkpoint.load_checkpoint / --sr PATH
       train_log.csv        iteration, loss, lr, it/s, elapsed
@@ -26,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import csv
+import json
 import math
 import os
 import random
@@ -124,9 +126,18 @@ class EMA:
 
 
 def _rng_state() -> dict[str, Any]:
+    # Only tensors, numbers, strings and containers: state.pt must load with
+    # torch.load(weights_only=True), which builds no other object and runs no code.
+    name, keys, pos, has_gauss, cached = np.random.get_state()
     return {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": {
+            "name": name,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
@@ -134,7 +145,17 @@ def _rng_state() -> dict[str, Any]:
 
 def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    numpy_state = state["numpy"]
+    if isinstance(numpy_state, dict):
+        keys = numpy_state["keys"].numpy().astype(np.uint32)
+        numpy_state = (
+            numpy_state["name"],
+            keys,
+            numpy_state["pos"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    np.random.set_state(numpy_state)
     torch.set_rng_state(state["torch"])
     if state.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -154,7 +175,16 @@ def build_model(config: dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
     if scale not in spec.scales:
         raise SrpipeError(f"{spec.name} supports scales {spec.scales}, not x{scale}")
     hyper = {**spec.defaults, **(config["model"]["hyper"] or {})}
-    return spec.build(scale=scale, **hyper), hyper
+    try:
+        return spec.build(scale=scale, **hyper), hyper
+    except TypeError as exc:
+        if "unexpected keyword" not in str(exc):
+            raise
+        unknown = sorted(set(hyper) - set(spec.defaults))
+        raise SrpipeError(
+            f"model.hyper: {spec.name} has no {', '.join(unknown) or str(exc)}; it takes: "
+            f"{', '.join(k for k in spec.defaults if k != 'pretrained')}"
+        ) from None
 
 
 def init_weights_from(model: nn.Module, path: str | Path) -> tuple[int, int]:
@@ -302,7 +332,8 @@ class Trainer:
             "best_psnr": self.best_psnr,
             "best_iteration": self.best_iteration,
             "rng": _rng_state(),
-            "config": self.config,
+            # JSON text, not the dict: a config value of any other type would need pickle
+            "config_json": json.dumps(self.config, default=str),
         }
         with atomic_path(self.out / STATE_FILE) as tmp:
             torch.save(state, tmp)
@@ -333,11 +364,19 @@ class Trainer:
         path = self.out / STATE_FILE
         if not path.exists():
             raise SrpipeError(f"--resume: no {STATE_FILE} in {self.out}; start without --resume")
-        state = torch.load(path, map_location=self.ctx.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
-        if self.ema is not None and state.get("ema") is not None:
-            self.ema.model.load_state_dict(state["ema"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        state = read_state(path, self.ctx.device)
+        try:
+            self.model.load_state_dict(state["model"])
+            if self.ema is not None and state.get("ema") is not None:
+                self.ema.model.load_state_dict(state["ema"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError) as exc:
+            # torch lists every mismatched tensor (dozens of lines); one line says it all
+            raise SrpipeError(
+                f"--resume: {path} does not fit this config's model "
+                f"({_first_mismatch(str(exc))}); the architecture or model.hyper changed since "
+                "the run started: restore them, or start a new run with name=..."
+            ) from None
         self.iteration = int(state["iteration"])
         self.elapsed_s = float(state["elapsed_s"])
         self.best_psnr = state["best_psnr"]
@@ -579,6 +618,59 @@ class Trainer:
             + (" (best)" if improved else f" (best {self.best_psnr:.3f} @ {self.best_iteration})")
         )
         D.barrier(self.ctx)
+
+
+def read_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Load a ``state.pt`` without running code from it (one-line errors otherwise).
+
+    ``weights_only=True`` lets the unpickler build tensors and plain containers only; a
+    file that asks for any other object (what a planted payload needs) is refused. The
+    allow-list admits the numpy RNG state that runs of older srpipe versions stored.
+    """
+    import pickle
+    import warnings
+
+    allowed = _legacy_numpy_globals()
+    try:
+        with warnings.catch_warnings(), torch.serialization.safe_globals(allowed):
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        hint = next((ln for ln in str(exc).splitlines() if "GLOBAL" in ln), "").strip()
+        raise SrpipeError(
+            f"--resume: refusing {path}: it asks to build objects srpipe never saves "
+            f"({hint[:100] or 'unsafe pickle'}); it was not written by srpipe train, or was "
+            "tampered with: delete it and start the run again"
+        ) from None
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0].split(". ")[0][:100] if str(exc).strip() else ""
+        raise SrpipeError(
+            f"--resume: {path} is unreadable ({reason or type(exc).__name__}), probably "
+            "truncated; delete it and start again (last.safetensors / best.safetensors hold "
+            "the latest weights: model.init_from can start from them)"
+        ) from None
+    needed = {"model", "optimizer", "iteration", "elapsed_s", "rng"}
+    if not isinstance(state, dict) or not needed <= set(state):
+        raise SrpipeError(
+            f"--resume: {path} is not an srpipe training state (missing "
+            f"{', '.join(sorted(needed - set(state) if isinstance(state, dict) else needed))})"
+            "; delete it and start again"
+        )
+    return state
+
+
+def _legacy_numpy_globals() -> list[Any]:
+    # numpy's own documented-safe array rebuild (what torch's docs name for this case)
+    from numpy._core.multiarray import _reconstruct
+
+    return [_reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+
+
+def _first_mismatch(message: str) -> str:
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    detail = next((ln for ln in lines[1:] if "size mismatch" in ln or "Missing" in ln), "")
+    detail = detail or (lines[0] if lines else "")
+    return detail.rstrip(".")[:140]
 
 
 def _append_csv(path: Path, header: list[str], row: list[Any]) -> None:

@@ -43,7 +43,7 @@ def _wait_for(path, proc, timeout=300):
 
 
 def _state(path):
-    return torch.load(path, weights_only=False, map_location="cpu")
+    return torch.load(path, weights_only=True, map_location="cpu")
 
 
 def test_kill9_then_resume_matches_uninterrupted(tmp_path, tiny_data):

@@ -100,7 +100,7 @@ def test_weights_resolution_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_corrupt_weights_one_line_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"definitely not a checkpoint")
-    with pytest.raises(SrpipeError, match="cannot load detector") as info:
+    with pytest.raises(SrpipeError, match=r"bad\.pt is not a readable torch checkpoint") as info:
         DetectTask().configure(detector=str(bad), device="cpu")
     assert "\n" not in str(info.value)
 
