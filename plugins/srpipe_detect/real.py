@@ -41,9 +41,9 @@ NAME = "real-footage (agreement with HR detections)"
 def real_sources() -> list[sources.Source]:
     """The registry's detect test sources, sorted by name (checked: test role, detect task)."""
     chosen = sorted(sources.for_task("detect"), key=lambda s: s.name)
-    sources.assert_reads(
-        sources.RoleCheck("detect real-footage set", sources.TEST, "detect", [s.name for s in chosen])
-    )
+    check = sources.RoleCheck("detect real-footage set", sources.TEST, "detect")
+    check.names = [s.name for s in chosen]
+    sources.assert_reads(check)
     return chosen
 
 

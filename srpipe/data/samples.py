@@ -125,9 +125,7 @@ def build_samples(dest: Path | None = None, *, force: bool = False, progress=Non
             rgb = _read_still(source.path())
             rel = f"{split}/{source.name}.png"
             digest = _write_png(root / rel, rgb)
-            entries.append(
-                SampleEntry(rel, source.name, split, rgb.shape[1], rgb.shape[0], digest)
-            )
+            entries.append(SampleEntry(rel, source.name, split, rgb.shape[1], rgb.shape[0], digest))
             used.append({"name": source.name, "split": split, "licence": source.licence})
     manifest = {
         "version": CORPUS_VERSION,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -44,9 +45,13 @@ def test_eval_waits_for_the_data_to_choose(
     loaded: list[str] = []
 
     class Model:
-        names = {0: "plain"}
+        names: ClassVar[dict[int, str]] = {0: "plain"}
 
-    monkeypatch.setattr(DetectTask, "_load", staticmethod(lambda path: loaded.append(path) or Model))
+    def load(path: str) -> type[Model]:
+        loaded.append(path)
+        return Model
+
+    monkeypatch.setattr(DetectTask, "_load", staticmethod(load))
     det = DetectTask()
     det.setup(TaskContext("eval", device="cpu"))
     assert det.model is None and loaded == []

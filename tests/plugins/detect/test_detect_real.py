@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -88,7 +89,7 @@ def test_task_scores_agreement_not_map(one_still: Path, monkeypatch: pytest.Monk
 
 
 class _Model:
-    names = {0: "person", 1: "cup"}
+    names: ClassVar[dict[int, str]] = {0: "person", 1: "cup"}
 
 
 def test_without_the_coco_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
