@@ -109,7 +109,7 @@ def models(as_json: bool, params: bool) -> None:
         for m in seen.values()
     ]
     _table(("model", "scales", "params", "weights", "what it is"), rows)
-    click.echo("\nbundled weights (source; licence; training data):")
+    click.echo("\nbundled weights (source; licence; training data; selection; test split):")
     for m in seen.values():
         for line in m["weights_provenance"]:
             click.echo(f"  {line}")
@@ -138,7 +138,14 @@ def _provenance(name: str, scale: int, any_scale: bool, meta: dict) -> str:
     data = meta.get("train_data") or (", ".join(map(str, sources)) if sources else "unknown")
     if meta.get("init") not in (None, "", "random"):  # fine-tuned: that data counts too
         data += f" (initialised from {meta['init']})"
-    return f"{label}: {source}; {licence}; trained on {data}"
+    line = f"{label}: {source}; {licence}; trained on {data}"
+    val = meta.get("val_sources") or meta.get("val_data")
+    if val:  # model selection and the published test are named apart (srpipe data sources)
+        chosen = ", ".join(map(str, val)) if isinstance(val, list) else str(val)
+        line += f"; selected on {chosen}"
+    if meta.get("test_split"):
+        line += f"; tested on {str(meta['test_split']).split(' ')[0]}"
+    return line
 
 
 @click.command()

@@ -35,4 +35,4 @@ def test_table_shows_any_scale_and_provenance(capsys):
     out = _models(capsys)
     liif_row = next(line for line in out.splitlines() if line.startswith("liif "))
     assert "any>=1" in liif_row
-    assert "bundled weights (source; licence; training data):" in out
+    assert "bundled weights (source; licence; training data; selection; test split):" in out
