@@ -139,6 +139,22 @@ def _device_for_ultralytics(device: str) -> str | int | None:
     return device
 
 
+def _default_set_roles(root: Path) -> str:
+    """Which backgrounds the default set's splits sit on: the bundled detector trained on
+    ``train`` and was selected on ``val``; what is measured here is ``test`` (registry roles)."""
+    import json
+
+    try:
+        splits = json.loads((root / "manifest.json").read_text())["sources"]
+    except (OSError, ValueError, KeyError):
+        return ""
+    return (
+        f". Backgrounds: test (measured here) {', '.join(splits.get('test', []))}; the bundled "
+        f"detector trained on {', '.join(splits.get('train', []))} and was selected on "
+        f"{', '.join(splits.get('val', []))} (srpipe data sources)"
+    )
+
+
 class DetectTask(Task):
     """Detect objects with an ultralytics YOLO model and score mAP against boxes.
 
@@ -505,7 +521,9 @@ class DetectTask(Task):
         from srpipe_detect.synth import ensure_default_dataset
 
         if data is None:
-            dataset = YoloReader().load(ensure_default_dataset(), split="test")
+            root = ensure_default_dataset()
+            dataset = YoloReader().load(root, split="test")
+            dataset.description += _default_set_roles(root)
         elif data == REAL_DATA and not Path(data).exists():
             from srpipe_detect.real import load_real_dataset
 
