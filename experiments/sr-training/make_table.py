@@ -1,62 +1,117 @@
 #!/usr/bin/env python
-"""Print the combined validation table of the bundled weights from srpipe/weights/index.json.
+"""The SR tables of experiments/sr-training/README.md, generated from files (never typed).
 
-    python experiments/sr-training/make_table.py
+    python experiments/sr-training/make_table.py            # rewrite the marked blocks
+    python experiments/sr-training/make_table.py --check    # exit 1 if a block is stale
 
-Columns: bicubic, SRMD-NF (when a bundle recorded it), then each bundled x4 model; rows: the
-validation images and their mean; cells: Y-PSNR dB / SSIM (shave = scale), as stored by
-scripts/bundle_weights.py in each checkpoint's metadata.
+* ``test``: the published numbers, from ``test/report.json`` (``srpipe eval sr`` on the SR test
+  split, the papers' layout: Y-PSNR / SSIM, shave = scale), with each model's gain over bicubic
+  and its jackknife/bootstrap interval as the report states it.
+* ``validation``: the selection evidence, from ``srpipe/weights/index.json`` (each trained
+  checkpoint's validation table, scored by ``scripts/train_bundled.py bundle``).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
+import sys
 from pathlib import Path
 
-import numpy as np
+HERE = Path(__file__).resolve().parent
+INDEX = HERE.parents[1] / "srpipe" / "weights" / "index.json"
+README = HERE / "README.md"
+BLOCK = re.compile(r"(<!-- table:(\w+):begin -->\n)(.*?)(<!-- table:\2:end -->)", re.S)
 
-INDEX = Path(__file__).resolve().parents[2] / "srpipe" / "weights" / "index.json"
 
-
-def main() -> None:
-    index = json.loads(INDEX.read_text())
-    columns: dict[str, dict[str, list[float]]] = {}
-    facts = []
-    for name, entry in sorted(index.items()):
-        table = entry.get("val_table")
-        if not table or entry.get("scale") != 4:
+def test_table(report: dict) -> str:
+    """Methods x scales, ``PSNR / SSIM`` cells, then gains over bicubic with intervals."""
+    scales = report["scales"]
+    cells: dict[str, dict[int, list[float | None]]] = {}
+    deltas: dict[str, dict[int, str]] = {}
+    for row in report["results"]:
+        if row["variant"] in ("hr", "lr"):
             continue
-        for method, rows in table.items():
-            key = f"{entry['name']} (ours)" if method.startswith("ours") else method
-            columns.setdefault(key, rows)
-        facts.append(
-            f"- `{name}`: {entry['arch']} {entry['hyper']}, iteration {entry.get('iteration')}, "
-            f"{entry['dtype']}, {entry['bytes'] / 1e6:.2f} MB, sha256 {entry['sha256'][:16]}..."
+        value = (row.get("value") or {}).get("value")
+        entry = cells.setdefault(row["variant"], {}).setdefault(row["scale"], [None, None])
+        entry[0 if row["metric"] == "psnr" else 1] = value
+        delta = row.get("delta") or {}
+        if row["metric"] == "psnr" and delta.get("value") is not None:
+            text = f"{delta['value']:+.2f}"
+            if delta.get("low") is not None and delta.get("high") is not None:
+                text += f" [{delta['low']:+.2f}, {delta['high']:+.2f}]"
+            deltas.setdefault(row["variant"], {})[row["scale"]] = text
+    name = report["dataset"].get("name", "test")
+    head = "| method | " + " | ".join(f"{name} x{s} (PSNR / SSIM)" for s in scales) + " |"
+    lines = [head, "|" + "---|" * (len(scales) + 1)]
+    for method, by_scale in cells.items():
+        row = []
+        for s in scales:
+            p, q = by_scale.get(s, [None, None])
+            row.append("-" if p is None else f"{p:.2f} / {q:.4f}")
+        lines.append(f"| {method} | " + " | ".join(row) + " |")
+    lines += ["", "| method | " + " | ".join(f"Δ PSNR vs bicubic x{s} [CI]" for s in scales) + " |"]
+    lines.append("|" + "---|" * (len(scales) + 1))
+    for method, by_scale in deltas.items():
+        lines.append(f"| {method} | " + " | ".join(by_scale.get(s, "-") for s in scales) + " |")
+    intervals = report.get("settings", {}).get("intervals") or {}
+    if intervals:
+        lines += ["", f"Intervals: {json.dumps(intervals)}"]
+    return "\n".join(lines)
+
+
+def validation_table(index: dict) -> str:
+    """Mean validation Y-PSNR of bicubic, SRMD-NF and each trained checkpoint, per scale."""
+    lines = ["| checkpoint | scale | iteration | device | bicubic | SRMD-NF | ours |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for file, entry in sorted(index.items()):
+        table = entry.get("val_table")
+        if not table or not entry.get("train_sources"):
+            continue
+
+        def mean(method: str, table: dict = table) -> str:
+            rows = table.get(method)
+            if not rows:
+                return "-"
+            return f"{sum(v[0] for v in rows.values()) / len(rows):.2f}"
+
+        ours = next(m for m in table if m.startswith("ours"))
+        lines.append(
+            f"| {file} | x{entry['scale']} | {entry.get('iteration')} | {entry.get('device')} | "
+            f"{mean('bicubic')} | {mean('SRMD-NF')} | {mean(ours)} |"
         )
-    order = [m for m in ("bicubic", "SRMD-NF") if m in columns] + [
-        m for m in columns if m not in ("bicubic", "SRMD-NF")
-    ]
-    images = list(next(iter(columns.values())))
-    print("| image | " + " | ".join(order) + " |")
-    print("|" + "---|" * (len(order) + 1))
-    for image in images:
-        cells = [f"{columns[m][image][0]:.2f} / {columns[m][image][1]:.4f}" for m in order]
-        print(f"| {image} | " + " | ".join(cells) + " |")
-    means = []
-    for m in order:
-        psnr = np.mean([v[0] for v in columns[m].values()])
-        ssim = np.mean([v[1] for v in columns[m].values()])
-        means.append(f"**{psnr:.2f} / {ssim:.4f}**")
-    print("| **mean** | " + " | ".join(means) + " |")
-    base = np.mean([v[0] for v in columns["bicubic"].values()])
-    gains = ", ".join(
-        f"{m} {np.mean([v[0] for v in columns[m].values()]) - base:+.2f} dB"
-        for m in order
-        if m != "bicubic"
-    )
-    print(f"\nMean Y-PSNR gain over bicubic: {gains}.\n")
-    print("\n".join(facts))
+    return "\n".join(lines)
+
+
+def blocks() -> dict[str, str]:
+    out = {"validation": validation_table(json.loads(INDEX.read_text()))}
+    report = HERE / "test" / "report.json"
+    if report.is_file():
+        out["test"] = test_table(json.loads(report.read_text()))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    generated = blocks()
+    text = README.read_text()
+
+    def replace(match: re.Match) -> str:
+        body = generated.get(match.group(2))
+        return match.group(0) if body is None else f"{match.group(1)}{body}\n{match.group(4)}"
+
+    new = BLOCK.sub(replace, text)
+    if args.check:
+        if new != text:
+            print("experiments/sr-training/README.md is stale; run make_table.py")
+            return 1
+        return 0
+    README.write_text(new)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
