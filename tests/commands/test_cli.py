@@ -96,3 +96,11 @@ def test_missing_input_is_one_line_error(tmp_path: Path, example_plugin_dir: Pat
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "not found" in result.stderr or "does not exist" in result.stderr
+
+
+def test_missing_plugin_file_is_one_line_error(tmp_path: Path) -> None:
+    result = srpipe("-p", str(tmp_path / "my_task.py"), "tasks")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"Error: plugin file {tmp_path / 'my_task.py'} not found; give a path to a .py file"
+    ]
