@@ -227,7 +227,9 @@ def _import_plugin(spec: str) -> ModuleType:
             module_spec.loader.exec_module(module)
         except Exception as exc:
             del sys.modules[name]
-            raise UsageError(f"plugin file {spec} failed to import: {type(exc).__name__}: {exc}") from None
+            raise UsageError(
+                f"plugin file {spec} failed to import: {type(exc).__name__}: {exc}"
+            ) from None
         return module
     try:
         return importlib.import_module(spec)
