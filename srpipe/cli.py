@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "models": "srpipe.commands.info:models",
     "tasks": "srpipe.commands.info:tasks",
     "plugins": "srpipe.commands.info:plugins",
+    "plugin": "srpipe.commands.plugin:plugin",
 }
 
 

@@ -126,3 +126,18 @@ def test_eval_with_dash_p_without_installing(
     assert report["task"]["name"] == "sharpness"
     assert report["dataset"]["items"] == 3
     assert {v["name"] for v in report["variants"]} >= {"hr", "bicubic"}
+
+
+def test_its_own_contract_test(example_plugin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """examples/srpipe_sharpness/test_srpipe_sharpness.py (srpipe.testing) passes, in-process."""
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(example_plugin_dir))
+    try:
+        module = importlib.import_module("test_srpipe_sharpness")
+        module.test_contract()
+        module.test_run_side()
+    finally:
+        for name in ("srpipe_sharpness", "test_srpipe_sharpness"):
+            sys.modules.pop(name, None)
