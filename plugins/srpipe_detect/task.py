@@ -475,6 +475,27 @@ class DetectTask(Task):
             for b, c, s in zip(prediction.boxes, prediction.classes, prediction.scores)
         ]
 
+    def describe(self, prediction: Detections) -> dict[str, Any]:
+        """Per item in report.json: how many boxes, and those a run would draw (conf >= 0.25).
+
+        Eval predicts at a near-zero threshold for mAP, so every box would bloat the report;
+        each kept box is ``[class, conf, x1, y1, x2, y2]``.
+        """
+        keep = prediction.scores >= RUN_CONF
+        return {
+            "boxes": len(prediction),
+            "confident": [
+                [
+                    prediction.names.get(int(c), str(int(c))),
+                    round(float(s), 3),
+                    *(round(float(v), 1) for v in b),
+                ]
+                for b, c, s in zip(
+                    prediction.boxes[keep], prediction.classes[keep], prediction.scores[keep]
+                )
+            ],
+        }
+
     def summarize(self, predictions: Sequence[Detections]) -> dict[str, Any]:
         """Images, total detections and counts per class; with the bundled synthetic
         detector, also which classes it knows (it finds nothing else in real footage)."""

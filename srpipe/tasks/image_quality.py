@@ -76,6 +76,10 @@ class ImageQualityTask(Task):
     def records(self, prediction: np.ndarray) -> list[dict[str, Any]]:
         return [{"width": int(prediction.shape[1]), "height": int(prediction.shape[0])}]
 
+    def describe(self, prediction: np.ndarray) -> None:
+        """Nothing to keep per item: the prediction is the image, its scores say it all."""
+        return None
+
     def item_scores(self, prediction: np.ndarray, item: Item) -> dict[str, float]:
         """PSNR/SSIM of one image; the harness puts the scale in ``item.meta["scale"]``."""
         from srpipe.metrics import psnr, ssim
