@@ -16,6 +16,7 @@ import sys
 import click
 
 from srpipe.errors import SrpipeError
+from srpipe.plugins import add_plugins, block_plugins
 from srpipe.version import __version__
 
 #: verb -> "module:attribute"; the order is the order of `srpipe --help`.
@@ -105,8 +106,6 @@ def cli(
     blocked = [flag[3:] for flag in plugin_flags if flag.startswith("no:")]
     load = [flag for flag in plugin_flags if not flag.startswith("no:")]
     if blocked or load or plugin_dirs:
-        from srpipe.plugins import add_plugins, block_plugins
-
         block_plugins(blocked)
         add_plugins(load, plugin_dirs)
 

@@ -16,12 +16,14 @@ decodes half-grey; OpenCV decodes 16-bit colour PNGs, which Pillow reduces to 8 
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
 
 #: file extensions srpipe reads and writes as still images (lower case, with the dot)
@@ -167,7 +169,6 @@ def _decode_cv2(path: Path, data: bytes) -> np.ndarray:
 
 
 def _decode_pil(path: Path, data: bytes) -> np.ndarray:
-    import io
 
     from PIL import Image, UnidentifiedImageError
 
@@ -205,7 +206,6 @@ def _pil_to_array(path: Path, im) -> np.ndarray:
 
 
 def _exif_orientation(data: bytes) -> int:
-    import io
 
     from PIL import Image
 
@@ -277,8 +277,6 @@ def write_image(
     BMP cannot store it). A grey (H, W) array is written as grey.
     """
     import cv2
-
-    from srpipe.atomic import atomic_path
 
     target = Path(path)
     ext = target.suffix.lower()

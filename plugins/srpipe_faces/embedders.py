@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from srpipe.errors import SrpipeError
-from srpipe_faces.detection import FaceDetection, as_rgb
+from srpipe_faces.detection import FaceDetection, _torch_device, as_rgb
 
 FACENET_FILES = {
     "vggface2": "20180402-114759-vggface2.pt",
@@ -205,8 +205,6 @@ class FacenetEmbedder(Embedder):
         path = resolve_facenet_weights(weights, pretrained)
         import torch
         from facenet_pytorch import InceptionResnetV1
-
-        from srpipe_faces.detection import _torch_device
 
         self.device = _torch_device(device)
         model = InceptionResnetV1(pretrained=None, classify=False)

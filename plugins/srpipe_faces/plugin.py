@@ -15,8 +15,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from srpipe.environment import distribution_version
 from srpipe.hookspecs import hookimpl
+from srpipe_faces import verification
+from srpipe_faces.datasets import IdentityFolderReader, LfwPairsReader
+from srpipe_faces.synth import synth_faces_command
+from srpipe_faces.task import FaceTask
 
 
 @hookimpl
@@ -30,14 +36,12 @@ def srpipe_environment() -> dict[str, str | None]:
 
 @hookimpl
 def srpipe_register_tasks() -> list[type]:
-    from srpipe_faces.task import FaceTask
 
     return [FaceTask]
 
 
 @hookimpl
 def srpipe_register_datasets() -> list[Any]:
-    from srpipe_faces.datasets import IdentityFolderReader, LfwPairsReader
 
     return [LfwPairsReader(), IdentityFolderReader()]
 
@@ -46,7 +50,6 @@ def srpipe_register_datasets() -> list[Any]:
 def srpipe_register_commands(parent: str) -> list[Any]:
     if parent != "data synth":
         return []
-    from srpipe_faces.synth import synth_faces_command
 
     return [synth_faces_command]
 
@@ -62,9 +65,6 @@ def write_roc_pngs(report_json: Path) -> list[Path]:
 
     Unscored pairs (null distance) count as failures, as in the metrics.
     """
-    import numpy as np
-
-    from srpipe_faces import verification
 
     report = json.loads(Path(report_json).read_text())
     if report.get("task", {}).get("name") != "faces":

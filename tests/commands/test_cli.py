@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import make_distribution
 
 BROKEN = "import module_that_does_not_exist_anywhere\n"
@@ -42,11 +44,16 @@ def test_help_lists_verbs_and_examples() -> None:
     assert "srpipe run detect --sr edsr --scale 4" in result.stdout
 
 
-def test_help_does_not_import_torch() -> None:
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["eval", "--help"], ["run", "detect", "--help"], ["tasks"], ["plugins"]]
+)
+def test_help_does_not_import_torch(argv: list[str]) -> None:
+    """Help and listings stay light: torch, OpenCV and matplotlib load only when computing."""
     code = (
         "import sys; from srpipe.cli import main\n"
-        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "assert 'torch' not in sys.modules, 'srpipe --help imported torch'\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'cv2', 'matplotlib', 'ultralytics') if m in sys.modules]\n"
+        "assert not heavy, f'srpipe {sys.argv} imported {heavy}'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
