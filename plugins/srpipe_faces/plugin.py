@@ -1,12 +1,12 @@
 """Entry point of the srpipe_faces plugin: the hooks srpipe calls.
 
-Imports stay inside the hooks so that loading the plugin (which every ``srpipe`` command
-does) costs nothing until faces are actually used.
+Loading it (which every ``srpipe`` command does) stays light: the modules it imports keep
+torch, facenet-pytorch, dlib and OpenCV inside the functions that compute.
 
-Besides the task, its dataset readers and ``srpipe data synth faces``, the plugin observes
-the harness: when the harness writes a faces ``report.json`` (``srpipe_report_written``),
-it draws the verification ROC curves of every variant beside it, from the per-pair
-distances the report holds (the Task contract returns numbers, not pictures).
+Besides the task, its dataset readers and ``srpipe data synth faces``, the plugin adds
+figures to a faces report (``srpipe_report_figures``): the verification ROC curves of every
+variant, drawn from the per-pair distances report.json holds (the Task contract returns
+numbers, not pictures), and records the face libraries' versions (``srpipe_environment``).
 """
 
 from __future__ import annotations

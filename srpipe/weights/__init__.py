@@ -96,18 +96,3 @@ def update_index(paths: Iterable[Path] | None = None, index_path: Path = INDEX_P
 
     atomic.write_text(index_path, json.dumps(index, indent=2, sort_keys=True) + "\n")
     return index
-
-
-def verify_index(index_path: Path = INDEX_PATH) -> list[str]:
-    """Names of indexed files whose sha256 no longer matches (empty list = all good)."""
-    directory = index_path.parent
-    return [
-        name
-        for name, entry in read_index(index_path).items()
-        if not (directory / name).is_file() or sha256_file(directory / name) != entry.get("sha256")
-    ]
-
-
-if __name__ == "__main__":  # `python -m srpipe.weights` refreshes the index after training
-    for name, entry in update_index().items():
-        print(name, entry["sha256"][:12], entry.get("val_psnr"))
