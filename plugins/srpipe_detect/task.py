@@ -27,6 +27,7 @@ import numpy as np
 
 from srpipe.errors import SrpipeError
 from srpipe.task import Dataset, Item, Task, TaskContext
+from srpipe.upscale import resolve_device
 
 if TYPE_CHECKING:
     import click
@@ -128,12 +129,8 @@ def resolve_weights(detector: str | os.PathLike | None) -> str:
 
 
 def _device_for_ultralytics(device: str) -> str | int | None:
-    """srpipe's --device values in ultralytics' vocabulary."""
-    device = (device or "auto").lower()
-    if device == "auto":
-        import torch
-
-        return 0 if torch.cuda.is_available() else "cpu"
+    """srpipe's --device, resolved by srpipe's one resolver, in ultralytics' vocabulary."""
+    device = resolve_device(device)
     if device.startswith("cuda"):
         return int(device.split(":", 1)[1]) if ":" in device else 0
     return device
