@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
+from srpipe.limits import check_pixel_count, max_pixels
 
 #: file extensions srpipe reads and writes as still images (lower case, with the dot)
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -93,8 +95,6 @@ def load_image(path: str | os.PathLike[str]) -> Picture:
 
 def declared_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from an image's header, without decoding pixels; None if unknown."""
-    import io
-    import warnings
 
     from PIL import Image
 
@@ -123,7 +123,6 @@ def check_image_header(path: str | os.PathLike[str], data: bytes | None = None) 
     Reads at most the first 64 KiB when ``data`` is not given (headers sit at the start;
     a TIFF whose directory lies further on is measured by Pillow's lazy open instead).
     """
-    from srpipe.limits import check_pixel_count
 
     if data is None:
         with open(path, "rb") as handle:
@@ -140,8 +139,6 @@ def check_image_header(path: str | os.PathLike[str], data: bytes | None = None) 
 
 def _align_pillow_limit() -> None:
     from PIL import Image
-
-    from srpipe.limits import max_pixels
 
     # srpipe's limit was checked from the header; Pillow's lower default would only add a
     # DecompressionBombWarning (raw library text) for images srpipe has accepted

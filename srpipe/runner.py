@@ -16,6 +16,7 @@ import contextlib
 import csv
 import io
 import json
+import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -283,7 +284,6 @@ def _sigterm_as_interrupt(received: list[int]) -> Iterator[None]:
 
     The signal number is appended to ``received`` so the caller can exit 128 + signal.
     """
-    import signal
 
     def handler(signum: int, frame: Any) -> None:
         received.append(signum)

@@ -44,9 +44,10 @@ import numpy as np
 
 from srpipe.errors import SrpipeError
 from srpipe.imageio import Picture
+from srpipe.limits import memory_budget
 from srpipe.models.checkpoint import load_model, looks_like_path
 from srpipe.resize import METHODS as CLASSIC_METHODS
-from srpipe.resize import imresize
+from srpipe.resize import imresize, output_length
 from srpipe.tiling import upscale_tiled
 
 if TYPE_CHECKING:
@@ -298,8 +299,6 @@ class Upscaler:
     def memory_budget(self) -> int:
         """Bytes one upscale plans for (``memory=``, ``$SRPIPE_MEMORY`` or a share of free)."""
         if self._memory_budget is None:
-            from srpipe.limits import memory_budget
-
             self._memory_budget = memory_budget(self.device, self._memory_setting)
         return self._memory_budget
 
@@ -496,7 +495,6 @@ class Upscaler:
                 dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
                 with torch.autocast(device_type=base, dtype=dtype):
                     y = self.model(x)
-        from srpipe.resize import output_length
 
         expected = (
             x.shape[0],

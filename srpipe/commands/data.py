@@ -8,11 +8,13 @@ stays fast.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import click
 
+from srpipe.data import sources
 from srpipe.data.fetch import fetch_dataset
 from srpipe.data.registry import DATASETS, datasets_root
 from srpipe.data.samples import build_samples
@@ -113,10 +115,6 @@ def sources_command(as_json: bool) -> None:
     two roles (tests/data/test_sources.py), so no published number was fitted or selected on
     the data it is measured on.
     """
-    import dataclasses
-    import json
-
-    from srpipe.data import sources
 
     sources.check_roles()
     if as_json:

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from srpipe.errors import SrpipeError, UsageError
 from srpipe.imageio import IMAGE_EXTENSIONS, is_image_path, load_image, write_image
+from srpipe.limits import parse_bytes
 from srpipe.upscale import Upscaler
 
 
@@ -119,8 +120,6 @@ def upscale(
         raise SrpipeError(f"{input}: no such file or folder")
     jobs = _plan_jobs(input, output)
     if memory is not None:
-        from srpipe.limits import parse_bytes
-
         parse_bytes(memory)  # a bad size is a usage error before any model loads
     if sr.lower() == "none":
         scale = 1  # `none` copies the pixels (still applying EXIF orientation, format change)

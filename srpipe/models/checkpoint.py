@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
 from srpipe.models.official import OPTIONAL_KEYS, detect_checkpoint, unwrap_state_dict
+from srpipe.models.spec import scale_error, supports_scale
 from srpipe.plugins import get_plugin_manager
 from srpipe.version import __version__
 from srpipe.weights import sha256_file
@@ -184,7 +185,6 @@ def _family(name: str) -> str:
 
 
 def _build(arch: str, scale: float, hyper: dict[str, Any]) -> nn.Module:
-    from srpipe.models.spec import scale_error, supports_scale
 
     spec = get_plugin_manager().model(arch)
     if not supports_scale(spec, scale):
@@ -336,7 +336,6 @@ def load_model(
     builder carries real weights, like ``srmd``, the built model); a path goes through
     :func:`load_checkpoint`. Errors are one line and say what to do.
     """
-    from srpipe.models.spec import scale_error, supports_scale
 
     if looks_like_path(name_or_path):
         return load_checkpoint(name_or_path, scale=scale, device=device)

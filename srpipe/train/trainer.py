@@ -30,9 +30,11 @@ import csv
 import json
 import math
 import os
+import pickle
 import random
 import signal
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -619,8 +621,6 @@ def read_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]
     file that asks for any other object (what a planted payload needs) is refused. The
     allow-list admits the numpy RNG state that runs of older srpipe versions stored.
     """
-    import pickle
-    import warnings
 
     allowed = _legacy_numpy_globals()
     try:
@@ -652,8 +652,9 @@ def read_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]
 
 
 def _legacy_numpy_globals() -> list[Any]:
-    # numpy's own documented-safe array rebuild (what torch's docs name for this case)
-    from numpy._core.multiarray import _reconstruct
+    # numpy's own documented-safe array rebuild (what torch's docs name for this case);
+    # imported here: numpy._core is numpy 2's private layout, needed only for old checkpoints
+    from numpy._core.multiarray import _reconstruct  # noqa: PLC0415
 
     return [_reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
 
