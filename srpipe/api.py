@@ -10,6 +10,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from srpipe.errors import UsageError
 from srpipe.harness import Comparison
 from srpipe.legacy import read_with, setup_task
@@ -17,7 +19,7 @@ from srpipe.plugins import get_plugin_manager
 from srpipe.report import write_reports
 from srpipe.results import ComparisonResult, plain
 from srpipe.settings import EvalSettings
-from srpipe.task import Dataset, Task, TaskContext
+from srpipe.task import Dataset, Item, Task, TaskContext
 from srpipe.upscale_cache import UpscaleCache
 
 
@@ -55,7 +57,9 @@ def compare(
         options=options,
     )
     task_obj = make_task(task, context)
-    dataset = load_dataset(task_obj, data, limit=settings.limit, options=options)
+    dataset = load_dataset(
+        task_obj, data, limit=settings.limit, seed=settings.seed, options=options
+    )
     comparison = Comparison(task_obj, dataset, settings, cache=cache)
     result = comparison.run()
     result.settings["limit"] = settings.limit
@@ -84,11 +88,13 @@ def load_dataset(
     data: str | Path | Dataset | None,
     *,
     limit: int | None = None,
+    seed: int = 0,
     options: dict[str, Any] | None = None,
 ) -> Dataset:
     """``data`` as a Dataset: registered readers first, then ``Task.load_dataset``.
 
     A reader gets the set-up task, so it reads as the task predicts (same embedder, ...).
+    With ``limit``, a seeded sample balanced over strata (:func:`balanced_subset`).
     """
     if isinstance(data, Dataset):
         dataset = data
@@ -106,9 +112,43 @@ def load_dataset(
         if limit < 1:
             raise UsageError(f"--limit must be at least 1, got {limit}")
         if limit < len(dataset):
+            items, strata = balanced_subset(dataset.items, limit, seed)
             dataset = dataclasses.replace(
                 dataset,
-                items=dataset.items[:limit],
-                meta={**dataset.meta, "limited_from": len(dataset)},
+                items=items,
+                meta={
+                    **dataset.meta,
+                    "limited_from": len(dataset),
+                    "limit_sample": f"seeded ({seed}), balanced over {strata} strata",
+                },
             )
     return dataset
+
+
+def stratum(item: Item) -> str | None:
+    """What ``--limit`` balances over: ``item.meta["stratum"]`` (a class), else the group."""
+    value = item.meta.get("stratum", item.group)
+    return None if value is None else str(value)
+
+
+def balanced_subset(items: list[Item], limit: int, seed: int) -> tuple[list[Item], int]:
+    """``limit`` items, as even as possible across strata, seeded; in the dataset's order.
+
+    The first N items of a sorted folder are often one class, video or person only. Here
+    each stratum (:func:`stratum`; items without one form a stratum of their own) is
+    shuffled with ``seed``, the strata are visited in a seeded order, and one item is taken
+    from each in turn until ``limit`` are chosen. The same data, limit and seed give the
+    same items on every machine. Returns the items and the number of strata.
+    """
+    rng = np.random.default_rng(seed)
+    by_stratum: dict[str | None, list[int]] = {}
+    for index, item in enumerate(items):
+        by_stratum.setdefault(stratum(item), []).append(index)
+    queues = [list(rng.permutation(indices)) for indices in by_stratum.values()]
+    order = rng.permutation(len(queues))
+    chosen: list[int] = []
+    while len(chosen) < limit:
+        for k in order:
+            if queues[k] and len(chosen) < limit:
+                chosen.append(int(queues[k].pop()))
+    return [items[i] for i in sorted(chosen)], len(queues)

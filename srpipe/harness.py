@@ -395,14 +395,17 @@ class Comparison:
                     if not oracle and image.shape == item.image.shape:
                         value = psnr(image, item.image, shave=scale)
                         quality = float(value) if math.isfinite(value) else None
-                    rows.append(
-                        {
-                            "id": item.id,
-                            "group": item.group,
-                            "psnr_vs_hr": quality,
-                            "scores": scores,
-                        }
-                    )
+                    row = {
+                        "id": item.id,
+                        "group": item.group,
+                        "psnr_vs_hr": quality,
+                        "scores": scores,
+                    }
+                    # what the task saw, for a reader to audit (compact: Task.describe)
+                    described = task.describe(pred)
+                    if described is not None:
+                        row["prediction"] = plain(described)
+                    rows.append(row)
                     _notify(
                         "srpipe_item_scored",
                         task_name=task.name,

@@ -16,13 +16,17 @@ decodes half-grey; OpenCV decodes 16-bit colour PNGs, which Pillow reduces to 8 
 
 from __future__ import annotations
 
+import io
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
+from srpipe.limits import check_pixel_count, max_pixels
 
 #: file extensions srpipe reads and writes as still images (lower case, with the dot)
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -91,8 +95,6 @@ def load_image(path: str | os.PathLike[str]) -> Picture:
 
 def declared_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from an image's header, without decoding pixels; None if unknown."""
-    import io
-    import warnings
 
     from PIL import Image
 
@@ -121,7 +123,6 @@ def check_image_header(path: str | os.PathLike[str], data: bytes | None = None) 
     Reads at most the first 64 KiB when ``data`` is not given (headers sit at the start;
     a TIFF whose directory lies further on is measured by Pillow's lazy open instead).
     """
-    from srpipe.limits import check_pixel_count
 
     if data is None:
         with open(path, "rb") as handle:
@@ -138,8 +139,6 @@ def check_image_header(path: str | os.PathLike[str], data: bytes | None = None) 
 
 def _align_pillow_limit() -> None:
     from PIL import Image
-
-    from srpipe.limits import max_pixels
 
     # srpipe's limit was checked from the header; Pillow's lower default would only add a
     # DecompressionBombWarning (raw library text) for images srpipe has accepted
@@ -167,7 +166,6 @@ def _decode_cv2(path: Path, data: bytes) -> np.ndarray:
 
 
 def _decode_pil(path: Path, data: bytes) -> np.ndarray:
-    import io
 
     from PIL import Image, UnidentifiedImageError
 
@@ -205,7 +203,6 @@ def _pil_to_array(path: Path, im) -> np.ndarray:
 
 
 def _exif_orientation(data: bytes) -> int:
-    import io
 
     from PIL import Image
 
@@ -277,8 +274,6 @@ def write_image(
     BMP cannot store it). A grey (H, W) array is written as grey.
     """
     import cv2
-
-    from srpipe.atomic import atomic_path
 
     target = Path(path)
     ext = target.suffix.lower()

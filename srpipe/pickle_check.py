@@ -19,6 +19,7 @@ import importlib
 import pickle
 import re
 import sys
+import types
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,7 +51,6 @@ def _allowed_class(name: str, library_prefixes: Sequence[str]) -> type | None:
     class is defined matters: ``somelib.utils.Popen`` may be ``subprocess.Popen`` imported
     there, and a class the unpickler may call can run code of the file's choosing.
     """
-    import types
 
     from torch import nn
 

@@ -10,17 +10,27 @@ Controls (as in pytest and datasette):
 
 * ``SRPIPE_DISABLE_PLUGIN_AUTOLOAD=1`` : load no entry-point plugins at all;
 * ``SRPIPE_PLUGINS=detect,faces``      : load only these entry-point plugins;
-* ``srpipe -p no:NAME ...``            : block one plugin (built-in or entry point).
+* ``srpipe -p no:NAME ...``            : block one plugin (built-in or entry point);
+* ``srpipe -p my_task.py ...`` or ``-p pkg.module``: load a plugin that is not installed
+  (a one-file task), as ``pytest -p`` does; loaded even with autoload disabled;
+* ``srpipe --plugins-dir DIR ...`` / ``SRPIPE_PLUGINS_DIR=DIR``: load every ``*.py`` in DIR,
+  as ``datasette --plugins-dir`` does.
+
+A plugin asked for by name or path must load: a failure is an error, not a listed record,
+because the user asked for it on this very command line.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from types import ModuleType
 
 import pluggy
@@ -143,6 +153,27 @@ class SrpipePluginManager(pluggy.PluginManager):
                 continue
             self._register_checked(module, record)
 
+    def load_modules(self, specs: Iterable[str], blocked: set[str], source: str = "-p") -> None:
+        """Load plugins that are not installed: module names or ``.py`` files."""
+        for spec in specs:
+            module = _import_plugin(spec)
+            name = module.__name__
+            if name in self.records:
+                raise UsageError(
+                    f"plugin {spec!r}: the name {name!r} is taken by "
+                    f"{self.records[name].source}; rename the file or block the other "
+                    f"with -p no:{name}"
+                )
+            version = str(getattr(module, "__version__", "-"))
+            record = PluginRecord(name, f"{source} ({spec})", version, name)
+            if name in blocked:
+                record.blocked = True
+                self.records[name] = record
+                continue
+            self._register_checked(module, record)
+            if record.error:
+                raise UsageError(f"plugin {spec!r}: {record.error}")
+
     def _register_checked(self, module: ModuleType | object, record: PluginRecord) -> None:
         """Register, then validate the plugin alone, so one bad plugin cannot poison the rest."""
         try:
@@ -170,6 +201,54 @@ def _is_optional(hook_name: str) -> bool:
     return not hook_name.startswith("srpipe_")
 
 
+def _import_plugin(spec: str) -> ModuleType:
+    """Import ``spec``: a path to a ``.py`` file, or a dotted module name on ``sys.path``."""
+    path = Path(spec)
+    if spec.endswith(".py") or path.is_file():
+        if not path.is_file():
+            raise UsageError(f"plugin file {spec} not found; give a path to a .py file")
+        name = path.stem
+        if not name.isidentifier():
+            raise UsageError(f"plugin file {spec}: {name!r} is not a valid module name; rename it")
+        if name in sys.modules:  # loaded before (tests, a second manager): reuse it
+            loaded = sys.modules[name]
+            if Path(getattr(loaded, "__file__", "") or "").resolve() == path.resolve():
+                return loaded
+            raise UsageError(
+                f"plugin file {spec}: a module named {name!r} is already imported; rename the file"
+            )
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise UsageError(f"plugin file {spec} cannot be imported; give a .py file")
+        module = importlib.util.module_from_spec(module_spec)
+        # in sys.modules before it runs, as a normal import: dataclasses and pickling need it
+        sys.modules[name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[name]
+            raise UsageError(
+                f"plugin file {spec} failed to import: {type(exc).__name__}: {exc}"
+            ) from None
+        return module
+    try:
+        return importlib.import_module(spec)
+    except ImportError as exc:
+        raise UsageError(
+            f"cannot import plugin {spec!r} ({exc}); give an importable module or a .py file"
+        ) from None
+    except Exception as exc:
+        raise UsageError(f"plugin {spec!r} failed to import: {type(exc).__name__}: {exc}") from None
+
+
+def plugin_dir_files(folder: str | Path) -> list[str]:
+    """The plugin files of a plugins folder: every ``*.py`` not starting with ``_``, sorted."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise UsageError(f"plugins folder {folder} not found; give a folder of .py files")
+    return [str(p) for p in sorted(path.glob("*.py")) if not p.name.startswith("_")]
+
+
 def _csv_env(name: str) -> set[str] | None:
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
@@ -186,12 +265,22 @@ def _entry_points() -> Iterable[tuple[metadata.EntryPoint, metadata.Distribution
 
 _MANAGER: SrpipePluginManager | None = None
 _BLOCKED: set[str] = set()
+_EXTRA: list[str] = []  # -p MODULE / -p FILE.py
+_DIRS: list[str] = []  # --plugins-dir
 
 
 def block_plugins(names: Iterable[str]) -> None:
     """Block plugins by name before the manager is built (``-p no:NAME``)."""
     global _MANAGER
     _BLOCKED.update(names)
+    _MANAGER = None
+
+
+def add_plugins(specs: Iterable[str] = (), dirs: Iterable[str] = ()) -> None:
+    """Load plugins that are not installed (``-p MODULE``, ``--plugins-dir DIR``)."""
+    global _MANAGER
+    _EXTRA.extend(specs)
+    _DIRS.extend(str(d) for d in dirs)
     _MANAGER = None
 
 
@@ -202,6 +291,10 @@ def get_plugin_manager() -> SrpipePluginManager:
         manager = SrpipePluginManager()
         manager.load_builtins(_BLOCKED)
         manager.load_entry_points(_BLOCKED)
+        dirs = [*_DIRS, *_path_env("SRPIPE_PLUGINS_DIR")]
+        for folder in dirs:
+            manager.load_modules(plugin_dir_files(folder), _BLOCKED, source="plugins dir")
+        manager.load_modules(_EXTRA, _BLOCKED)
         if os.environ.get("SRPIPE_TRACE_HOOKS"):
             manager.trace.root.setwriter(lambda message: print(message, end=""))
             manager.enable_tracing()
@@ -214,3 +307,10 @@ def reset_plugin_manager() -> None:
     global _MANAGER
     _MANAGER = None
     _BLOCKED.clear()
+    _EXTRA.clear()
+    _DIRS.clear()
+
+
+def _path_env(name: str) -> list[str]:
+    raw = os.environ.get(name, "")
+    return [part for part in raw.split(os.pathsep) if part.strip()]

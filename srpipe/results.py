@@ -194,4 +194,6 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):  # numpy scalars a task returns: their Python value
+        return value.item()
     return str(value)

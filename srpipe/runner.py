@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
+import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
 import numpy as np
 from tqdm import tqdm
 
@@ -164,7 +167,6 @@ def run_task(
     stride: int = 1,
 ) -> RunResult:
     """Run ``task_cls`` on ``input`` after upscaling with ``sr``; see the module docstring."""
-    import click
 
     input = Path(input)
     if start < 0 or stride < 1 or (end is not None and end <= start):
@@ -282,7 +284,6 @@ def _sigterm_as_interrupt(received: list[int]) -> Iterator[None]:
 
     The signal number is appended to ``received`` so the caller can exit 128 + signal.
     """
-    import signal
 
     def handler(signum: int, frame: Any) -> None:
         received.append(signum)
@@ -400,7 +401,6 @@ def _to_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def _print_result(result: RunResult, as_json: bool, quiet: bool, click: Any) -> None:
-    import json
 
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))

@@ -181,6 +181,17 @@ class Task:
         """Rows for JSON/CSV output, one per found thing (default: one row, the repr)."""
         return [{"prediction": repr(prediction)}]
 
+    def describe(self, prediction: Any) -> Any:
+        """A compact, JSON-serialisable summary of one prediction, kept per item in report.json.
+
+        It lets a reader audit what the task saw on each variant (e.g. the boxes found, the
+        label chosen). Default: :meth:`records` when the task defines it, else None (nothing
+        kept). Keep it small: it is stored for every item, variant and scale.
+        """
+        if type(self).records is Task.records:
+            return None
+        return self.records(prediction)
+
     def summarize(self, predictions: Sequence[Any]) -> dict[str, Any]:
         """A run's final summary (e.g. counts per class); default: number of images."""
         return {"images": len(predictions)}

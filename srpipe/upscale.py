@@ -43,8 +43,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from srpipe.errors import SrpipeError
+from srpipe.imageio import Picture
+from srpipe.limits import memory_budget
+from srpipe.models.checkpoint import load_model, looks_like_path
 from srpipe.resize import METHODS as CLASSIC_METHODS
-from srpipe.resize import imresize
+from srpipe.resize import imresize, output_length
+from srpipe.tiling import upscale_tiled
 
 if TYPE_CHECKING:
     import torch
@@ -165,8 +169,6 @@ class Upscaler:
         self.precision = check_precision(precision, self.device)
         default_name = self.method
         if _module is None:
-            from srpipe.models.checkpoint import load_model, looks_like_path
-
             _module, _meta = load_model(self.method, self.scale, device=self.device)
             if looks_like_path(self.method):
                 # a checkpoint file is named after the file, so two trainings stay apart
@@ -277,7 +279,6 @@ class Upscaler:
         return [self._finish_picture(p, colour[i]) for i, p in enumerate(pictures)]
 
     def _finish_picture(self, picture: Picture, rgb: np.ndarray) -> Picture:
-        from srpipe.imageio import Picture
 
         if picture.grey:
             grey = np.floor(rgb.astype(np.float64).mean(axis=2) + 0.5).astype(rgb.dtype)
@@ -298,8 +299,6 @@ class Upscaler:
     def memory_budget(self) -> int:
         """Bytes one upscale plans for (``memory=``, ``$SRPIPE_MEMORY`` or a share of free)."""
         if self._memory_budget is None:
-            from srpipe.limits import memory_budget
-
             self._memory_budget = memory_budget(self.device, self._memory_setting)
         return self._memory_budget
 
@@ -415,7 +414,6 @@ class Upscaler:
     def _run_tiled_with_retry(
         self, img: np.ndarray, out_dtype: np.dtype, start_tile: int | None = None
     ) -> np.ndarray:
-        from srpipe.tiling import upscale_tiled
 
         tile = start_tile or self._tile_for(*img.shape[:2])
         while True:
@@ -497,7 +495,6 @@ class Upscaler:
                 dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
                 with torch.autocast(device_type=base, dtype=dtype):
                     y = self.model(x)
-        from srpipe.resize import output_length
 
         expected = (
             x.shape[0],

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from srpipe.atomic import atomic_path
 from srpipe.environment import cache_dir
 
 FORMATS = ("npy", "png")
@@ -96,7 +97,6 @@ class UpscaleCache:
         """Store ``image`` under ``key`` atomically (no-op when disabled)."""
         if not self.enabled:
             return
-        from srpipe.atomic import atomic_path
 
         with atomic_path(self.path(key, method, scale)) as tmp:
             self._write(tmp, image)

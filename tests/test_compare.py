@@ -528,3 +528,63 @@ def test_srpipe_compare_is_callable_whatever_the_import_order(tmp_path: Path) ->
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "['hr', 'bicubic']"
+
+
+def _classes(n_per: dict[str, int]) -> list[Item]:
+    """A sorted folder's worth of items: all of class a, then all of b, ..."""
+    tiny = np.zeros((4, 4, 3), np.uint8)
+    return [
+        Item(f"{label}{k}", tiny, meta={"stratum": label})
+        for label, n in n_per.items()
+        for k in range(n)
+    ]
+
+
+def test_limit_is_a_seeded_sample_balanced_over_strata() -> None:
+    from srpipe.api import balanced_subset
+
+    items = _classes({"a": 10, "b": 10, "c": 3})
+    chosen, strata = balanced_subset(items, 9, seed=0)
+    assert strata == 3
+    labels = [i.meta["stratum"] for i in chosen]
+    assert sorted(labels.count(c) for c in "abc") == [3, 3, 3]
+    assert [i.id for i in chosen] == [i.id for i in items if i in chosen]  # dataset order
+    again, _ = balanced_subset(items, 9, seed=0)
+    assert [i.id for i in again] == [i.id for i in chosen]
+    other, _ = balanced_subset(items, 9, seed=1)
+    assert [i.id for i in other] != [i.id for i in chosen]
+    # a small stratum runs out: the others fill the rest, evenly
+    chosen, _ = balanced_subset(items, 15, seed=0)
+    labels = [i.meta["stratum"] for i in chosen]
+    assert (labels.count("a"), labels.count("b"), labels.count("c")) == (6, 6, 3)
+
+
+def test_limit_balances_over_groups_and_is_recorded() -> None:
+    from srpipe.api import load_dataset
+
+    dataset = make_dataset(n=8, groups=True)  # groups g0..g3, two items each
+    limited = load_dataset(BrightnessTask(), dataset, limit=4, seed=5)
+    assert len({i.group for i in limited.items}) == 4
+    assert limited.meta["limited_from"] == 8
+    assert limited.meta["limit_sample"] == "seeded (5), balanced over 4 strata"
+
+
+class DescribedTask(MeanBrightnessTask):
+    def describe(self, prediction: float) -> dict[str, float]:
+        return {"brightness": np.float32(prediction)}  # numpy scalars are made plain
+
+
+def test_per_item_predictions_are_kept_in_the_report(cache: UpscaleCache) -> None:
+    result = compare(
+        DescribedTask(), make_dataset(3), sr=[], compare=["bicubic"], scales=[2],
+        bootstrap=20, cache=cache,
+    )  # fmt: skip
+    rows = result.to_dict()["item_scores"]["x2"]["bicubic"]
+    assert [r["id"] for r in rows] == ["im0", "im1", "im2"]
+    for row in rows:
+        assert row["prediction"]["brightness"] == pytest.approx(row["scores"]["bright"], abs=1e-3)
+    json.dumps(result.to_dict())
+    # a task that describes nothing keeps nothing
+    plain = compare(MeanBrightnessTask(), make_dataset(3), sr=[], compare=["bicubic"], scales=[2],
+                    bootstrap=20, cache=cache)  # fmt: skip
+    assert "prediction" not in plain.to_dict()["item_scores"]["x2"]["bicubic"][0]

@@ -96,3 +96,48 @@ def test_eval_for_free(installed_example: Path, photos: Path, tmp_path: Path) ->
     for variant in ("hr", "bicubic", "nearest"):
         assert f'"{variant}"' in text
     assert (out / "report.html").exists() and (out / "report.md").exists()
+
+
+def test_eval_with_dash_p_without_installing(
+    example_plugin_dir: Path, photos: Path, tmp_path: Path
+) -> None:
+    """`srpipe -p FILE.py eval TASK`: a one-file task needs no packaging to be tried."""
+    out = tmp_path / "eval-p"
+    result = srpipe(
+        "-p",
+        str(example_plugin_dir / "srpipe_sharpness.py"),
+        "eval",
+        "sharpness",
+        "--data",
+        str(photos),
+        "--sr",
+        "none",
+        "--compare",
+        "bicubic",
+        "--scale",
+        "2",
+        "--bootstrap",
+        "20",
+        "-o",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["task"]["name"] == "sharpness"
+    assert report["dataset"]["items"] == 3
+    assert {v["name"] for v in report["variants"]} >= {"hr", "bicubic"}
+
+
+def test_its_own_contract_test(example_plugin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """examples/srpipe_sharpness/test_srpipe_sharpness.py (srpipe.testing) passes, in-process."""
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(example_plugin_dir))
+    try:
+        module = importlib.import_module("test_srpipe_sharpness")
+        module.test_contract()
+        module.test_run_side()
+    finally:
+        for name in ("srpipe_sharpness", "test_srpipe_sharpness"):
+            sys.modules.pop(name, None)

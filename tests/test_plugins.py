@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from srpipe.plugins import BUILTIN_PLUGINS, block_plugins, get_plugin_manager
+from srpipe.errors import UsageError
+from srpipe.plugins import (
+    BUILTIN_PLUGINS,
+    add_plugins,
+    block_plugins,
+    get_plugin_manager,
+    reset_plugin_manager,
+)
 
 GOOD = """
 from srpipe import hookimpl
@@ -109,3 +119,72 @@ def test_block_by_name(third_party) -> None:
     manager = get_plugin_manager()
     assert manager.records["echo"].blocked
     assert manager.get_plugin("echo") is None
+
+
+@pytest.fixture
+def clean_manager():
+    """Rebuild the manager after a test that loads plugins from files."""
+    reset_plugin_manager()
+    before = set(sys.modules)
+    yield
+    for module in set(sys.modules) - before:
+        if module.startswith("lp_"):
+            del sys.modules[module]
+    reset_plugin_manager()
+
+
+def test_dash_p_loads_a_file_that_is_not_installed(tmp_path: Path, clean_manager) -> None:
+    (tmp_path / "lp_echo.py").write_text(GOOD)
+    add_plugins([str(tmp_path / "lp_echo.py")])
+    manager = get_plugin_manager()
+    assert manager.records["lp_echo"].source.startswith("-p (")
+    assert manager.records["lp_echo"].hooks == ["srpipe_register_tasks"]
+    assert "echo" in manager.tasks()
+
+
+def test_dash_p_loads_even_with_autoload_disabled(
+    tmp_path: Path, clean_manager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SRPIPE_DISABLE_PLUGIN_AUTOLOAD", "1")
+    (tmp_path / "lp_echo.py").write_text(GOOD)
+    add_plugins([str(tmp_path / "lp_echo.py")])
+    assert set(get_plugin_manager().tasks()) == {"sr", "echo"}
+
+
+def test_plugins_dir_loads_every_file(
+    tmp_path: Path, clean_manager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "lp_echo.py").write_text(GOOD)
+    (folder / "_lp_private.py").write_text(BROKEN_IMPORT)  # underscore: not a plugin
+    monkeypatch.setenv("SRPIPE_PLUGINS_DIR", str(folder))
+    manager = get_plugin_manager()
+    assert manager.records["lp_echo"].source.startswith("plugins dir")
+    assert "echo" in manager.tasks()
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (BROKEN_IMPORT, "failed to import"),
+        (MISSPELLED, "srpipe_register_taks"),
+    ],
+)
+def test_a_plugin_asked_for_must_load(
+    tmp_path: Path, clean_manager, source: str, message: str
+) -> None:
+    (tmp_path / "lp_bad.py").write_text(source)
+    add_plugins([str(tmp_path / "lp_bad.py")])
+    with pytest.raises(UsageError, match=message):
+        get_plugin_manager()
+
+
+def test_missing_plugin_file_and_module(tmp_path: Path, clean_manager) -> None:
+    add_plugins([str(tmp_path / "nowhere.py")])
+    with pytest.raises(UsageError, match="not found"):
+        get_plugin_manager()
+    reset_plugin_manager()
+    add_plugins(["lp_no_such_module"])
+    with pytest.raises(UsageError, match="cannot import plugin"):
+        get_plugin_manager()

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from srpipe import Dataset, Item, SrpipeError, Task, TaskContext, hookimpl
+from srpipe.imageio import is_image_path, read_image
 
 
 class SharpnessTask(Task):
@@ -81,7 +82,6 @@ class SharpnessTask(Task):
         ]
 
     def load_dataset(self, data: str | None, **_: Any) -> Dataset:
-        from srpipe.imageio import is_image_path, read_image
 
         if data is None:
             raise SrpipeError("sharpness needs --data: a folder of HR images")

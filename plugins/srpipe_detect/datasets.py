@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import yaml
 
 from srpipe.errors import SrpipeError
+from srpipe.imageio import read_image
 from srpipe.task import Dataset, DatasetReader, Item
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -39,7 +41,6 @@ def _report_skipped(name: str, skipped: list[dict[str, str]]) -> None:
 
 
 def _read(path: Path, skipped: list[dict[str, str]]) -> np.ndarray | None:
-    from srpipe.imageio import read_image
 
     try:
         return read_image(path)
@@ -137,7 +138,6 @@ class YoloReader(DatasetReader):
 
     @staticmethod
     def _config(yaml_path: Path) -> dict[str, Any]:
-        import yaml
 
         if not yaml_path.is_file():
             raise SrpipeError(f"dataset file not found: {yaml_path}; give a YOLO data.yaml")

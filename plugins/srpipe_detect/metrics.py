@@ -16,10 +16,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from srpipe_detect.offline import import_ultralytics
 
 #: COCO's upper bound of "small" objects, in pixels of area
 SMALL_AREA = 32.0**2
@@ -54,8 +57,6 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def match(pred: BoxSet, truth: BoxSet) -> np.ndarray:
     """Boolean (N_pred, 10): is each prediction a true positive at IoU 0.50, 0.55, ... 0.95."""
     import torch
-
-    from srpipe_detect.offline import import_ultralytics
 
     import_ultralytics()
     from ultralytics.engine.validator import BaseValidator
@@ -154,7 +155,6 @@ def detection_metrics(matches: Sequence[ImageMatch]) -> dict[str, float]:
     Images may repeat (bootstrap resamples): each occurrence counts, as it should.
     AP_small is NaN when there is no small ground truth at all (COCO reports -1).
     """
-    import math
 
     def cat(name: str, dtype: type, width: int = 0) -> np.ndarray:
         parts = [getattr(m, name) for m in matches]

@@ -8,6 +8,7 @@ otherwise try to sync settings, auto-install packages and download fonts. We onl
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from srpipe.atomic import atomic_path
@@ -49,8 +50,6 @@ def _provide_font(config_dir: Path) -> None:
 
         source = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
         if source.exists():
-            import shutil
-
             with atomic_path(target) as tmp:
                 shutil.copyfile(source, tmp)
     except Exception:  # a missing font only degrades plot labels

@@ -10,7 +10,11 @@ from typing import Any
 
 from srpipe.environment import distribution_version
 from srpipe.hookspecs import hookimpl
+from srpipe_detect.datasets import CocoReader, YoloReader
 from srpipe_detect.offline import configure_offline_defaults
+from srpipe_detect.slicing import sliced_variant
+from srpipe_detect.synth import synth_command
+from srpipe_detect.task import DetectTask
 
 # ultralytics reads its offline switches when it is first imported: set them before any
 # srpipe command can import it (loading the plugin is the first thing every command does)
@@ -26,7 +30,6 @@ def srpipe_environment() -> dict[str, str | None]:
 @hookimpl
 def srpipe_register_tasks() -> list[type]:
     """The ``detect`` task."""
-    from srpipe_detect.task import DetectTask
 
     return [DetectTask]
 
@@ -34,7 +37,6 @@ def srpipe_register_tasks() -> list[type]:
 @hookimpl
 def srpipe_register_datasets() -> list[Any]:
     """YOLO data.yaml and COCO json readers for ``srpipe eval detect --data``."""
-    from srpipe_detect.datasets import CocoReader, YoloReader
 
     return [YoloReader(), CocoReader()]
 
@@ -44,7 +46,6 @@ def srpipe_register_commands(parent: str) -> list[Any]:
     """``srpipe data synth detect``: the offline tiny-object benchmark."""
     if parent != "data synth":
         return []
-    from srpipe_detect.synth import synth_command
 
     return [synth_command()]
 
@@ -54,7 +55,6 @@ def srpipe_add_variants(task: Any, scale: int) -> list[Any]:
     """The ``sliced`` (SAHI on the LR image) variant for ``srpipe eval detect``."""
     if getattr(task, "name", "") != "detect":
         return []
-    from srpipe_detect.slicing import sliced_variant
 
     variant = sliced_variant(task, scale)
     return [variant] if variant is not None else []

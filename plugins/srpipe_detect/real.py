@@ -24,9 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from srpipe.atomic import write_json
 from srpipe.data import sources
+from srpipe.environment import cache_dir
 from srpipe.errors import SrpipeError
 from srpipe.task import Dataset, Item
+from srpipe_detect import coco
+from srpipe_detect.coco import DESCRIPTION, PACKAGE
+from srpipe_detect.task import DetectTask
 
 #: bump when the set's construction changes, so cached labels are rebuilt
 VERSION = 1
@@ -79,7 +84,6 @@ def _sha256(path: Path) -> str:
 
 
 def _labels_path(detector_sha: str) -> Path:
-    from srpipe.environment import cache_dir
 
     return cache_dir() / "datasets" / f"detect-real-v{VERSION}-{detector_sha[:12]}.json"
 
@@ -88,7 +92,6 @@ def _pseudo_labels(
     detector: Path, frames: dict[str, list[tuple[int, np.ndarray]]], device: Any
 ) -> dict[str, Any]:
     """Run the detector on every HR frame; the cached JSON's content."""
-    from srpipe_detect.task import DetectTask
 
     task = DetectTask()
     task.configure(detector=str(detector), conf=PSEUDO_CONF, device="cpu")
@@ -112,10 +115,8 @@ def _pseudo_labels(
 
 def load_real_dataset(device: Any = "cpu", detector: Path | None = None) -> Dataset:
     """The real-footage set; pseudo labels from ``detector`` (default: the COCO extra's)."""
-    from srpipe.atomic import write_json
-    from srpipe_detect.coco import DESCRIPTION, PACKAGE, coco_detector_path
 
-    detector = detector or coco_detector_path()
+    detector = detector or coco.coco_detector_path()
     if detector is None:
         raise SrpipeError(
             "the real-footage set is labelled by the COCO detector, which is not installed; "

@@ -45,11 +45,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from srpipe.environment import distribution_version
 from srpipe.errors import SrpipeError
 from srpipe.task import Variant
+from srpipe_detect.task import Detections
 
 if TYPE_CHECKING:
-    from srpipe_detect.task import Detections, DetectTask
+    from srpipe_detect.task import DetectTask
 
 #: SAHI's default merge (docs and ``get_sliced_prediction`` defaults)
 MERGE = ("GREEDYNMM", "IOS", 0.5)
@@ -119,7 +121,6 @@ def run_config(slice_px: int, overlap: float, conf: float, imgsz: int | None) ->
 
 
 def _sahi_version() -> str:
-    from srpipe.environment import distribution_version
 
     return distribution_version("sahi") or "?"
 
@@ -159,8 +160,6 @@ def sahi_predict(
     import torch
     from sahi import AutoDetectionModel
     from sahi.predict import get_sliced_prediction
-
-    from srpipe_detect.task import Detections
 
     model = AutoDetectionModel.from_pretrained(
         model_type="ultralytics",

@@ -28,6 +28,7 @@ group in ``srpipe eval``) and the generator's parameters.
 
 from __future__ import annotations
 
+import colorsys
 import json
 import os
 import shutil
@@ -37,10 +38,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
 import numpy as np
+from tqdm import tqdm
 
+from srpipe.atomic import atomic_path
 from srpipe.data import sources
+from srpipe.environment import cache_dir
 from srpipe.errors import SrpipeError
+from srpipe.resize import degrade
 
 if TYPE_CHECKING:
     import click
@@ -76,7 +82,6 @@ class SynthConfig:
 
 def default_dataset_dir() -> Path:
     """Where the default benchmark lives: ``<cache>/datasets/detect-synth-v<VERSION>``."""
-    from srpipe.environment import cache_dir
 
     return cache_dir() / "datasets" / f"detect-synth-v{VERSION}"
 
@@ -213,7 +218,6 @@ def render_tile(cls: int, size: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _hue_colour(hue: float, sat: float, value: float) -> np.ndarray:
-    import colorsys
 
     return np.array(colorsys.hsv_to_rgb(hue, sat, value / 255.0)) * 255.0
 
@@ -290,8 +294,6 @@ def generate(out: Path, cfg: SynthConfig | None = None, *, progress: bool = Fals
             (tmp / "labels" / split).mkdir(parents=True)
             stream = _iter_split(split, count, cfg)
             if progress:
-                from tqdm import tqdm
-
                 stream = tqdm(stream, total=count, desc=f"synth {split}", unit="img")
             for stem, source, img, boxes in stream:
                 ok = cv2.imwrite(str(tmp / "images" / split / f"{stem}.png"), img[:, :, ::-1])
@@ -332,9 +334,6 @@ def make_demo_video(path: Path, frames: int = 48, scale: int = 4) -> dict[str, A
     """
 
     import cv2
-
-    from srpipe.atomic import atomic_path
-    from srpipe.resize import degrade
 
     if frames < 1:
         raise SrpipeError(f"--frames must be at least 1, got {frames}")
@@ -378,7 +377,6 @@ def make_demo_video(path: Path, frames: int = 48, scale: int = 4) -> dict[str, A
 
 def synth_command() -> click.Command:
     """The click command ``srpipe data synth detect``."""
-    import click
 
     @click.command("detect")
     @click.option(

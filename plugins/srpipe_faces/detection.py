@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from srpipe.errors import SrpipeError
+from srpipe.upscale import resolve_device
 
 
 @dataclass
@@ -132,8 +133,5 @@ class FaceDetector:
 
 
 def _torch_device(device: str) -> str:
-    if device in (None, "", "auto"):
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    """srpipe's one device resolver (``auto`` -> cuda / mps / cpu; a missing GPU is an error)."""
+    return resolve_device(device)

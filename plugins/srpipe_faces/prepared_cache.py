@@ -16,13 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from srpipe.atomic import atomic_path
+from srpipe.environment import cache_dir
+
 #: bump when what is stored, or how it is computed, changes
 PREPARE_VERSION = 1
 
 
 def cache_root() -> Path:
     """``<srpipe cache>/faces/prepared``."""
-    from srpipe.environment import cache_dir
 
     return cache_dir() / "faces" / "prepared"
 
@@ -61,7 +63,6 @@ def store(key: str | None, fields: dict[str, np.ndarray]) -> None:
     """Write ``fields`` (plain numpy arrays) for ``key`` atomically; errors are not fatal."""
     if key is None:
         return
-    from srpipe.atomic import atomic_path
 
     try:
         with atomic_path(cache_root() / f"{key}.npz") as tmp:

@@ -9,6 +9,7 @@ beside it, and that text becomes the dataset description shown in every report.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import itertools
 import os
@@ -20,7 +21,10 @@ import click
 import numpy as np
 
 from srpipe.data import sources as registry
+from srpipe.environment import cache_dir
 from srpipe.errors import SrpipeError
+from srpipe.imageio import read_image, write_image
+from srpipe_faces.models import shared_detector
 
 VERSION = 2
 #: seed of the pair shuffles (fixed: the set is the same on every machine)
@@ -71,7 +75,6 @@ Use `--data LFW_DIR` (with pairs.txt) for a real benchmark.
 
 def synth_dir() -> Path:
     """Where the offline set lives: ``<cache>/faces/synth-v<N>``."""
-    from srpipe.environment import cache_dir
 
     return cache_dir() / "faces" / f"synth-v{VERSION}"
 
@@ -88,7 +91,6 @@ def ensure_synth_faces(out: Path | None = None, *, force: bool = False) -> Path:
 
 def _fingerprint() -> str:
     """Changes whenever the recipe or its notes change, so a stale set is rebuilt."""
-    import hashlib
 
     recipe = f"{VERSION}|{SEED}|{CARPHONE_FRAMES}|{PAIRS_PER_FOLD}|{FOLDS}|{DESCRIPTION}"
     return hashlib.sha1(recipe.encode()).hexdigest()[:16]
@@ -108,7 +110,6 @@ def _site_file(package: str, *parts: str) -> Path:
 
 
 def _read_rgb(path: Path) -> np.ndarray:
-    from srpipe.imageio import read_image
 
     return read_image(path)
 
@@ -160,8 +161,6 @@ def build_synth_faces(target: Path) -> Path:
     registry.assert_reads(
         registry.RoleCheck("the offline faces set", registry.TEST, "faces", list(REGISTRY_SOURCES))
     )
-    from srpipe.imageio import write_image
-    from srpipe_faces.models import shared_detector
 
     detector = shared_detector(20, "cpu")
     people: dict[str, list[np.ndarray]] = {"carphone_man": _carphone_frames()}

@@ -13,10 +13,12 @@ Two ways in:
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,7 +26,13 @@ import numpy as np
 
 from srpipe.errors import SrpipeError
 from srpipe.task import Dataset, Item, Task, TaskContext
-from srpipe_faces import verification
+from srpipe_faces import datasets, verification
+from srpipe_faces.datasets import IdentityFolderReader, LfwPairsReader
+from srpipe_faces.detection import _torch_device, as_rgb
+from srpipe_faces.embedders import default_embedder_name
+from srpipe_faces.gallery import FaceGallery
+from srpipe_faces.models import shared_detector, shared_embedder
+from srpipe_faces.synth import ensure_synth_faces
 
 #: distinct chips whose embeddings ``predict`` remembers (128-512 floats each)
 CHIP_CACHE_SIZE = 8192
@@ -142,9 +150,6 @@ class FaceTask(Task):
         threshold: float | None = None,
         **options: Any,
     ) -> None:
-        from srpipe_faces.detection import _torch_device
-        from srpipe_faces.embedders import default_embedder_name
-        from srpipe_faces.models import shared_detector, shared_embedder
 
         self.device = _torch_device(device)
         self.embedder_name = embedder or default_embedder_name()
@@ -156,7 +161,6 @@ class FaceTask(Task):
         self.embedder = shared_embedder(self.embedder_name, embedder_weights, self.device)
         self._chip_cache: dict[str, np.ndarray] = {}
         self.threshold = float(threshold) if threshold is not None else self.embedder.threshold
-        from srpipe_faces import datasets
 
         # the readers get this task (DatasetReader.read(path, task)) and embed as it does
         self.build_options = datasets.BuildOptions(
@@ -179,8 +183,6 @@ class FaceTask(Task):
             self.mode = None
         self.gallery = None
         if gallery:
-            from srpipe_faces.gallery import FaceGallery
-
             self.gallery = FaceGallery.from_folder(gallery, self.detector, self.embedder)
 
     def _ensure_setup(self) -> None:
@@ -202,7 +204,6 @@ class FaceTask(Task):
         per pair; an embedding is a pure function of the pixels, so each distinct chip is
         embedded once (a bounded cache, oldest entries dropped first).
         """
-        import hashlib
 
         cache = self._chip_cache
         keys = [
@@ -221,7 +222,6 @@ class FaceTask(Task):
     def _pairs_mode(self) -> bool:
         if self.mode is not None:
             return self.mode == "pairs"
-        from srpipe_faces import datasets
 
         # no explicit mode: if a faces dataset was built in this process, this is eval
         return datasets.BUILT_DATASETS > 0
@@ -230,7 +230,6 @@ class FaceTask(Task):
         detections = self.detector.detect(image)
         if not detections:
             return ScenePrediction([], self.detector.last_reason or "no face found")
-        from srpipe_faces.detection import as_rgb
 
         rgb = as_rgb(image)
         chips = [self.embedder.align(rgb, d).chip for d in detections]
@@ -265,8 +264,6 @@ class FaceTask(Task):
     # -- run outputs -----------------------------------------------------------------------
     def draw(self, image: np.ndarray, prediction: Any) -> np.ndarray:
         import cv2
-
-        from srpipe_faces.detection import as_rgb
 
         canvas = as_rgb(image).copy()
         if not isinstance(prediction, ScenePrediction):
@@ -342,16 +339,11 @@ class FaceTask(Task):
     # -- evaluation ------------------------------------------------------------------------
     def load_dataset(self, data: str | None, **options: Any) -> Dataset:
         """``None``/"synth": the offline set (built on first use); a path: LFW or folders."""
-        from pathlib import Path
-
-        from srpipe_faces.datasets import IdentityFolderReader, LfwPairsReader
 
         self._ensure_setup()
         if self.mode is None:
             self.mode = "pairs"
         if data in (None, "synth", "default"):
-            from srpipe_faces.synth import ensure_synth_faces
-
             data = str(ensure_synth_faces())
         path = Path(data)
         for reader in (LfwPairsReader(), IdentityFolderReader()):

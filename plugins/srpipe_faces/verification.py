@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from srpipe.atomic import atomic_path
+
 
 def failure_distances(distances: np.ndarray, same: np.ndarray, scored: np.ndarray) -> np.ndarray:
     """Distances with unscored pairs replaced by the worst value for their label."""
@@ -203,8 +205,6 @@ def plot_roc(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from srpipe.atomic import atomic_path
 
     fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=120)
     for name, (far, tar) in curves.items():

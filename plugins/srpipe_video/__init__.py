@@ -12,6 +12,7 @@ Names are resolved lazily so that loading the plugin stays cheap.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 _EXPORTS = {
@@ -32,6 +33,5 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'srpipe_video' has no attribute {name!r}")
-    import importlib
 
     return getattr(importlib.import_module(module), name)

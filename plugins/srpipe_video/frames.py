@@ -38,6 +38,7 @@ import numpy as np
 from srpipe.errors import SrpipeError
 from srpipe.imageio import check_image_header
 from srpipe.limits import check_pixel_count
+from srpipe_video.pipeline import run_video_pipeline
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -241,7 +242,6 @@ class FrameSequence:
         **options: Any,
     ) -> dict[str, Any]:
         """Run :func:`~srpipe_video.pipeline.run_video_pipeline` on this sequence (stats dict)."""
-        from srpipe_video.pipeline import run_video_pipeline
 
         stats = run_video_pipeline(self, process_batch, writer, batch_size, desc, **options)
         return stats.to_dict()

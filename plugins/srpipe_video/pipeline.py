@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 _END = object()  # end-of-stream marker in a queue
 _POLL_S = 0.1  # how often a blocked thread checks whether the pipeline is stopping
@@ -151,7 +152,6 @@ def run_video_pipeline(
     progress: bool = True,
 ) -> PipelineStats:
     """Decode, process and encode ``source`` with the three stages overlapped (module doc)."""
-    from tqdm import tqdm
 
     if batch_size < 1 or queue_size < 1:
         raise ValueError("batch_size and queue_size must be at least 1")

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from srpipe.hookspecs import hookimpl
+from srpipe_video.frames import FrameSequence, is_glob, is_video_path
+from srpipe_video.task import VideoTask
+from srpipe_video.writer import FrameWriter
 
 
 @hookimpl
 def srpipe_register_tasks() -> list[type]:
     """The video task: SR on whole videos, and per-frame + temporal metrics in eval."""
-    from srpipe_video.task import VideoTask
 
     return [VideoTask]
 
@@ -27,7 +29,6 @@ def srpipe_register_tasks() -> list[type]:
 @hookimpl
 def srpipe_open_frames(path: Path, start: int = 0, end: int | None = None, stride: int = 1) -> Any:
     """A ``FrameSequence`` for a video file or a glob pattern; None for anything else."""
-    from srpipe_video.frames import FrameSequence, is_glob, is_video_path
 
     if is_video_path(path) or (is_glob(path) and not Path(path).exists()):
         return FrameSequence(path, start=start, end=end, stride=stride)
@@ -37,8 +38,6 @@ def srpipe_open_frames(path: Path, start: int = 0, end: int | None = None, strid
 @hookimpl
 def srpipe_open_frame_writer(path: Path, fps: float, size: tuple[int, int], source: Any) -> Any:
     """A ``FrameWriter`` (H.264 via PyAV, else OpenCV) for a video file path; else None."""
-    from srpipe_video.frames import is_video_path
-    from srpipe_video.writer import FrameWriter
 
     if not is_video_path(path):
         return None

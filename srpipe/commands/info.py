@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import click
+
+from srpipe.models.checkpoint import read_checkpoint_metadata
+from srpipe.plugins import get_plugin_manager
 
 
 @click.command()
@@ -15,9 +19,6 @@ def plugins(as_json: bool) -> None:
     A plugin that fails to import or implements a misspelled hook is shown here with
     its error and left out; every other plugin keeps working.
     """
-    from dataclasses import asdict
-
-    from srpipe.plugins import get_plugin_manager
 
     records = list(get_plugin_manager().records.values())
     if as_json:
@@ -48,9 +49,7 @@ def models(as_json: bool, params: bool) -> None:
 
     Any name here works with `--sr NAME`; a checkpoint path works too.
     """
-    from srpipe.models.checkpoint import read_checkpoint_metadata
     from srpipe.models.networks import count_parameters
-    from srpipe.plugins import get_plugin_manager
 
     seen: dict[str, dict] = {}
     footnotes: list[str] = []
@@ -152,7 +151,6 @@ def _provenance(name: str, scale: int, any_scale: bool, meta: dict) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def tasks(as_json: bool) -> None:
     """List tasks: each one has `srpipe run NAME` and `srpipe eval NAME`."""
-    from srpipe.plugins import get_plugin_manager
 
     found = [
         {"name": t.name, "summary": t.summary, "metrics": list(t.metrics), "module": t.__module__}

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from srpipe.commands.task_group import TaskGroup, device_option
+from srpipe.runner import run_task
 
 
 def _common_params() -> list[click.Parameter]:
@@ -85,7 +86,6 @@ def _common_params() -> list[click.Parameter]:
 
 
 def _invoke(*, task_cls: type, task_options: dict[str, Any], **values: Any) -> None:
-    from srpipe.runner import run_task
 
     run_task(task_cls=task_cls, task_options=task_options, **values)
 

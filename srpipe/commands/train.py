@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from srpipe.train.config import dump_config, load_config
+
 
 @click.command(context_settings={"ignore_unknown_options": False})
 @click.option(
@@ -32,7 +34,6 @@ def train(config_path: str | None, resume: bool, print_config: bool, overrides: 
     --sr PATH), train_log.csv, val_log.csv, tb/ (TensorBoard), curves.png.
     Ctrl-C or SIGTERM writes a checkpoint before exiting; --resume continues it.
     """
-    from srpipe.train.config import dump_config, load_config
 
     config = load_config(config_path, overrides)
     if print_config:

@@ -14,8 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from tqdm import tqdm
 
 from srpipe.errors import SrpipeError, UsageError
+from srpipe.imageio import IMAGE_EXTENSIONS, is_image_path, load_image, write_image
+from srpipe.limits import parse_bytes
+from srpipe.upscale import Upscaler
 
 
 @click.command("upscale")
@@ -116,12 +120,9 @@ def upscale(
         raise SrpipeError(f"{input}: no such file or folder")
     jobs = _plan_jobs(input, output)
     if memory is not None:
-        from srpipe.limits import parse_bytes
-
         parse_bytes(memory)  # a bad size is a usage error before any model loads
     if sr.lower() == "none":
         scale = 1  # `none` copies the pixels (still applying EXIF orientation, format change)
-    from srpipe.upscale import Upscaler
 
     upscaler = Upscaler(
         sr,
@@ -166,7 +167,6 @@ def upscale(
 
 def _plan_jobs(input: Path, output: Path) -> list[tuple[Path, Path]]:
     """(source, target) pairs; refuses to overwrite the inputs."""
-    from srpipe.imageio import IMAGE_EXTENSIONS, is_image_path
 
     if input.is_dir():
         if output.exists() and not output.is_dir():
@@ -195,9 +195,6 @@ def _run(
     upscaler: Any, jobs: list[tuple[Path, Path]], *, show_progress: bool
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """Upscale every job in batches; a failing file is recorded and the run goes on."""
-    from tqdm import tqdm
-
-    from srpipe.imageio import load_image
 
     done: list[dict[str, Any]] = []
     failed: list[dict[str, str]] = []
@@ -244,7 +241,6 @@ def _run(
 
 
 def _write(target: Path, picture: Any) -> None:
-    from srpipe.imageio import write_image
 
     # grey with alpha is written as RGBA: OpenCV cannot write two-channel images
     grey_only = picture.grey and picture.alpha is None

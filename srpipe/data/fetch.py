@@ -16,11 +16,16 @@ import hashlib
 import os
 import shutil
 import tarfile
+import urllib.error
+import urllib.request
 import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
+from tqdm import tqdm
+
+from srpipe.data.registry import datasets_root, get_dataset
 from srpipe.errors import SrpipeError
 
 CHUNK = 1 << 20
@@ -45,8 +50,6 @@ def download(
     local_hint: str = "",
 ) -> Path:
     """Download ``url`` to ``dest`` (resuming a ``.part`` file), verify, return ``dest``."""
-    import urllib.error
-    import urllib.request
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +77,6 @@ def download(
                 have = 0
             total = response.headers.get("Content-Length")
             total = int(total) + have if total else None
-            from tqdm import tqdm
 
             with (
                 part.open("ab" if have else "wb") as handle,
@@ -105,8 +107,6 @@ def download(
         )
     os.replace(part, dest)
     if sha256 is None and progress:
-        from tqdm import tqdm
-
         tqdm.write(f"{dest.name}: sha256 {actual} (no known sum to check against; pin this one)")
     return dest
 
@@ -200,7 +200,6 @@ def fetch_dataset(
     say: Callable[[str], None] = print,
 ) -> Path:
     """Download and extract a registered dataset; return its HR folder."""
-    from srpipe.data.registry import datasets_root, get_dataset
 
     info = get_dataset(name)
     root = Path(dest) if dest is not None else datasets_root()

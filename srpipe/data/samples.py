@@ -24,6 +24,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from srpipe import atomic
 from srpipe.data import sources
 from srpipe.environment import cache_dir
@@ -71,7 +73,6 @@ def samples_dir() -> Path:
 
 def _read_still(path: Path):
     import cv2
-    import numpy as np
 
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:

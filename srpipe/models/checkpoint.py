@@ -19,12 +19,19 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import struct
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
+from srpipe.models.official import OPTIONAL_KEYS, detect_checkpoint, unwrap_state_dict
+from srpipe.models.spec import scale_error, supports_scale
 from srpipe.plugins import get_plugin_manager
+from srpipe.version import __version__
+from srpipe.weights import sha256_file
 
 if TYPE_CHECKING:
     from torch import nn
@@ -51,8 +58,6 @@ def save_checkpoint(
     import torch
     from safetensors.torch import save_file
 
-    from srpipe.version import __version__
-
     if dtype not in _DTYPES:
         raise SrpipeError(f"unknown checkpoint dtype {dtype!r}; use one of {', '.join(_DTYPES)}")
     store = getattr(torch, _DTYPES[dtype])
@@ -74,7 +79,6 @@ def save_checkpoint(
     metadata = {key: json.dumps(value) for key, value in header.items()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    from srpipe.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
@@ -138,7 +142,6 @@ def load_checkpoint(
     ``scale``, ``hyper``, ``source`` (srpipe, edsr-pytorch, rcan, basicsr, plugin),
     ``path`` and ``sha256`` plus whatever the file stored.
     """
-    from srpipe.weights import sha256_file
 
     path = Path(path)
     if not path.is_file():
@@ -182,7 +185,6 @@ def _family(name: str) -> str:
 
 
 def _build(arch: str, scale: float, hyper: dict[str, Any]) -> nn.Module:
-    from srpipe.models.spec import scale_error, supports_scale
 
     spec = get_plugin_manager().model(arch)
     if not supports_scale(spec, scale):
@@ -195,7 +197,6 @@ def _build(arch: str, scale: float, hyper: dict[str, Any]) -> nn.Module:
 
 def _load_state(model: nn.Module, state: dict[str, Any], label: str) -> None:
     """Load with strict key checking but tolerate the frozen MeanShift a fork left out."""
-    from srpipe.models.official import OPTIONAL_KEYS
 
     own = model.state_dict()
     missing = [k for k in own if k not in state and k not in OPTIONAL_KEYS]
@@ -238,8 +239,6 @@ def _load_srpipe(
 
 def _read_foreign_state(path: Path) -> dict[str, Any]:
     """Tensors of a non-srpipe file: safetensors, or a torch pickle read safely."""
-    import pickle
-    import warnings
 
     import torch
 
@@ -270,7 +269,6 @@ def _read_foreign_state(path: Path) -> dict[str, Any]:
             f"{path.name}: not a readable checkpoint ({reason}); expected .safetensors or a "
             "torch state dict"
         ) from None
-    from srpipe.models.official import unwrap_state_dict
 
     try:
         return unwrap_state_dict(obj)
@@ -279,7 +277,6 @@ def _read_foreign_state(path: Path) -> dict[str, Any]:
 
 
 def _load_foreign(path: Path, scale: int | None) -> tuple[nn.Module, dict[str, Any]] | None:
-    from srpipe.models.official import detect_checkpoint
 
     try:
         state = _read_foreign_state(path)
@@ -339,7 +336,6 @@ def load_model(
     builder carries real weights, like ``srmd``, the built model); a path goes through
     :func:`load_checkpoint`. Errors are one line and say what to do.
     """
-    from srpipe.models.spec import scale_error, supports_scale
 
     if looks_like_path(name_or_path):
         return load_checkpoint(name_or_path, scale=scale, device=device)

@@ -6,8 +6,12 @@ is announced to observers through the ``srpipe_report_written`` hook.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from srpipe.plugins import get_plugin_manager
+from srpipe.report import html, json_report, markdown, plots
 
 if TYPE_CHECKING:
     from srpipe.results import ComparisonResult
@@ -18,7 +22,6 @@ def write_reports(result: ComparisonResult, out: Path) -> dict[str, Path]:
 
     Returns the written files by role; ``result.files`` gets the same, relative to ``out``.
     """
-    from srpipe.report import html, json_report, markdown, plots
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -44,9 +47,6 @@ def write_reports(result: ComparisonResult, out: Path) -> dict[str, Path]:
 
 def plugin_figures(report_json: Path, out: Path) -> list[Path]:
     """Figures that plugins draw for this report (``srpipe_report_figures``), inside ``out``."""
-    import sys
-
-    from srpipe.plugins import get_plugin_manager
 
     found: list[Path] = []
     try:
@@ -64,9 +64,6 @@ def plugin_figures(report_json: Path, out: Path) -> list[Path]:
 
 def announce(path: Path, kind: str) -> None:
     """Tell observers (``srpipe_report_written``) that ``path`` was written."""
-    import sys
-
-    from srpipe.plugins import get_plugin_manager
 
     try:
         get_plugin_manager().hook.srpipe_report_written(path=Path(path), kind=kind)

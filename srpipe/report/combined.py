@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from srpipe import atomic
+from srpipe.report.text import number
 
 
 @dataclass
@@ -39,7 +40,6 @@ def headline_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _fmt(cell: dict[str, Any] | None, percent: bool = False, sign: bool = False) -> str:
     """A JSON estimate ``{value, low, high}`` as "v [low, high]" (the terminal's digits)."""
-    from srpipe.report.text import number
 
     if not cell or cell.get("value") is None:
         return "-"

@@ -15,14 +15,20 @@ third-party plugin does.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import click
 import numpy as np
 
+from srpipe.data.registry import DATASETS, resolve_dataset
+from srpipe.data.samples import build_samples
 from srpipe.errors import SrpipeError
 from srpipe.hookspecs import hookimpl
+from srpipe.imageio import is_image_path, read_image
+from srpipe.metrics import psnr, ssim
 from srpipe.task import Dataset, Item, Task, TaskContext
 
 
@@ -50,7 +56,6 @@ class ImageQualityTask(Task):
 
     @classmethod
     def options(cls, command: str) -> list[Any]:
-        import click
 
         if command != "eval":
             return []
@@ -76,9 +81,12 @@ class ImageQualityTask(Task):
     def records(self, prediction: np.ndarray) -> list[dict[str, Any]]:
         return [{"width": int(prediction.shape[1]), "height": int(prediction.shape[0])}]
 
+    def describe(self, prediction: np.ndarray) -> None:
+        """Nothing to keep per item: the prediction is the image, its scores say it all."""
+        return None
+
     def item_scores(self, prediction: np.ndarray, item: Item) -> dict[str, float]:
         """PSNR/SSIM of one image; the harness puts the scale in ``item.meta["scale"]``."""
-        from srpipe.metrics import psnr, ssim
 
         shave = int(item.meta.get("scale", 0))
         return {
@@ -96,13 +104,10 @@ class ImageQualityTask(Task):
         if data is None or (data == "samples" and not Path(data).exists()):
             return samples_dataset()
         path = Path(data)
-        if not path.exists():
-            from srpipe.data.registry import DATASETS, resolve_dataset
-
-            if data.lower() in DATASETS:  # a benchmark name: set5, b100, ... (fetched)
-                return folder_dataset(
-                    resolve_dataset(data.lower()), name=data.lower(), scale=self.largest_scale
-                )
+        if not path.exists() and data.lower() in DATASETS:  # a benchmark name: set5, b100, ...
+            return folder_dataset(
+                resolve_dataset(data.lower()), name=data.lower(), scale=self.largest_scale
+            )
         return folder_dataset(path, scale=self.largest_scale)
 
 
@@ -120,9 +125,6 @@ def folder_dataset(
     border shave need more than ``2 * scale`` pixels a side) are skipped, listed on stderr
     and in ``meta["skipped"]``; the rest are scored.
     """
-    import sys
-
-    from srpipe.imageio import is_image_path, read_image
 
     if path.is_file():
         files = [path] if is_image_path(path) else []
@@ -180,7 +182,6 @@ def samples_dataset() -> Dataset:
     Its images are the registry's ``test`` sources read by the ``sr`` evaluation: no bundled
     weights were trained or selected on them (srpipe/data/sources.py).
     """
-    from srpipe.data.samples import build_samples
 
     root = build_samples()
     manifest = json.loads((root / "manifest.json").read_text())

@@ -14,6 +14,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from srpipe.errors import SrpipeError
 
 #: Defaults = EDSR paper recipe (L1, Adam 0.9/0.999/1e-8, lr 1e-4 halved every 200k,
@@ -103,7 +105,6 @@ def _known(section: dict[str, Any], prefix: str) -> str:
 
 def parse_override(text: str) -> tuple[list[str], Any]:
     """``"optim.lr=2e-4"`` -> (["optim", "lr"], 0.0002); values are parsed as YAML."""
-    import yaml
 
     if "=" not in text:
         raise SrpipeError(f"override {text!r} is not key=value (e.g. optim.lr=2e-4)")
@@ -128,7 +129,6 @@ def _nest(keys: list[str], value: Any) -> dict[str, Any]:
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()):
     """Defaults <- YAML file <- overrides, validated. Returns a plain nested dict."""
-    import yaml
 
     config = copy.deepcopy(DEFAULTS)
     if path is not None:
@@ -209,6 +209,5 @@ def run_dir(config: dict[str, Any]) -> Path:
 
 def dump_config(config: dict[str, Any]) -> str:
     """The resolved config as YAML (written beside the checkpoints)."""
-    import yaml
 
     return yaml.safe_dump(config, sort_keys=False)

@@ -14,6 +14,7 @@ an uninterrupted run would have seen.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from srpipe.data.registry import resolve_dataset
+from srpipe.data.samples import split_files
 from srpipe.errors import SrpipeError
+from srpipe.imageio import is_image_path, read_image
+from srpipe.resize import degrade, modcrop
 
 
 def resolve_images(spec: str | Path) -> list[Path]:
@@ -31,17 +36,12 @@ def resolve_images(spec: str | Path) -> list[Path]:
     folder gives its images (sorted); otherwise ``spec`` is looked up as a fetched dataset name
     (``div2k``, ``set5``, ...) in the cache dir.
     """
-    from srpipe.imageio import is_image_path
 
     text = str(spec)
     if text.startswith("samples:"):
-        from srpipe.data.samples import split_files
-
         return split_files(text.split(":", 1)[1])
     path = Path(text).expanduser()
     if not path.exists():
-        from srpipe.data.registry import resolve_dataset
-
         path = resolve_dataset(text)
     if path.is_file():
         return [path]
@@ -72,8 +72,6 @@ def load_pairs(
     hr_spec: str | Path, scale: int, lr_spec: str | Path | None = None, limit: int = 0
 ) -> list[Pair]:
     """Read HR images (and LR ones if ``lr_spec``), or degrade HR with the protocol bicubic."""
-    from srpipe.imageio import read_image
-    from srpipe.resize import degrade, modcrop
 
     hr_files = resolve_images(hr_spec)
     if limit:
@@ -160,7 +158,6 @@ class PairedPatchDataset(Dataset):
 
 def worker_init(_: int) -> None:
     """DataLoader workers ignore Ctrl-C: the main process handles it and saves a checkpoint."""
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)

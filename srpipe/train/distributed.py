@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
+from srpipe.upscale import resolve_device
+
 
 @dataclass(frozen=True)
 class DistContext:
@@ -34,12 +36,8 @@ class DistContext:
 
 
 def pick_device(preference: str, local_rank: int = 0) -> torch.device:
-    """``auto`` -> the local rank's GPU if CUDA works, else the CPU."""
-    if preference == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank)
-        return torch.device("cpu")
-    device = torch.device(preference)
+    """srpipe's device resolver, then a bare ``cuda`` becomes the local rank's GPU."""
+    device = torch.device(resolve_device(preference))
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", local_rank)
     return device

@@ -30,9 +30,11 @@ import csv
 import json
 import math
 import os
+import pickle
 import random
 import signal
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,12 +42,21 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from torch.utils.data.distributed import DistributedSampler
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
 
 from srpipe.atomic import atomic_path, write_text
 from srpipe.errors import SrpipeError
+from srpipe.metrics import psnr, ssim
+from srpipe.models.checkpoint import load_checkpoint, save_checkpoint
 from srpipe.plugins import get_plugin_manager
+from srpipe.resize import imresize
 from srpipe.train import distributed as D
 from srpipe.train.config import dump_config, run_dir
+from srpipe.train.curves import plot_curves
 from srpipe.train.datasets import PairedPatchDataset, load_pairs, to_tensor, worker_init
 from srpipe.train.losses import build_loss
 
@@ -193,7 +204,6 @@ def init_weights_from(model: nn.Module, path: str | Path) -> tuple[int, int]:
     This is how x3/x4 start from the x2 model: everything but the upsampler transfers.
     Returns (copied, total tensors in the model).
     """
-    from srpipe.models.checkpoint import load_checkpoint
 
     source, _ = load_checkpoint(path)
     theirs = source.state_dict()
@@ -207,7 +217,6 @@ def init_weights_from(model: nn.Module, path: str | Path) -> tuple[int, int]:
 
 
 def _autocast(precision: str, device: torch.device):
-    import contextlib
 
     if precision == "fp32":
         return contextlib.nullcontext()
@@ -259,8 +268,6 @@ class Trainer:
         self.ema = EMA(self.model, t["ema"]) if t["ema"] > 0 else None
         self.net: nn.Module = self.model
         if self.ctx.distributed:
-            from torch.nn.parallel import DistributedDataParallel
-
             ids = [self.ctx.device.index] if self.ctx.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)
 
@@ -310,8 +317,6 @@ class Trainer:
 
     def _say(self, message: str) -> None:
         if self.ctx.is_main:
-            from tqdm import tqdm
-
             tqdm.write(message)
 
     # ------------------------------------------------------------ checkpoints
@@ -340,7 +345,6 @@ class Trainer:
         self._save_weights(self.out / "last.safetensors", {})
 
     def _save_weights(self, path: Path, extra: dict[str, Any]) -> None:
-        from srpipe.models.checkpoint import save_checkpoint
 
         meta = {
             "trained_with": "srpipe train",
@@ -391,7 +395,6 @@ class Trainer:
     # -------------------------------------------------------------- validation
     def validate(self) -> dict[str, float]:
         """Mean Y-PSNR / SSIM (shave = scale) of the current (EMA) model on the val images."""
-        from srpipe.metrics import psnr, ssim
 
         model = self._eval_model()
         was_training = model.training
@@ -405,16 +408,12 @@ class Trainer:
         return {"psnr": float(np.mean(scores_p)), "ssim": float(np.mean(scores_s))}
 
     def _bicubic_reference(self) -> float:
-        from srpipe.metrics import psnr
-        from srpipe.resize import imresize
 
         values = [psnr(imresize(p.lr, self.scale), p.hr, shave=self.scale) for p in self.val_pairs]
         return float(np.mean(values)) if values else float("nan")
 
     # -------------------------------------------------------------------- loop
     def _loader(self, epoch: int, skip_batches: int):
-        from torch.utils.data import DataLoader
-        from torch.utils.data.distributed import DistributedSampler
 
         d = self.config["data"]
         self.dataset.set_epoch(epoch)
@@ -471,8 +470,6 @@ class Trainer:
         if self.ctx.is_main:
             write_text(self.out / "config.yaml", dump_config(c))
             if t["tensorboard"]:
-                from torch.utils.tensorboard import SummaryWriter
-
                 writer = SummaryWriter(str(self.out / "tb"), purge_step=self.iteration + 1)
             if self.val_pairs and not self.resume:
                 bicubic = self._bicubic_reference()
@@ -482,7 +479,6 @@ class Trainer:
                     ["iteration", "psnr", "ssim"],
                     [0, round(bicubic, 4), float("nan")],
                 )
-            from tqdm import tqdm
 
             bar = tqdm(
                 total=total,
@@ -579,8 +575,6 @@ class Trainer:
         if writer is not None:
             writer.close()
         if self.ctx.is_main and status != "interrupted":
-            from srpipe.train.curves import plot_curves
-
             plot_curves(self.out)
         return TrainResult(
             status,
@@ -627,8 +621,6 @@ def read_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]
     file that asks for any other object (what a planted payload needs) is refused. The
     allow-list admits the numpy RNG state that runs of older srpipe versions stored.
     """
-    import pickle
-    import warnings
 
     allowed = _legacy_numpy_globals()
     try:
@@ -660,8 +652,9 @@ def read_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]
 
 
 def _legacy_numpy_globals() -> list[Any]:
-    # numpy's own documented-safe array rebuild (what torch's docs name for this case)
-    from numpy._core.multiarray import _reconstruct
+    # numpy's own documented-safe array rebuild (what torch's docs name for this case);
+    # imported here: numpy._core is numpy 2's private layout, needed only for old checkpoints
+    from numpy._core.multiarray import _reconstruct  # noqa: PLC0415
 
     return [_reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from srpipe import atomic
+
 WEIGHTS_DIR = Path(__file__).resolve().parent
 INDEX_PATH = WEIGHTS_DIR / "index.json"
 
@@ -75,7 +77,8 @@ def read_index(index_path: Path = INDEX_PATH) -> dict[str, dict[str, Any]]:
 
 def index_entry(path: Path) -> dict[str, Any]:
     """The index record for one checkpoint file: its hash, size and header metadata."""
-    from srpipe.models.checkpoint import read_checkpoint_metadata
+    # here, not at the top: srpipe.models.checkpoint imports this module (an import cycle)
+    from srpipe.models.checkpoint import read_checkpoint_metadata  # noqa: PLC0415
 
     meta = read_checkpoint_metadata(path) or {}
     return {"sha256": sha256_file(path), "bytes": path.stat().st_size, **meta}
@@ -90,22 +93,6 @@ def update_index(paths: Iterable[Path] | None = None, index_path: Path = INDEX_P
     for path in targets:
         index[path.name] = index_entry(path)
     index = {name: entry for name, entry in sorted(index.items()) if (directory / name).is_file()}
-    from srpipe import atomic
 
     atomic.write_text(index_path, json.dumps(index, indent=2, sort_keys=True) + "\n")
     return index
-
-
-def verify_index(index_path: Path = INDEX_PATH) -> list[str]:
-    """Names of indexed files whose sha256 no longer matches (empty list = all good)."""
-    directory = index_path.parent
-    return [
-        name
-        for name, entry in read_index(index_path).items()
-        if not (directory / name).is_file() or sha256_file(directory / name) != entry.get("sha256")
-    ]
-
-
-if __name__ == "__main__":  # `python -m srpipe.weights` refreshes the index after training
-    for name, entry in update_index().items():
-        print(name, entry["sha256"][:12], entry.get("val_psnr"))

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import make_distribution
 
 BROKEN = "import module_that_does_not_exist_anywhere\n"
@@ -42,11 +44,16 @@ def test_help_lists_verbs_and_examples() -> None:
     assert "srpipe run detect --sr edsr --scale 4" in result.stdout
 
 
-def test_help_does_not_import_torch() -> None:
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["eval", "--help"], ["run", "detect", "--help"], ["tasks"], ["plugins"]]
+)
+def test_help_does_not_import_torch(argv: list[str]) -> None:
+    """Help and listings stay light: torch, OpenCV and matplotlib load only when computing."""
     code = (
         "import sys; from srpipe.cli import main\n"
-        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "assert 'torch' not in sys.modules, 'srpipe --help imported torch'\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'cv2', 'matplotlib', 'ultralytics') if m in sys.modules]\n"
+        "assert not heavy, f'srpipe {sys.argv} imported {heavy}'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -96,3 +103,11 @@ def test_missing_input_is_one_line_error(tmp_path: Path, example_plugin_dir: Pat
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "not found" in result.stderr or "does not exist" in result.stderr
+
+
+def test_missing_plugin_file_is_one_line_error(tmp_path: Path) -> None:
+    result = srpipe("-p", str(tmp_path / "my_task.py"), "tasks")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"Error: plugin file {tmp_path / 'my_task.py'} not found; give a path to a .py file"
+    ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from srpipe.resize import imresize
+
 # BT.601 studio swing (the SR protocol's Y), on [0, 1] RGB, giving [0, 1]-scaled YCbCr
 # (Y = (16 + 65.481 R + 128.553 G + 24.966 B) / 255).
 _RGB_TO_YCBCR = (
@@ -29,7 +31,6 @@ _OFFSET = torch.tensor([16.0, 128.0, 128.0], dtype=torch.float64) / 255.0
 
 def bicubic_upscale(x: torch.Tensor, scale: int) -> torch.Tensor:
     """MATLAB bicubic upscaling (the protocol's kernel, not torch's a=-0.75 one)."""
-    from srpipe.resize import imresize
 
     return imresize(x, scale)
 

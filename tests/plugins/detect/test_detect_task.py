@@ -156,3 +156,11 @@ def test_predict_keeps_torch_threads(untrained_task: DetectTask) -> None:
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_meets_the_task_contract(tiny_synth: Path) -> None:
+    """The bundled detector (trained on these classes) through srpipe.testing's contract check."""
+    from srpipe.testing import check_task
+
+    done = check_task(DetectTask, data=tiny_synth, n=2)
+    assert "rescale" in done and "item_scores / evaluate" in done
