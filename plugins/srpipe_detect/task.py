@@ -16,6 +16,7 @@ resolution it was given.
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -146,8 +147,6 @@ def _device_for_ultralytics(device: str) -> str | int | None:
 def _default_set_roles(root: Path) -> str:
     """Which backgrounds the default set's splits sit on: the bundled detector trained on
     ``train`` and was selected on ``val``; what is measured here is ``test`` (registry roles)."""
-    import json
-
     try:
         splits = json.loads((root / "manifest.json").read_text())["sources"]
     except (OSError, ValueError, KeyError):
