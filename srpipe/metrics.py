@@ -136,7 +136,6 @@ def psnr(
     return 10.0 * math.log10(peak**2 / err)
 
 
-
 def _gaussian_window() -> np.ndarray:
     half = _SSIM_WINDOW // 2
     g = np.exp(-(np.arange(-half, half + 1, dtype=np.float64) ** 2) / (2 * _SSIM_SIGMA**2))
@@ -191,9 +190,7 @@ def ssim(
             f"SSIM needs at least {_SSIM_WINDOW}x{_SSIM_WINDOW} pixels after shaving, "
             f"got {a.shape[1]}x{a.shape[0]}"
         )
-    return float(
-        np.mean([_ssim_plane(a[:, :, c], b[:, :, c], peak) for c in range(a.shape[2])])
-    )
+    return float(np.mean([_ssim_plane(a[:, :, c], b[:, :, c], peak) for c in range(a.shape[2])]))
 
 
 def mean(values: Iterable[float]) -> float:
