@@ -164,8 +164,8 @@ def imresize(
 
     ``img`` is a numpy array (H, W) or (H, W, C), uint8, uint16 or float, or a torch tensor
     (C, H, W) or (N, C, H, W), uint8 or float, on any device. uint8 (uint16) in gives uint8
-    (uint16) out, rounded as MATLAB does; float in gives the same float dtype out. ``scale`` may be a number or an (sy, sx)
-    pair; ``output_size`` is (H, W).
+    (uint16) out, rounded as MATLAB does; float in gives the same float dtype out.
+    ``scale`` may be a number or an (sy, sx) pair; ``output_size`` is (H, W).
     """
     if method not in _KERNELS:
         raise SrpipeError(f"unknown resize method {method!r}; use one of {', '.join(METHODS)}")

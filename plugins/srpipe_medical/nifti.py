@@ -1,10 +1,11 @@
-"""NIfTI volumes in and out through nibabel: axial slices, zooms and affine updated.
+"""NIfTI volumes in and out through nibabel: slices, zooms and affine updated.
 
 A volume (I, J, K[, 1]) is read as K slices ``data[:, :, k]`` (rows = the array's first
-axis) with spacing ``(zoom[0], zoom[1])``; upscaling resamples those two axes only (SR is a 2-D operation; the slice thickness is unchanged). Integer data keeps its
-values (signed data shifted into uint16); float data is quantised to 65536 levels over the
-volume's range (slope/intercept kept so values come back in the file's unit), and is
-written back as float32.
+axis) with spacing ``(zoom[0], zoom[1])``; upscaling resamples those two axes only (SR is
+a 2-D operation; the slice thickness is unchanged). Integer data keeps its values (signed
+data shifted into uint16); float data is quantised to 65536 levels over the volume's range
+(slope/intercept kept so values come back in the file's unit) and is written back as
+float32.
 """
 
 from __future__ import annotations

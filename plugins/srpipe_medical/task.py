@@ -35,7 +35,7 @@ class MedicalTask(Task):
     """
 
     name = "medical"
-    summary = "16-bit CT/MR/DICOM/NIfTI SR: PSNR/SSIM in the modality's range, segmentation Dice/Hausdorff"
+    summary = "16-bit CT/MR (DICOM, NIfTI) SR: quality in the modality's range, segmentation Dice"
     metrics = ("dice", "hausdorff_mm", "hausdorff_px", "psnr", "ssim")
     lower_is_better = frozenset({"hausdorff_mm", "hausdorff_px"})
     default_data = "packaged pydicom CT/MR test files + scikit-image fundus images"

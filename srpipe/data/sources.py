@@ -141,9 +141,9 @@ SOURCES: tuple[Source, ...] = (
            tasks=("medical",), licence="pydicom test data (NEMA WG04 samples)",
            description="CT slice, 128x128, 16-bit signed, HU = stored - 1024"),
     Source("pydicom_mr_small", "pydicom",
-           tuple(f"data/test_files/MR_small{v}.dcm" for v in (
+           (*(f"data/test_files/MR_small{v}.dcm" for v in (
                "", "_bigendian", "_expb", "_implicit", "_padded", "_RLE", "_jp2klossless",
-               "_jpeg_ls_lossless")) + ("data/test_files/MR_truncated.dcm",), TEST,
+               "_jpeg_ls_lossless")), "data/test_files/MR_truncated.dcm"), TEST,
            tasks=("medical",), licence="pydicom test data (NEMA WG04 samples)",
            description="MR slice, 64x64, 16-bit signed"),
     Source("pydicom_mr_overlay", "pydicom", ("data/test_files/examples_overlay.dcm",), TEST,
