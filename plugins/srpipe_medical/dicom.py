@@ -155,7 +155,7 @@ def write_dicom(path: str | Path, upscaled: Slice, scale: float, method: str | N
         ds.NumberOfFrames = 1  # one frame of a multi-frame source per file
     for key in ("PixelSpacing", "ImagerPixelSpacing"):
         if key in ds and upscaled.spacing is not None:
-            ds[key].value = [f"{upscaled.spacing[0]:.6g}", f"{upscaled.spacing[1]:.6g}"]
+            ds[key].value = [f"{upscaled.spacing[0]:.9g}", f"{upscaled.spacing[1]:.9g}"]
     _move_position(ds, old_rows / rows, old_cols / cols)
     for key in ("SmallestImagePixelValue", "LargestImagePixelValue"):
         if key in ds:
@@ -194,4 +194,4 @@ def _move_position(ds, row_ratio: float, col_ratio: float) -> None:
     d_row = (0.5 * row_ratio - 0.5) * old_row_mm
     d_col = (0.5 * col_ratio - 0.5) * old_col_mm
     moved = np.array([float(v) for v in position]) + d_col * along_row + d_row * along_col
-    ds.ImagePositionPatient = [f"{v:.6g}" for v in moved]
+    ds.ImagePositionPatient = [f"{v:.9g}" for v in moved]
