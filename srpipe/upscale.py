@@ -31,15 +31,13 @@ What it takes care of, so callers do not have to:
 * **output**: clamped to [0, 1] and rounded to uint8 (``__call__``), to uint16
   (:meth:`upscale_picture` keeps 16-bit input 16-bit), or left float
   (:meth:`upscale_float`);
-* **single-channel 16-bit** (H, W) uint16 images (CT, MR, scientific data) go through
-  ``upscale_batch`` too and come back uint16 (H*s, W*s). The classic interpolators resize
-  them directly (MATLAB-exact, rounded to uint16). A model, trained on RGB in [0, 1], sees
-  the image *windowed to its own value range*: ``(v - min) / (max - min)`` over the input,
-  replicated to its three channels; the mean of its three output channels is mapped back
-  to ``min..max`` and rounded. So the model gets full contrast whatever the bit depth
-  (a 12-bit CT in a 16-bit container would otherwise use 1/16 of its input range), and the
-  output never leaves the input's value range (overshoot beyond it is clipped, as the
-  8-bit path clips at 0 and 255).
+* **single-channel 16-bit** (H, W) uint16 (CT, MR) goes through ``upscale_batch`` too:
+  classic methods resize it directly (rounded to uint16); a model sees it windowed to its
+  own min..max, replicated to three channels, and the channel mean of its output is mapped
+  back to min..max (full contrast at any bit depth; overshoot beyond the range is clipped).
+
+The module is long because one Upscaler serves every input kind (uint8 RGB, 16-bit
+pictures, single-channel uint16) through the one tiled, budgeted model path.
 """
 
 from __future__ import annotations

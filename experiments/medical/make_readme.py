@@ -1,6 +1,6 @@
 """Write experiments/medical/results.md from eval/report.json (no number is typed by hand).
 
-    .venv/bin/python experiments/medical/make_readme.py
+.venv/bin/python experiments/medical/make_readme.py
 """
 
 from __future__ import annotations
