@@ -17,6 +17,14 @@ Conventions (PROTOCOL.md), chosen to match BasicSR and RCAN's MATLAB scripts:
 * SSIM is Wang et al. 2004 with an 11x11 Gaussian window (sigma 1.5), K1 = 0.01, K2 = 0.03,
   L = 255, 'valid' filtering (no padding), the mean of the SSIM map. On RGB it is the mean
   of the three channels' SSIMs (as scikit-image with ``channel_axis`` does).
+
+Higher bit depths (medical and scientific images): uint16 inputs are measured on their own
+scale, peak L = 65535, and their Y is the same studio-swing line scaled to that peak
+(``16 * 65535 / 255 + (65.481 R + ...) / 255``), so a uint16 image scores exactly as its
+float copy divided by 257 would on the 8-bit scale. ``data_range=`` overrides the peak L of
+PSNR and SSIM (e.g. a CT window of 4096 HU, or an image's own value range); the values are
+then used as they are (no Y conversion: pass ``y_channel=False``). uint8 inputs without
+``data_range`` are measured exactly as before.
 """
 
 from __future__ import annotations
@@ -35,21 +43,36 @@ _SSIM_WINDOW = 11
 _SSIM_SIGMA = 1.5
 
 
-def rgb_to_y(img: np.ndarray) -> np.ndarray:
-    """BT.601 studio-swing luma of an RGB (H, W, 3) image on the 0..255 scale, as float64.
+def rgb_to_y(img: np.ndarray, peak: float = 255.0) -> np.ndarray:
+    """BT.601 studio-swing luma of an RGB (H, W, 3) image on the 0..``peak`` scale, as float64.
 
-    A grey (H, W) image is treated as RGB with three equal channels.
+    A grey (H, W) image is treated as RGB with three equal channels. ``peak`` 65535 gives
+    the same line on the 16-bit scale (the offset 16 scaled by 65535 / 255).
     """
     x = np.asarray(img, dtype=np.float64)
+    offset = 16.0 if peak == 255.0 else 16.0 * peak / 255.0
     if x.ndim == 2:
-        return 16.0 + x * (_Y_COEFFS.sum() / 255.0)
+        return offset + x * (_Y_COEFFS.sum() / 255.0)
     if x.ndim != 3 or x.shape[2] != 3:
         raise SrpipeError(f"rgb_to_y expects an (H, W, 3) RGB image, got shape {x.shape}")
-    return 16.0 + (x @ _Y_COEFFS) / 255.0
+    return offset + (x @ _Y_COEFFS) / 255.0
+
+
+def peak_of(img: np.ndarray) -> float:
+    """The scale an image's values live on: 65535 for uint16, else 255 (uint8 and float)."""
+    return 65535.0 if np.asarray(img).dtype == np.uint16 else 255.0
+
+
+def _peak(sr: np.ndarray, hr: np.ndarray, data_range: float | None) -> float:
+    if data_range is not None:
+        if not data_range > 0:
+            raise SrpipeError(f"data_range must be positive, got {data_range}")
+        return float(data_range)
+    return max(peak_of(sr), peak_of(hr))
 
 
 def _prepare(
-    sr: np.ndarray, hr: np.ndarray, shave: int, y_channel: bool
+    sr: np.ndarray, hr: np.ndarray, shave: int, y_channel: bool, peak: float = 255.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Check shapes, shave borders, convert to Y or keep RGB; returns float64 (H, W, C)."""
     sr = np.asarray(sr)
@@ -67,7 +90,7 @@ def _prepare(
         sr = sr[shave:-shave, shave:-shave]
         hr = hr[shave:-shave, shave:-shave]
     if y_channel:
-        return rgb_to_y(sr)[:, :, None], rgb_to_y(hr)[:, :, None]
+        return rgb_to_y(sr, peak)[:, :, None], rgb_to_y(hr, peak)[:, :, None]
     sr = sr.astype(np.float64)
     hr = hr.astype(np.float64)
     if sr.ndim == 2:
@@ -93,13 +116,24 @@ def mae(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.abs(a - b)))
 
 
-def psnr(sr: np.ndarray, hr: np.ndarray, *, shave: int = 0, y_channel: bool = True) -> float:
-    """PSNR in dB of one image pair (peak 255), on Y by default; ``inf`` when identical."""
-    a, b = _prepare(sr, hr, shave, y_channel)
+def psnr(
+    sr: np.ndarray,
+    hr: np.ndarray,
+    *,
+    shave: int = 0,
+    y_channel: bool = True,
+    data_range: float | None = None,
+) -> float:
+    """PSNR in dB of one image pair, on Y by default; ``inf`` when identical.
+
+    The peak is ``data_range`` when given, else 255 (65535 for uint16 images).
+    """
+    peak = _peak(sr, hr, data_range)
+    a, b = _prepare(sr, hr, shave, y_channel, max(peak_of(sr), peak_of(hr)))
     err = float(np.mean((a - b) ** 2))
     if err == 0:
         return math.inf
-    return 10.0 * math.log10(255.0**2 / err)
+    return 10.0 * math.log10(peak**2 / err)
 
 
 def _gaussian_window() -> np.ndarray:
@@ -122,9 +156,9 @@ def _filter_valid(x: np.ndarray, g: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ssim_plane(a: np.ndarray, b: np.ndarray) -> float:
-    c1 = (0.01 * 255.0) ** 2
-    c2 = (0.03 * 255.0) ** 2
+def _ssim_plane(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
+    c1 = (0.01 * peak) ** 2
+    c2 = (0.03 * peak) ** 2
     g = _gaussian_window()
     mu_a = _filter_valid(a, g)
     mu_b = _filter_valid(b, g)
@@ -137,15 +171,26 @@ def _ssim_plane(a: np.ndarray, b: np.ndarray) -> float:
     return float(ssim_map.mean())
 
 
-def ssim(sr: np.ndarray, hr: np.ndarray, *, shave: int = 0, y_channel: bool = True) -> float:
-    """SSIM of one image pair (Gaussian 11x11, sigma 1.5, valid), on Y by default."""
-    a, b = _prepare(sr, hr, shave, y_channel)
+def ssim(
+    sr: np.ndarray,
+    hr: np.ndarray,
+    *,
+    shave: int = 0,
+    y_channel: bool = True,
+    data_range: float | None = None,
+) -> float:
+    """SSIM of one image pair (Gaussian 11x11, sigma 1.5, valid), on Y by default.
+
+    L is ``data_range`` when given, else 255 (65535 for uint16 images).
+    """
+    peak = _peak(sr, hr, data_range)
+    a, b = _prepare(sr, hr, shave, y_channel, max(peak_of(sr), peak_of(hr)))
     if a.shape[0] < _SSIM_WINDOW or a.shape[1] < _SSIM_WINDOW:
         raise SrpipeError(
             f"SSIM needs at least {_SSIM_WINDOW}x{_SSIM_WINDOW} pixels after shaving, "
             f"got {a.shape[1]}x{a.shape[0]}"
         )
-    return float(np.mean([_ssim_plane(a[:, :, c], b[:, :, c]) for c in range(a.shape[2])]))
+    return float(np.mean([_ssim_plane(a[:, :, c], b[:, :, c], peak) for c in range(a.shape[2])]))
 
 
 def mean(values: Iterable[float]) -> float:

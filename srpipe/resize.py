@@ -18,11 +18,12 @@ The SR literature makes its low-resolution inputs with MATLAB's ``imresize(HR, 1
   (then the scale per axis is ``out / in``).
 * **Order**: the axis with the smaller scale is resized first; for equal scales H then W
   (MATLAB sorts the scales stably).
-* **Rounding**: uint8 inputs are computed in float64 and rounded half away from zero with
-  saturation to uint8 *after each axis*, because MATLAB's resampling kernel returns the
-  input's class from each one-dimensional pass. Float inputs stay float (numpy: computed in
-  float64, returned in the input's dtype; torch: computed in the tensor's dtype, float32 at
-  least).
+* **Rounding**: uint8 and uint16 inputs are computed in float64 and rounded half away from
+  zero with saturation to their class (0..255, 0..65535) *after each axis*, because MATLAB's
+  resampling kernel returns the input's class from each one-dimensional pass. Float inputs
+  stay float, unclipped (numpy: computed in float64, returned in the input's dtype; torch:
+  computed in the tensor's dtype, float32 at least). uint16 is numpy-only: it is how 12-16
+  bit medical and scientific images arrive (see ``srpipe_medical``).
 
 The work is vectorised: per axis the ``(out, taps)`` weight and index matrices are computed
 once (and cached), then applied as a gather-and-sum over the few taps, so the cost is
@@ -161,10 +162,10 @@ def imresize(
 ) -> Any:
     """Resize like MATLAB's ``imresize`` (see the module docstring for the conventions).
 
-    ``img`` is a numpy array (H, W) or (H, W, C), uint8 or float, or a torch tensor
-    (C, H, W) or (N, C, H, W) on any device. uint8 in gives uint8 out (rounded as MATLAB
-    does); float in gives the same float dtype out. ``scale`` may be a number or an (sy, sx)
-    pair; ``output_size`` is (H, W).
+    ``img`` is a numpy array (H, W) or (H, W, C), uint8, uint16 or float, or a torch tensor
+    (C, H, W) or (N, C, H, W), uint8 or float, on any device. uint8 (uint16) in gives uint8
+    (uint16) out, rounded as MATLAB does; float in gives the same float dtype out.
+    ``scale`` may be a number or an (sy, sx) pair; ``output_size`` is (H, W).
     """
     if method not in _KERNELS:
         raise SrpipeError(f"unknown resize method {method!r}; use one of {', '.join(METHODS)}")
@@ -184,6 +185,15 @@ def _round_uint8(x: np.ndarray) -> np.ndarray:
     return np.floor(np.clip(x, 0.0, 255.0) + 0.5).astype(np.uint8)
 
 
+def _round_uint16(x: np.ndarray) -> np.ndarray:
+    # as _round_uint8, for MATLAB's uint16 class (saturation at 65535)
+    return np.floor(np.clip(x, 0.0, 65535.0) + 0.5).astype(np.uint16)
+
+
+#: integer classes the numpy path rounds into after each pass, as MATLAB does
+_ROUNDERS = {np.dtype(np.uint8): _round_uint8, np.dtype(np.uint16): _round_uint16}
+
+
 def _imresize_numpy(
     img: np.ndarray,
     scale: float | tuple[float, float] | None,
@@ -193,8 +203,8 @@ def _imresize_numpy(
 ) -> np.ndarray:
     if img.ndim not in (2, 3):
         raise SrpipeError(f"imresize expects an (H, W) or (H, W, C) array, got shape {img.shape}")
-    if img.dtype != np.uint8 and not np.issubdtype(img.dtype, np.floating):
-        raise SrpipeError(f"imresize supports uint8 and float arrays, got {img.dtype}")
+    if img.dtype not in _ROUNDERS and not np.issubdtype(img.dtype, np.floating):
+        raise SrpipeError(f"imresize supports uint8, uint16 and float arrays, got {img.dtype}")
     return _imresize_numpy_any(img, scale, output_size, method, antialias)
 
 
@@ -206,13 +216,12 @@ def _imresize_numpy_any(
     antialias: bool,
 ) -> np.ndarray:
     """Resize axes 0 (H) and 1 (W) of an array with any trailing axes."""
-    is_uint8 = img.dtype == np.uint8
     out = img
     for axis, n_in, n_out, s in _plan(img.shape[:2], scale, output_size):
         if n_in == n_out and s == 1:
             continue  # identity: the weights would be a single 1 per row
         weights, indices = contributions(n_in, n_out, s, method, antialias)
-        out = _resize_axis_numpy(out, axis, weights, indices, np.uint8 if is_uint8 else img.dtype)
+        out = _resize_axis_numpy(out, axis, weights, indices, img.dtype)
     return out if out is not img else img.copy()
 
 
@@ -223,7 +232,7 @@ _CHUNK_VALUES = 4_000_000
 def _resize_axis_numpy(
     x: np.ndarray, axis: int, weights: np.ndarray, indices: np.ndarray, out_dtype: np.dtype
 ) -> np.ndarray:
-    """Resize spatial ``axis`` (0 = H, 1 = W) of ``x``; uint8 output is rounded as MATLAB does.
+    """Resize spatial ``axis`` (0 = H, 1 = W) of ``x``; integer output is rounded as MATLAB does.
 
     The other spatial axis is processed in chunks so the float64 accumulator stays small
     even for a 16000 x 12000 output.
@@ -233,6 +242,7 @@ def _resize_axis_numpy(
     shape = list(x.shape)
     shape[axis] = n_out
     out = np.empty(shape, dtype=out_dtype)
+    rounder = _ROUNDERS.get(np.dtype(out_dtype))
     per_line = n_out * (int(np.prod(x.shape[2:])) if x.ndim > 2 else 1)
     step = max(1, _CHUNK_VALUES // max(per_line, 1))
     wshape = [1] * x.ndim
@@ -243,8 +253,8 @@ def _resize_axis_numpy(
         acc = taps[0] * np.take(chunk, indices[:, 0], axis=axis)
         for t in range(1, len(taps)):
             acc += taps[t] * np.take(chunk, indices[:, t], axis=axis)
-        if out_dtype == np.uint8:
-            acc = _round_uint8(acc)
+        if rounder is not None:
+            acc = rounder(acc)
         if other == 1:
             out[:, start : start + step] = acc
         else:
@@ -351,12 +361,14 @@ def modcrop(img: Any, scale: int) -> Any:
 
 
 def degrade(hr: np.ndarray, scale: int) -> np.ndarray:
-    """Make the protocol's LR image: modcrop, then MATLAB bicubic by 1/scale, uint8 rounded.
+    """Make the protocol's LR image: modcrop, then MATLAB bicubic by 1/scale, rounded.
 
-    ``hr`` is uint8 (H, W) or (H, W, C); the result has size (H // scale, W // scale).
+    ``hr`` is uint8 or uint16 (H, W) or (H, W, C), rounded to its own class after each pass
+    as MATLAB does (a 16-bit CT slice stays 16-bit: nothing is clipped to 8 bits); the result
+    has size (H // scale, W // scale).
     """
-    if hr.dtype != np.uint8:
-        raise SrpipeError(f"degrade expects a uint8 image, got {hr.dtype}")
+    if hr.dtype not in (np.uint8, np.uint16):
+        raise SrpipeError(f"degrade expects a uint8 or uint16 image, got {hr.dtype}")
     scale = int(scale)
     cropped = modcrop(hr, scale)
     if cropped.shape[0] == 0 or cropped.shape[1] == 0:

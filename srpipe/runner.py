@@ -125,12 +125,14 @@ def open_input(
     return "frames", source
 
 
-def _image_frames(files: Sequence[Path], timer: StageTimer) -> Iterator[InputFrame]:
+def _image_frames(
+    files: Sequence[Path], timer: StageTimer, read: Callable[[Path], np.ndarray] = read_image
+) -> Iterator[InputFrame]:
 
     for index, file in enumerate(files):
         with timer.time("decode"):
             try:
-                image = read_image(file)
+                image = read(file)
                 error = None
             except SrpipeError as exc:
                 image, error = None, str(exc)
@@ -254,7 +256,8 @@ def run_task(
     else:
         annotated_dir = out_dir / "annotated"
         bar = tqdm(total=len(source), desc=f"{task_cls.name}", unit="img", disable=quiet)
-        for batch in _batches(_image_frames(source, timer), batch_size):
+        read = getattr(task, "read_input", read_image)  # tasks not derived from Task
+        for batch in _batches(_image_frames(source, timer, read), batch_size):
             outputs = process(batch)
             with timer.time("encode"):
                 for frame, image in zip(batch, outputs):
@@ -319,7 +322,8 @@ def _run_frames(
     )
     if writer is None:
         raise SrpipeError(f"no plugin can write {video_path.suffix} video; see `srpipe plugins`")
-    result.outputs.append(str(video_path))
+    # a writer may choose its own file (the medical plugin writes DICOM/NIfTI, not video)
+    result.outputs.append(str(getattr(writer, "path", video_path)))
 
     def process_frames(frames: list[Any]) -> list[np.ndarray | None]:
         wrapped = [

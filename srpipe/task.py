@@ -172,6 +172,17 @@ class Task:
         """
         return prediction
 
+    def read_input(self, path: Path) -> np.ndarray:
+        """How ``srpipe run`` decodes one image file for this task.
+
+        Default: RGB uint8 (H, W, 3) through :func:`srpipe.imageio.read_image`. A task on
+        high-bit-depth data (``medical``) returns a single-channel uint16 (H, W) array
+        instead; the Upscaler and the annotated-image writer keep it 16-bit.
+        """
+        from srpipe.imageio import read_image
+
+        return read_image(path)
+
     # -- run outputs -----------------------------------------------------------------
     def draw(self, image: np.ndarray, prediction: Any) -> np.ndarray:
         """Return a copy of ``image`` annotated with ``prediction`` (default: unchanged)."""

@@ -30,7 +30,14 @@ What it takes care of, so callers do not have to:
   by the uint8 rounding between MATLAB's two passes, so averaging would gain nothing;
 * **output**: clamped to [0, 1] and rounded to uint8 (``__call__``), to uint16
   (:meth:`upscale_picture` keeps 16-bit input 16-bit), or left float
-  (:meth:`upscale_float`).
+  (:meth:`upscale_float`);
+* **single-channel 16-bit** (H, W) uint16 (CT, MR) goes through ``upscale_batch`` too:
+  classic methods resize it directly (rounded to uint16); a model sees it windowed to its
+  own min..max, replicated to three channels, and the channel mean of its output is mapped
+  back to min..max (full contrast at any bit depth; overshoot beyond the range is clipped).
+
+The module is long because one Upscaler serves every input kind (uint8 RGB, 16-bit
+pictures, single-channel uint16) through the one tiled, budgeted model path.
 """
 
 from __future__ import annotations
@@ -236,13 +243,36 @@ class Upscaler:
         return self.upscale_batch([img])[0]
 
     def upscale_batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Upscale several RGB uint8 images; same-size ones share a forward pass."""
+        """Upscale several RGB uint8 images; same-size ones share a forward pass.
+
+        Single-channel uint16 (H, W) images are accepted too (see the module docstring).
+        """
+        if any(_is_grey16(img) for img in images):
+            return [
+                self._upscale_grey16(img) if _is_grey16(img) else self.upscale_batch([img])[0]
+                for img in images
+            ]
         images = [_check_rgb(img) for img in images]
         if self.kind == "identity":
             return [img.copy() for img in images]
         if self.kind == "classic":
             return [imresize(img, self.scale, method=self.name) for img in images]
         return self._run_model(images, out_dtype=np.uint8)
+
+    def _upscale_grey16(self, img: np.ndarray) -> np.ndarray:
+        """One (H, W) uint16 image: classic methods direct, models on its own value window."""
+        if self.kind == "identity":
+            return img.copy()
+        if self.kind == "classic":
+            return imresize(img, self.scale, method=self.name)
+        low, high = float(img.min()), float(img.max())
+        span = high - low
+        if span == 0:  # a constant image has no window; any upscaler returns the constant
+            return imresize(img, self.scale, method="nearest")
+        window = ((img.astype(np.float32) - low) / span)[:, :, None].repeat(3, axis=2)
+        out = self._run_model([window], out_dtype=np.float32)[0].astype(np.float64)
+        values = out.mean(axis=2) * span + low
+        return np.floor(np.clip(values, 0.0, 65535.0) + 0.5).astype(np.uint16)
 
     def upscale_float(self, img: np.ndarray) -> np.ndarray:
         """Upscale a float RGB (H, W, 3) image in [0, 1]; returns float32 clamped to [0, 1].
@@ -508,6 +538,10 @@ class Upscaler:
                 f"expected {expected} (is it a x{self.scale:g} model?)"
             )
         return y.float().cpu().contiguous()
+
+
+def _is_grey16(img: np.ndarray) -> bool:
+    return isinstance(img, np.ndarray) and img.dtype == np.uint16 and img.ndim == 2
 
 
 def _check_rgb(img: np.ndarray) -> np.ndarray:

@@ -126,3 +126,40 @@ def test_bad_inputs_raise_one_line_errors():
         psnr(a, a, shave=10)
     with pytest.raises(SrpipeError, match="at least 11x11"):
         ssim(a[:10, :10], a[:10, :10])
+
+
+# -- bit depth and data range ----------------------------------------------------------------
+def test_uint16_is_measured_on_its_own_scale():
+    rng = np.random.default_rng(5)
+    hr = rng.integers(0, 65536, size=(24, 24, 3)).astype(np.uint16)
+    sr = np.clip(hr.astype(np.int64) + rng.integers(-900, 900, size=hr.shape), 0, 65535)
+    sr = sr.astype(np.uint16)
+    # the same images as floats on the 8-bit scale score the same (Y line scaled to 65535)
+    for y_channel in (True, False):
+        a = psnr(sr, hr, y_channel=y_channel)
+        b = psnr(sr / 257.0, hr / 257.0, y_channel=y_channel)
+        assert a == pytest.approx(b, rel=1e-12)
+        assert ssim(sr, hr, y_channel=y_channel) == pytest.approx(
+            ssim(sr / 257.0, hr / 257.0, y_channel=y_channel), rel=1e-9
+        )
+
+
+def test_data_range_sets_the_peak():
+    hr = np.linspace(-1000, 3000, 400).reshape(20, 20)
+    sr = hr + 8.0
+    assert psnr(sr, hr, y_channel=False, data_range=4096) == pytest.approx(
+        10 * np.log10(4096**2 / 64.0)
+    )
+    with pytest.raises(SrpipeError, match="data_range must be positive"):
+        psnr(sr, hr, data_range=0)
+
+
+def test_uint8_results_are_unchanged_by_the_bit_depth_paths():
+    rng = np.random.default_rng(9)
+    hr = rng.integers(0, 256, size=(20, 20, 3)).astype(np.uint8)
+    sr = np.clip(hr.astype(int) + rng.integers(-9, 9, size=hr.shape), 0, 255).astype(np.uint8)
+    y_sr = 16.0 + (sr.astype(np.float64) @ [65.481, 128.553, 24.966]) / 255.0
+    y_hr = 16.0 + (hr.astype(np.float64) @ [65.481, 128.553, 24.966]) / 255.0
+    hand = 10.0 * np.log10(255.0**2 / np.mean((y_sr - y_hr) ** 2))
+    assert psnr(sr, hr) == hand == psnr(sr, hr, data_range=255)
+    assert ssim(sr, hr) == ssim(sr, hr, data_range=255.0)

@@ -297,3 +297,26 @@ def test_fractional_scale_cannot_tile():
 def test_fractional_scale_with_a_fixed_scale_model_is_one_line():
     with pytest.raises(SrpipeError, match=r"dat-light supports scales x2, x3, x4, not x3\.5"):
         Upscaler("dat_light", 3.5, device="cpu")
+
+
+def test_single_channel_uint16_through_classic_and_model_paths():
+    import torch
+
+    img = (np.arange(12 * 10).reshape(12, 10) * 300 + 1000).astype(np.uint16)
+    bicubic = Upscaler("bicubic", 2).upscale_batch([img])[0]
+    np.testing.assert_array_equal(bicubic, imresize(img, 2.0))
+
+    class Nearest(torch.nn.Module):  # a "model" whose output is easy to predict
+        def forward(self, x):
+            return torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+
+    up = Upscaler.from_module(Nearest(), 2, device="cpu")
+    out = up.upscale_batch([img])[0]
+    # the stated rule: windowed to the image's own range, channel mean mapped back
+    low, high = float(img.min()), float(img.max())
+    window = ((img.astype(np.float32) - low) / (high - low)).astype(np.float64)
+    expected = np.floor(np.repeat(np.repeat(window, 2, 0), 2, 1) * (high - low) + low + 0.5)
+    assert out.dtype == np.uint16 and out.max() > 255
+    np.testing.assert_allclose(out, expected, atol=1)
+    constant = np.full((6, 6), 4000, dtype=np.uint16)
+    assert (up.upscale_batch([constant])[0] == 4000).all()

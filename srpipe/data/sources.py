@@ -134,6 +134,31 @@ SOURCES: tuple[Source, ...] = (
            licence="CC-BY (scikit-image)", description="fundus photograph, 1411x1411"),
     _img("microaneurysms", TEST, "CC-BY (scikit-image)", "fundus detail, 102x102",
          tasks=("medical",)),
+    # pydicom's test files: one source per distinct image; other encodings of the same
+    # slice are further paths of its source (read only by the medical tests)
+    Source("pydicom_ct_small", "pydicom",
+           ("data/test_files/CT_small.dcm", "data/test_files/no_meta.dcm"), TEST,
+           tasks=("medical",), licence="pydicom test data (NEMA WG04 samples)",
+           description="CT slice, 128x128, 16-bit signed, HU = stored - 1024"),
+    Source("pydicom_mr_small", "pydicom",
+           (*(f"data/test_files/MR_small{v}.dcm" for v in (
+               "", "_bigendian", "_expb", "_implicit", "_padded", "_RLE", "_jp2klossless",
+               "_jpeg_ls_lossless")), "data/test_files/MR_truncated.dcm"), TEST,
+           tasks=("medical",), licence="pydicom test data (NEMA WG04 samples)",
+           description="MR slice, 64x64, 16-bit signed"),
+    Source("pydicom_mr_overlay", "pydicom", ("data/test_files/examples_overlay.dcm",), TEST,
+           tasks=("medical",), licence="pydicom test data (NEMA WG04 samples)",
+           description="MR slice, 484x300, 12-bit"),
+    Source("pydicom_ct_j2k", "pydicom", ("data/test_files/J2K_pixelrep_mismatch.dcm",), TEST,
+           tasks=("medical",), licence="pydicom test data (NEMA WG04 samples)",
+           description="CT slice, 512x512, 13-bit signed, JPEG 2000 lossless"),
+    Source("pydicom_ct_j2k_lossy", "pydicom", ("data/test_files/693_J2KI.dcm",), TEST,
+           tasks=("medical",), licence="pydicom test data (NEMA WG04 samples)",
+           description="CT slice, 512x512, 14-bit signed, JPEG 2000 lossy"),
+    Source("pydicom_nm_j2k", "pydicom",
+           ("data/test_files/JPEG2000.dcm",), TEST,
+           tasks=("medical",), licence="pydicom test data (NEMA WG04 samples)",
+           description="nuclear-medicine frame, 256x1024, 16-bit signed, JPEG 2000"),
 )  # fmt: skip
 
 

@@ -24,7 +24,7 @@ def test_leak_registry_gives_every_source_one_role():
     names = [s.name for s in sources.SOURCES]
     assert len(names) == len(set(names))
     # each evaluation keeps real content to measure on
-    for task in ("sr", "detect", "faces", "video"):
+    for task in ("sr", "detect", "faces", "video", "medical"):
         assert sources.for_task(task), task
     assert sources.with_role(TRAIN) and sources.with_role(VALIDATION)
 
@@ -69,6 +69,9 @@ def test_leak_consumers_read_only_their_role():
     from srpipe_video.task import PACKAGED_CLIPS
 
     sources.assert_reads(RoleCheck("video default clips", TEST, "video", list(PACKAGED_CLIPS)))
+    from srpipe_medical.datasets import DEFAULT_SOURCES
+
+    sources.assert_reads(RoleCheck("medical default set", TEST, "medical", list(DEFAULT_SOURCES)))
 
 
 def test_leak_assert_reads_names_the_conflict():

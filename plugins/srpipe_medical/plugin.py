@@ -1,0 +1,56 @@
+"""Entry point of the srpipe_medical plugin: the hooks srpipe calls.
+
+* ``srpipe_register_tasks``: the ``medical`` task (``srpipe run medical``, ``srpipe eval
+  medical``);
+* ``srpipe_open_frames`` / ``srpipe_open_frame_writer``: DICOM and NIfTI files as slice
+  sources for ``run``, written back as DICOM/NIfTI (the core reads plain images itself);
+* ``srpipe_environment``: the pydicom and nibabel versions in every report.
+
+pydicom and nibabel are imported only when a hook is actually answered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from srpipe.hookspecs import hookimpl
+
+
+@hookimpl
+def srpipe_register_tasks() -> list[type]:
+    """The medical task."""
+    from srpipe_medical.task import MedicalTask
+
+    return [MedicalTask]
+
+
+# tryfirst: both hooks are firstresult and answer only for medical files/sources, which the
+# video plugin's would otherwise claim as ".mp4" outputs
+@hookimpl(tryfirst=True)
+def srpipe_open_frames(path: Path, start: int = 0, end: int | None = None, stride: int = 1) -> Any:
+    """A slice source for a DICOM or NIfTI file; None for anything else."""
+    from srpipe_medical.reading import is_medical_path
+
+    if not Path(path).is_file() or not is_medical_path(Path(path)):
+        return None
+    from srpipe_medical.frames import SliceSource
+
+    return SliceSource(Path(path), start=start, end=end, stride=stride)
+
+
+@hookimpl(tryfirst=True)
+def srpipe_open_frame_writer(path: Path, fps: float, size: tuple[int, int], source: Any) -> Any:
+    """For a slice source: a writer that writes DICOM/NIfTI beside ``path``; else None."""
+    from srpipe_medical.frames import SliceSource, SliceWriter
+
+    if not isinstance(source, SliceSource):
+        return None
+    return SliceWriter(Path(path).parent, source, size)
+
+
+@hookimpl
+def srpipe_environment() -> dict[str, str | None]:
+    from srpipe.environment import distribution_version
+
+    return {"pydicom": distribution_version("pydicom"), "nibabel": distribution_version("nibabel")}
