@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from srpipe.imageio import read_image
+
 if TYPE_CHECKING:
     import click
 
@@ -179,7 +181,6 @@ class Task:
         high-bit-depth data (``medical``) returns a single-channel uint16 (H, W) array
         instead; the Upscaler and the annotated-image writer keep it 16-bit.
         """
-        from srpipe.imageio import read_image
 
         return read_image(path)
 

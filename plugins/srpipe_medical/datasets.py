@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from srpipe.data import sources
 from srpipe.errors import SrpipeError
 from srpipe.task import Dataset, Item
 from srpipe_medical.reading import MASK_SUFFIX, read_mask, read_slices
@@ -46,7 +47,6 @@ def item_from(slice_: Slice, group: str, mask=None) -> Item:
 
 def default_dataset(limit: int | None = None) -> Dataset:
     """The offline default set (see the module docstring)."""
-    from srpipe.data import sources
 
     sources.assert_reads(
         sources.RoleCheck("medical default set", sources.TEST, "medical", list(DEFAULT_SOURCES))

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
+from srpipe.limits import check_pixel_count
 from srpipe_medical.slices import Slice, to_uint16
 
 #: file suffixes taken for DICOM without reading them
@@ -52,7 +54,6 @@ def _pydicom():
 
 def read_dicom(path: str | Path) -> list[Slice]:
     """The slices of one DICOM file (one per frame); raises a one-line ``SrpipeError``."""
-    from srpipe.limits import check_pixel_count
 
     pydicom = _pydicom()
     path = Path(path)
@@ -134,8 +135,6 @@ def write_dicom(path: str | Path, upscaled: Slice, scale: float, method: str | N
     """Write ``upscaled`` (made from a DICOM slice) as a DICOM file at ``path``, atomically."""
     pydicom = _pydicom()
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-
-    from srpipe.atomic import atomic_path
 
     source = upscaled.meta.get("dataset")
     if source is None:

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from srpipe.errors import SrpipeError
+from srpipe_medical.dicom import write_dicom
+from srpipe_medical.nifti import write_nifti
 from srpipe_medical.reading import read_slices
 from srpipe_medical.slices import Slice
 
@@ -68,8 +70,6 @@ class SliceWriter:
         self.images = []
 
     def close(self) -> None:
-        from srpipe_medical.dicom import write_dicom
-        from srpipe_medical.nifti import write_nifti
 
         slices = self.source.slices[: len(self.images)]
         upscaled = [s.with_pixels(img, self.scale) for s, img in zip(slices, self.images)]

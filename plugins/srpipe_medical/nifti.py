@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
+from srpipe.limits import check_pixel_count
 from srpipe_medical.slices import Slice, to_uint16
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -45,7 +47,6 @@ def _nibabel():
 
 def read_nifti(path: str | Path) -> list[Slice]:
     """The slices ``data[:, :, k]`` of a 2-D or 3-D NIfTI volume (one-line errors)."""
-    from srpipe.limits import check_pixel_count
 
     nib = _nibabel()
     path = Path(path)
@@ -99,7 +100,6 @@ def read_nifti(path: str | Path) -> list[Slice]:
 def write_nifti(path: str | Path, slices: list[Slice], scale: float) -> Path:
     """Write upscaled slices of one source volume as a NIfTI at ``path`` (atomically)."""
     nib = _nibabel()
-    from srpipe.atomic import atomic_path
 
     source = slices[0].meta["image"]
     volume = np.stack([s.physical() for s in slices], axis=2)

@@ -14,13 +14,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from srpipe.environment import distribution_version
 from srpipe.hookspecs import hookimpl
+from srpipe_medical.frames import SliceSource, SliceWriter
+from srpipe_medical.reading import is_medical_path
+from srpipe_medical.task import MedicalTask
 
 
 @hookimpl
 def srpipe_register_tasks() -> list[type]:
     """The medical task."""
-    from srpipe_medical.task import MedicalTask
 
     return [MedicalTask]
 
@@ -30,11 +33,9 @@ def srpipe_register_tasks() -> list[type]:
 @hookimpl(tryfirst=True)
 def srpipe_open_frames(path: Path, start: int = 0, end: int | None = None, stride: int = 1) -> Any:
     """A slice source for a DICOM or NIfTI file; None for anything else."""
-    from srpipe_medical.reading import is_medical_path
 
     if not Path(path).is_file() or not is_medical_path(Path(path)):
         return None
-    from srpipe_medical.frames import SliceSource
 
     return SliceSource(Path(path), start=start, end=end, stride=stride)
 
@@ -42,7 +43,6 @@ def srpipe_open_frames(path: Path, start: int = 0, end: int | None = None, strid
 @hookimpl(tryfirst=True)
 def srpipe_open_frame_writer(path: Path, fps: float, size: tuple[int, int], source: Any) -> Any:
     """For a slice source: a writer that writes DICOM/NIfTI beside ``path``; else None."""
-    from srpipe_medical.frames import SliceSource, SliceWriter
 
     if not isinstance(source, SliceSource):
         return None
@@ -51,6 +51,5 @@ def srpipe_open_frame_writer(path: Path, fps: float, size: tuple[int, int], sour
 
 @hookimpl
 def srpipe_environment() -> dict[str, str | None]:
-    from srpipe.environment import distribution_version
 
     return {"pydicom": distribution_version("pydicom"), "nibabel": distribution_version("nibabel")}

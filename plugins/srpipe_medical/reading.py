@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from srpipe.errors import SrpipeError
+from srpipe.imageio import is_image_path, load_image, read_image
 from srpipe_medical.dicom import is_dicom_path, read_dicom
 from srpipe_medical.nifti import is_nifti_path, read_nifti
 from srpipe_medical.slices import Slice
@@ -34,7 +35,6 @@ def read_slices(path: str | Path) -> list[Slice]:
         return read_nifti(path)
     if is_dicom_path(path):
         return read_dicom(path)
-    from srpipe.imageio import is_image_path, load_image
 
     if not is_image_path(path):
         raise SrpipeError(
@@ -57,7 +57,6 @@ def read_slices(path: str | Path) -> list[Slice]:
 
 def read_mask(path: Path) -> np.ndarray | None:
     """The user's mask beside ``path`` (``NAME_mask.png``; non-zero = inside), or None."""
-    from srpipe.imageio import read_image
 
     stem = path.name[: -len(".nii.gz")] if path.name.lower().endswith(".nii.gz") else path.stem
     for candidate in sorted(path.parent.glob(f"{stem}{MASK_SUFFIX}.*")):

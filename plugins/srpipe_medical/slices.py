@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from srpipe.errors import SrpipeError
+
 #: CT values are measured over this window (HU): -1024..3071, the range 12-bit CT stores
 CT_RANGE_HU = 4096.0
 
@@ -65,7 +67,6 @@ class Slice:
 
 def to_uint16(stored: np.ndarray, name: str) -> tuple[np.ndarray, int]:
     """Stored integer values -> (uint16 pixels, offset); signed data is shifted by 32768."""
-    from srpipe.errors import SrpipeError
 
     if stored.dtype.kind not in "ui":
         raise SrpipeError(f"{name}: stored values are {stored.dtype}, expected integers")

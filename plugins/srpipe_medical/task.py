@@ -21,7 +21,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from srpipe.errors import SrpipeError
+from srpipe.metrics import psnr, ssim
 from srpipe.task import Dataset, Item, Task, TaskContext
+from srpipe_medical.datasets import default_dataset, folder_dataset
+from srpipe_medical.reading import read_slices
 from srpipe_medical.segmentation import agreement, rules_for
 
 
@@ -47,7 +50,6 @@ class MedicalTask(Task):
 
     def read_input(self, path: Path) -> np.ndarray:
         """``run`` on an image file: its single 16-bit channel (green for colour photos)."""
-        from srpipe_medical.reading import read_slices
 
         return read_slices(path)[0].pixels
 
@@ -70,7 +72,6 @@ class MedicalTask(Task):
         ]
 
     def load_dataset(self, data: str | None, **_: Any) -> Dataset:
-        from srpipe_medical.datasets import default_dataset, folder_dataset
 
         if data is None:
             return default_dataset(getattr(self, "limit", None))
@@ -84,7 +85,6 @@ class MedicalTask(Task):
         return {}
 
     def item_scores(self, prediction: np.ndarray, item: Item) -> dict[str, float]:
-        from srpipe.metrics import psnr, ssim
 
         slice_ = item.meta["slice"]
         scale = int(item.meta.get("scale", 1))
