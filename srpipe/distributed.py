@@ -20,7 +20,7 @@ stops the others.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +91,22 @@ class Workers:
         for rank, status in enumerate(statuses):
             if status is not None:
                 raise RankFailed(f"rank {rank} failed: {status}", here=rank == self.rank)
+
+    def run_share(self, work: Callable[[], Any], where: Callable[[], str]) -> Any:
+        """``work()`` on this rank's share, then :meth:`check` with its failure, if any.
+
+        ``where()`` names what the rank was working on when it failed (e.g. ``image
+        'a.png'``). A single process just runs ``work`` and lets errors through.
+        """
+        if not self.distributed:
+            return work()
+        result, error = None, None
+        try:
+            result = work()
+        except Exception as exc:
+            error = f"{where()}: {one_line(exc)}"
+        self.check(error)
+        return result
 
     def gather(self, payload: Any) -> list[Any] | None:
         """Every rank's ``payload``, in rank order, on rank 0 (None on the others)."""
@@ -190,6 +206,13 @@ def contiguous(costs: Sequence[float], world_size: int) -> list[range]:
     for r in range(rank, world_size):
         bounds[r] = len(costs)
     return [range(bounds[r], bounds[r + 1]) for r in range(world_size)]
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line (srpipe's own errors are already written for users)."""
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return first if isinstance(exc, SrpipeError) else f"{type(exc).__name__}: {first}".rstrip(": ")
 
 
 def describe_items(ids: Sequence[str]) -> str:

@@ -42,7 +42,7 @@ import numpy as np
 from tqdm import tqdm
 
 from srpipe import statistics
-from srpipe.distributed import Workers, assign, describe_items, workers
+from srpipe.distributed import Workers, assign, describe_items, one_line, workers
 from srpipe.environment import environment
 from srpipe.errors import SrpipeError, UsageError
 from srpipe.metrics import psnr
@@ -604,10 +604,9 @@ class Comparison:
         try:
             result = work(*args, **kwargs)
         except Exception as exc:
-            text = str(exc) if isinstance(exc, SrpipeError) else f"{type(exc).__name__}: {exc}"
             where = f"x{scale}" + (f", variant {variant.name!r}" if variant is not None else "")
             what = describe_items(self._working_on) if self._working_on else "setup"
-            error = f"{what} ({where}): {text.splitlines()[0] if text else ''}"
+            error = f"{what} ({where}): {one_line(exc)}"
         self.ranks.check(error)
         return result
 

@@ -22,6 +22,7 @@ from srpipe.distributed import Workers, assign, contiguous, describe_items
 from srpipe.harness import Comparison
 from srpipe.task import Dataset, Item, Task
 from tests.golden.make_inputs import detect_folder, sr_folder
+from tests.plugins.video.video_clips import write_cv2_video
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +32,28 @@ EVALS = {
     "detect": ("detect", "det", {"sr": ["edsr"], "compare": ["bicubic"], "bootstrap": 30}),
 }
 COMMON = {"scales": [4], "seed": 3, "chunk_size": 1, "device": "cpu", "n_crops": 1}
+#: commands both sides run through the CLI, by output name (OUT, DATA: filled in)
+COMMANDS = {
+    "run-folder": ["run", "detect", "DATA/det/images/val", "--sr", "bicubic", "--scale", "2",
+                   "--batch-size", "1", "--device", "cpu", "-o", "OUT"],
+    "run-video": ["run", "detect", "DATA/clip.avi", "--sr", "bicubic", "--scale", "2",
+                  "--device", "cpu", "-o", "OUT"],
+    "upscale": ["upscale", "DATA/sr", "OUT", "--sr", "edsr", "--scale", "4", "--batch-size", "1",
+                "--device", "cpu"],
+}  # fmt: skip
+
+
+def cli(args: list[str], data: Path, out: Path) -> None:
+    """One srpipe command in this process (``srpipe.cli.main`` exits; success goes on)."""
+    from srpipe.cli import main
+
+    filled = [a.replace("DATA", str(data)).replace("OUT", str(out)) for a in args]
+    try:
+        main(filled)
+    except SystemExit as exc:
+        if exc.code:
+            raise
+
 
 DRIVER = textwrap.dedent(
     """
@@ -41,13 +64,15 @@ DRIVER = textwrap.dedent(
     from srpipe.cli import main
     from srpipe import hookimpl
     from srpipe.plugins import get_plugin_manager
-    from tests.test_distributed import EVALS, COMMON, FailingTask
+    from tests.test_distributed import COMMANDS, EVALS, COMMON, FailingTask, cli
 
     root = Path(sys.argv[1])
     rank = int(os.environ["RANK"])
     for name, (task, folder, options) in EVALS.items():
         srpipe.compare(task, root / "data" / folder, out=root / "dist" / name,
                        **COMMON, **options)
+    for name, args in COMMANDS.items():
+        cli(args, root / "data", root / "dist" / name)
 
     class Plugin:
         @hookimpl
@@ -91,6 +116,7 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess
     root = tmp_path_factory.mktemp("dist")
     sr_folder(root / "data" / "sr")
     detect_folder(root / "data" / "det")
+    write_cv2_video(root / "data" / "clip.avi", count=6, fourcc="MJPG")
     driver = root / "driver.py"
     driver.write_text(DRIVER)
     env = {
@@ -120,6 +146,8 @@ def single(launched: tuple[Path, Any]) -> Path:
         for name, (task, folder, options) in EVALS.items():
             out = root / "single" / name
             srpipe.compare(task, root / "data" / folder, out=out, **COMMON, **options)
+        for name, args in COMMANDS.items():
+            cli(args, root / "data", root / "single" / name)
     return root
 
 
@@ -157,6 +185,27 @@ def test_two_ranks_report_equals_one_process(name: str, finished: Any) -> None:
     assert sorted(p.name for p in (root / "dist" / name).iterdir()) == sorted(
         p.name for p in (root / "single" / name).iterdir()
     )
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_two_ranks_outputs_equal_one_process(name: str, finished: Any) -> None:
+    root, _, output = finished
+    dist, single = _files(root / "dist" / name), _files(root / "single" / name)
+    assert sorted(dist) == sorted(single), output
+    assert len(dist) >= 3
+    for path, content in single.items():
+        if path.endswith("summary.json"):  # timings differ; every other field must not
+            got, want = (_normalise(json.loads(c), str(root)) for c in (dist[path], content))
+            got.pop("seconds"), want.pop("seconds")
+            assert got == want, path
+        else:
+            assert dist[path] == content, path
 
 
 def test_failing_rank_stops_the_job_naming_rank_and_item(finished: Any) -> None:
