@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from srpipe.distributed import workers
 from srpipe.errors import UsageError
 from srpipe.harness import Comparison
 from srpipe.legacy import read_with, setup_task
@@ -33,7 +34,7 @@ def compare(
     command: str | None = None,
     settings: EvalSettings | None = None,
     **changes: Any,
-) -> ComparisonResult:
+) -> ComparisonResult | None:
     """Compare a task's accuracy on HR, baseline and SR inputs; the Python face of ``srpipe eval``.
 
     ``task`` is a registered name, a Task class, or a set-up Task instance; ``data`` a path
@@ -46,12 +47,16 @@ def compare(
 
         result = srpipe.compare("sr", "photos/", sr=["edsr"], scales=[2, 4])
         print(result.table())
+
+    Under ``torchrun`` every rank runs its share of the items and rank 0 alone returns the
+    result and writes the reports; the other ranks return None.
     """
     settings = (settings or EvalSettings()).replace(**changes)
     options = dict(task_options or {})
+    ranks = workers()
     context = TaskContext(
         command="eval",
-        device=settings.device,
+        device=ranks.device(settings.device),
         scales=tuple(settings.scales),
         limit=settings.limit,
         options=options,
@@ -60,8 +65,10 @@ def compare(
     dataset = load_dataset(
         task_obj, data, limit=settings.limit, seed=settings.seed, options=options
     )
-    comparison = Comparison(task_obj, dataset, settings, cache=cache)
+    comparison = Comparison(task_obj, dataset, settings, cache=cache, ranks=ranks)
     result = comparison.run()
+    if result is None:
+        return None  # a rank other than 0: its share went into rank 0's result
     result.settings["limit"] = settings.limit
     result.settings["data"] = (
         str(data) if data is not None and not isinstance(data, Dataset) else None

@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     except SrpipeError as exc:
         if debug:
             raise
-        click.echo(f"Error: {exc}", err=True)
+        # under torchrun every rank stops on a rank's failure; the failing rank says why
+        if getattr(exc, "here", True):
+            click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

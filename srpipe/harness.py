@@ -42,6 +42,7 @@ import numpy as np
 from tqdm import tqdm
 
 from srpipe import statistics
+from srpipe.distributed import Workers, assign, describe_items, one_line, workers
 from srpipe.environment import environment
 from srpipe.errors import SrpipeError, UsageError
 from srpipe.metrics import psnr
@@ -78,9 +79,14 @@ class Comparison:
         settings: EvalSettings | None = None,
         *,
         cache: UpscaleCache | None = None,
+        ranks: Workers | None = None,
         **changes: Any,
     ) -> None:
-        """``changes`` override fields of ``settings`` (default :class:`EvalSettings`)."""
+        """``changes`` override fields of ``settings`` (default :class:`EvalSettings`).
+
+        ``ranks`` is the torchrun job this process belongs to (default: joined from the
+        environment; a plain process is a world of one).
+        """
         settings = (settings or EvalSettings()).replace(**changes)
         self.settings = settings
         self.task = task
@@ -94,7 +100,10 @@ class Comparison:
         for name in classic:
             self._note(f"--sr {name} is a classic method: run as a baseline")
         self.scales = _check_scales(settings.scales)
+        self.ranks = ranks if ranks is not None else workers()
+        #: as given (recorded in the report); ``_device`` is where this rank computes
         self.device = settings.device
+        self._device = self.ranks.device(settings.device)
         self.precision = settings.precision
         self.bootstrap = int(settings.bootstrap)
         self.seed = int(settings.seed)
@@ -103,6 +112,8 @@ class Comparison:
         self.progress = settings.progress
         self.n_crops = settings.n_crops
         self.confidence = settings.confidence
+        #: the ids of the items this rank is working on (named if it fails)
+        self._working_on: list[str] = []
         #: (variant, item index, HR shape) -> the task's prediction on HR, shared by scales
         self._oracle_predictions: dict[tuple[str, int, tuple[int, ...]], Any] = {}
         if len(dataset) == 0:
@@ -170,11 +181,13 @@ class Comparison:
                 self._note(f"{entry.name} skipped at x{scale}: it was built for x{entry.scale}")
                 return None
             return entry
-        return Upscaler(str(entry), scale, device=self.device, precision=self.precision)
+        return Upscaler(str(entry), scale, device=self._device, precision=self.precision)
 
     def _bar(self, total: int, desc: str, unit: str = "it") -> Any:
         """A tqdm bar; ``progress=None`` lets tqdm decide (shown on a terminal only)."""
         disable = None if self.progress is None else not self.progress
+        if not self.ranks.is_main:
+            disable = True  # one set of bars per job, rank 0's
         return tqdm(total=total, desc=desc, unit=unit, disable=disable, leave=False)
 
     def _note(self, text: str) -> None:
@@ -182,8 +195,14 @@ class Comparison:
             self.notes.append(text)
 
     # -- the run -------------------------------------------------------------------------
-    def run(self) -> ComparisonResult:
-        """Run every variant at every scale; compute statistics, verdicts and crops."""
+    def run(self) -> ComparisonResult | None:
+        """Run every variant at every scale; compute statistics, verdicts and crops.
+
+        Under torchrun every rank runs its share of the items (:meth:`shares`) and rank 0
+        gathers the per-item predictions and scores after each variant, computes the
+        statistics and returns the result; the other ranks return None. A single process
+        is a world of one: it runs everything and returns the result.
+        """
         task = self.task
         metrics = tuple(task.metrics)
         if not metrics:
@@ -202,10 +221,13 @@ class Comparison:
         baselines: dict[int, str | None] = {}
         verdicts: list[str] = []
         crops: list[Crop] = []
+        main = self.ranks.is_main
+        mine = self.shares()[self.ranks.rank]
         for scale in self.scales:
             items = [_at_scale(item, scale) for item in self.dataset.items]
-            # degrade() crops itself; given the uncropped HR its errors name the real size
-            lr_images = [_degrade(item, scale) for item in self.dataset.items]
+            # only this rank's share is degraded (rank 0 degrades crop items when it draws)
+            lr_images: list[np.ndarray | None] = [None] * len(items)
+            self._guarded(scale, None, self._degrade_share, mine, scale, lr_images)
             infos: list[VariantInfo] = []
             point: dict[str, dict[str, float]] = {}
             samples: dict[str, dict[str, np.ndarray]] = {}
@@ -213,7 +235,19 @@ class Comparison:
             psnr_means: dict[str, float | None] = {}
             live: dict[str, Variant] = {}
             for variant in self.variants(scale):
-                outcome = self._run_variant(variant, scale, items, lr_images, keep=not mean_task)
+                outcome = self._guarded(
+                    scale,
+                    variant,
+                    self._run_variant,
+                    variant,
+                    scale,
+                    items,
+                    lr_images,
+                    mine,
+                    keep=not mean_task,
+                )
+                if self.ranks.distributed:
+                    outcome = self._gather_variant(outcome, mine, len(items))
                 if outcome is None:
                     continue
                 info, predictions, rows = outcome
@@ -226,6 +260,8 @@ class Comparison:
                     variant.name, scale, rows, predictions, items, counts, mean_task
                 )
                 del predictions
+            if not main:
+                continue
             baseline = _pick_baseline([i.name for i in infos])
             stats = statistics.compare_variants(
                 point,
@@ -249,10 +285,13 @@ class Comparison:
             if self.n_crops > 0 and baseline is not None:
                 crops += self._crops(scale, items, lr_images, live, item_rows, baseline, metrics[0])
             self.cache.hits, self.cache.misses = hits, misses
-        if self.cache.enabled and self.cache.hits + self.cache.misses:
+        counts = self.ranks.gather((self.cache.hits, self.cache.misses))
+        if not main or counts is None:
+            return None
+        cache_hits, cache_misses = (sum(c[k] for c in counts) for k in (0, 1))
+        if self.cache.enabled and cache_hits + cache_misses:
             self._note(
-                f"upscale cache: {self.cache.hits} hits, {self.cache.misses} misses "
-                f"({self.cache.root})"
+                f"upscale cache: {cache_hits} hits, {cache_misses} misses ({self.cache.root})"
             )
         return ComparisonResult(
             task=task.name,
@@ -332,11 +371,12 @@ class Comparison:
         variant: Variant,
         scale: int,
         items: list[Item],
-        lr_images: list[np.ndarray],
+        lr_images: Sequence[np.ndarray | None],
+        chunks: Sequence[tuple[int, int]],
         *,
         keep: bool,
     ) -> tuple[VariantInfo, list[Any], list[dict[str, Any]]] | None:
-        """Predict and score one variant over all items, chunk by chunk."""
+        """Predict and score one variant over the items of ``chunks``, chunk by chunk."""
         task = self.task
         info = VariantInfo(
             variant.name,
@@ -348,11 +388,12 @@ class Comparison:
         )
         predictions: list[Any] = []
         rows: list[dict[str, Any]] = []
-        bar = self._bar(len(items), f"x{scale} {variant.name}", unit="img")
+        bar = self._bar(sum(end - start for start, end in chunks), f"x{scale} {variant.name}")
         try:
-            for start in range(0, len(items), self.chunk_size):
-                chunk = items[start : start + self.chunk_size]
-                lrs = lr_images[start : start + self.chunk_size]
+            for start, end in chunks:
+                chunk = items[start:end]
+                self._working_on = [item.id for item in chunk]
+                lrs = [lr for lr in lr_images[start:end] if lr is not None]
                 images = self._images(variant, scale, chunk, lrs, info)
                 tic = time.perf_counter()
                 # HR is the same image at every scale unless modcrop cut it: predict it once
@@ -361,11 +402,11 @@ class Comparison:
                 if oracle and all(key in self._oracle_predictions for key in keys):
                     preds = [self._oracle_predictions[key] for key in keys]
                 else:
-                    preds = (
-                        variant.predict(task, images)
-                        if variant.predict is not None
-                        else task.predict(images)
-                    )
+                    try:
+                        preds = self._predict(variant, images)
+                    except Exception:
+                        self._find_culprit(variant, chunk, images)
+                        raise
                     if oracle and len(preds) == len(keys):
                         self._oracle_predictions.update(zip(keys, preds))
                 if len(preds) != len(images):
@@ -384,6 +425,7 @@ class Comparison:
                         return None
                 info.seconds_predict += time.perf_counter() - tic
                 for item, image, pred in zip(chunk, images, preds, strict=True):
+                    self._working_on = [item.id]
                     try:
                         raw = task.item_scores(pred, item) or {}
                     except SrpipeError as exc:
@@ -482,6 +524,129 @@ class Comparison:
                 )
         return images
 
+    def _predict(self, variant: Variant, images: list[np.ndarray]) -> list[Any]:
+        if variant.predict is not None:
+            return variant.predict(self.task, images)
+        return self.task.predict(images)
+
+    def _find_culprit(self, variant: Variant, chunk: list[Item], images: list[np.ndarray]) -> None:
+        """Under torchrun, name the one item of a failed batch that fails alone, if any."""
+        if not self.ranks.distributed or len(chunk) < 2:
+            return
+        for item, image in zip(chunk, images, strict=True):
+            try:
+                self._predict(variant, [image])
+            except Exception:
+                self._working_on = [item.id]
+                return
+
+    # -- sharding ----------------------------------------------------------------------
+    def shares(self) -> list[list[tuple[int, int]]]:
+        """Per rank, the chunks ``(start, end)`` of items it runs, in item order.
+
+        Chunks are the single-process ones (``chunk_size`` items from 0, never across a
+        group when the task has ``sequential_groups``), so every batch an upscaler or a
+        task sees is the batch a single process would give it and the numbers are the
+        same. A task with ``sequential_groups`` gets whole groups per rank. Units go to
+        the least-loaded rank by HR pixels (SR time grows with pixels).
+        """
+        items = self.dataset.items
+        units: list[list[tuple[int, int]]] = []
+        if getattr(self.task, "sequential_groups", False):
+            start = 0
+            for i in range(1, len(items) + 1):
+                if (
+                    i < len(items)
+                    and items[i].group is not None
+                    and (items[i].group == items[i - 1].group)
+                ):
+                    continue
+                units.append(
+                    [(s, min(s + self.chunk_size, i)) for s in range(start, i, self.chunk_size)]
+                )
+                start = i
+        else:
+            units = [
+                [(s, min(s + self.chunk_size, len(items)))]
+                for s in range(0, len(items), self.chunk_size)
+            ]
+        costs = [
+            sum(item.image.shape[0] * item.image.shape[1] for a, b in unit for item in items[a:b])
+            for unit in units
+        ]
+        return [
+            sorted(chunk for u in share for chunk in units[u])
+            for share in assign(costs, self.ranks.world_size)
+        ]
+
+    def _degrade_share(
+        self, chunks: Sequence[tuple[int, int]], scale: int, out: list[np.ndarray | None]
+    ) -> None:
+        for start, end in chunks:
+            for i in range(start, end):
+                self._working_on = [self.dataset.items[i].id]
+                # degrade() crops itself; given the uncropped HR its errors name the real size
+                out[i] = _degrade(self.dataset.items[i], scale)
+
+    def _guarded(
+        self, scale: int, variant: Variant | None, work: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        """Run this rank's ``work``; under torchrun, every rank learns whether all succeeded.
+
+        A failure becomes one line naming the rank and the item it was working on, raised
+        on every rank (:class:`srpipe.distributed.RankFailed`), so no rank waits forever
+        for a gather and rank 0 writes no report.
+        """
+        if not self.ranks.distributed:
+            return work(*args, **kwargs)
+        self._working_on = []
+        error, result = None, None
+        try:
+            result = work(*args, **kwargs)
+        except Exception as exc:
+            where = f"x{scale}" + (f", variant {variant.name!r}" if variant is not None else "")
+            what = describe_items(self._working_on) if self._working_on else "setup"
+            error = f"{what} ({where}): {one_line(exc)}"
+        self.ranks.check(error)
+        return result
+
+    def _gather_variant(
+        self,
+        outcome: tuple[VariantInfo, list[Any], list[dict[str, Any]]] | None,
+        chunks: Sequence[tuple[int, int]],
+        n_items: int,
+    ) -> tuple[VariantInfo, list[Any], list[dict[str, Any]]] | None:
+        """Every rank's rows and predictions for one variant, in item order, on rank 0."""
+        indices = [i for start, end in chunks for i in range(start, end)]
+        parts = self.ranks.gather((outcome, indices, list(self.notes)))
+        if parts is None:
+            return None  # not rank 0: its share is with rank 0 now
+        for _, _, notes in parts:
+            for note in notes:
+                self._note(note)
+        # a rank with no items cannot tell that a variant must be skipped; one that can tells
+        if any(part is None and idx for part, idx, _ in parts):
+            return None
+        done = [(part, idx) for part, idx, _ in parts if part is not None]
+        info = dataclasses.replace(done[0][0][0], items=0, notes=list(done[0][0][0].notes))
+        info.seconds_image = info.seconds_predict = 0.0
+        info.cache_hits = 0
+        rows: list[Any] = [None] * n_items
+        predictions: list[Any] = [None] * n_items
+        keep = False
+        for (part_info, part_predictions, part_rows), idx in done:
+            # work summed over ranks: the report's seconds are compute time, not wall time
+            info.items += part_info.items
+            info.seconds_image += part_info.seconds_image
+            info.seconds_predict += part_info.seconds_predict
+            info.cache_hits += part_info.cache_hits
+            keep = keep or bool(part_predictions)
+            for k, i in enumerate(idx):
+                rows[i] = part_rows[k]
+                if part_predictions:
+                    predictions[i] = part_predictions[k]
+        return info, predictions if keep else [], rows
+
     def _verdicts(
         self,
         scale: int,
@@ -506,7 +671,7 @@ class Comparison:
         self,
         scale: int,
         items: list[Item],
-        lr_images: list[np.ndarray],
+        lr_images: list[np.ndarray | None],
         live: dict[str, Variant],
         rows: dict[str, list[dict[str, Any]]],
         baseline: str,
@@ -521,6 +686,8 @@ class Comparison:
         crops = []
         for index in chosen:
             item, lr = items[index], lr_images[index]
+            if lr is None:  # another rank's item
+                lr = _degrade(self.dataset.items[index], scale)
             panels = []
             for name in ("hr", baseline, contender):
                 variant = live.get(name)

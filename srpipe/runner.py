@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import signal
@@ -29,6 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from srpipe import atomic
+from srpipe.distributed import Workers, assign, workers
 from srpipe.errors import SrpipeError
 from srpipe.frames import FrameSource, PipelinedFrameSource
 from srpipe.imageio import is_image_path, read_image, write_image
@@ -179,6 +181,8 @@ def run_task(
 
     if batch_size < 1:
         raise SrpipeError(f"--batch-size must be at least 1, got {batch_size}")
+    ranks = workers()
+    device = ranks.device(device)
     effective_scale = 1 if sr.lower() == "none" else scale
     upscaler = Upscaler(
         sr, effective_scale, device=device, precision=precision, tile=tile, batch_size=batch_size
@@ -230,6 +234,14 @@ def run_task(
         atomic.write_text(record_files[1], _to_csv(merged))
         atomic.write_json(summary_file, result.to_dict())
 
+    if kind == "frames" and ranks.distributed:
+        # one video is one encoder stream: not split yet (see README, "Scaling out")
+        if not ranks.is_main:
+            return result
+        click.echo(
+            f"srpipe: {input.name} is one video; rank 0 processes it alone under torchrun",
+            err=True,
+        )
     if kind == "frames":
         video_path = out if video_out else out_dir / f"{input.stem}_{task_cls.name}.mp4"
         terminated: list[int] = []
@@ -255,18 +267,49 @@ def run_task(
             raise
     else:
         annotated_dir = out_dir / "annotated"
-        bar = tqdm(total=len(source), desc=f"{task_cls.name}", unit="img", disable=quiet)
+        # under torchrun: whole batches per rank (the batches one process would make)
+        starts = list(range(0, len(source), batch_size))
+        share = [starts[u] for u in assign([1.0] * len(starts), ranks.world_size)[ranks.rank]]
+        current: list[str] = []
+        logs: list[tuple[int, list[Any], list[Any], list[Any], list[str]]] = []
+
         read = getattr(task, "read_input", read_image)  # tasks not derived from Task
-        for batch in _batches(_image_frames(source, timer, read), batch_size):
-            outputs = process(batch)
-            with timer.time("encode"):
-                for frame, image in zip(batch, outputs):
-                    if image is not None:
-                        target = annotated_dir / (Path(frame.name).stem + ".png")
-                        write_image(target, image)
-                        result.outputs.append(str(target))
-            bar.update(len(batch))
-        bar.close()
+
+        def run_share() -> None:
+            mine = sum(min(batch_size, len(source) - s) for s in share)
+            bar = tqdm(
+                total=mine, desc=task_cls.name, unit="img", disable=quiet or not ranks.is_main
+            )
+            for start in share:
+                files = source[start : start + batch_size]
+                current[:] = [f.name for f in files]
+                marks = (len(predictions), len(rows), len(result.failed), len(result.outputs))
+                batch = [
+                    dataclasses.replace(f, index=f.index + start)
+                    for f in _image_frames(files, timer, read)
+                ]
+                outputs = process(batch)
+                with timer.time("encode"):
+                    for frame, image in zip(batch, outputs):
+                        if image is not None:
+                            target = annotated_dir / (Path(frame.name).stem + ".png")
+                            write_image(target, image)
+                            result.outputs.append(str(target))
+                logs.append(
+                    (
+                        start,
+                        predictions[marks[0] :],
+                        rows[marks[1] :],
+                        result.failed[marks[2] :],
+                        result.outputs[marks[3] :],
+                    )
+                )
+                bar.update(len(batch))
+            bar.close()
+
+        ranks.run_share(run_share, lambda: _describe_inputs(current))
+        if ranks.distributed and not _gather_run(ranks, logs, timer, result, predictions, rows):
+            return result  # not rank 0: rank 0 writes the records and prints
 
     with timer.time("encode"):
         result.outputs += [str(p) for p in (*record_files, summary_file)]
@@ -358,6 +401,44 @@ def _run_frames(
         writer.abort()
         raise
     writer.close()
+
+
+def _describe_inputs(names: Sequence[str]) -> str:
+    if not names:
+        return "setup"
+    return f"input {names[0]!r}" if len(names) == 1 else f"inputs {names[0]!r}..{names[-1]!r}"
+
+
+def _gather_run(
+    ranks: Workers,
+    logs: list[tuple[int, list[Any], list[Any], list[Any], list[str]]],
+    timer: StageTimer,
+    result: RunResult,
+    predictions: list[Any],
+    rows: list[Any],
+) -> bool:
+    """Bring every rank's batches to rank 0, in input order; True on rank 0."""
+    parts = ranks.gather((logs, dict(timer.seconds), result.frames))
+    if parts is None:
+        return False
+    predictions.clear()
+    rows.clear()
+    result.failed.clear()
+    result.outputs.clear()
+    result.frames = 0
+    timer.seconds.clear()
+    batches = []
+    for part_logs, seconds, frames in parts:
+        batches.extend(part_logs)
+        result.frames += frames
+        for stage, value in seconds.items():
+            timer.add(stage, value)  # compute time summed over ranks, not wall time
+    for _, preds, part_rows, failed, outputs in sorted(batches, key=lambda b: b[0]):
+        predictions.extend(preds)
+        rows.extend(part_rows)
+        result.failed.extend(failed)
+        result.outputs.extend(outputs)
+    return True
 
 
 def _record_rows(

@@ -144,6 +144,11 @@ class Task:
     #: needs no code, and the harness keeps only per-item scores (not predictions) and
     #: vectorises the bootstrap
     evaluate_is_item_mean: ClassVar[bool] = False
+    #: True when ``predict`` or ``item_scores`` of an item depends on the items before it
+    #: in its group (video frames scored against the previous frame): the harness then
+    #: never puts two groups in one chunk, and a distributed ``eval`` keeps each group on
+    #: one rank, in order
+    sequential_groups: ClassVar[bool] = False
     #: metrics shown as "A/B" cells in the papers' table layout (e.g. ("psnr", "ssim"))
     paper_table_metrics: ClassVar[tuple[str, ...] | None] = None
 

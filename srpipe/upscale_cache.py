@@ -14,6 +14,14 @@ Entries live under ``cache_dir()/upscaled/<method>/x<scale>/<key[:2]>/<key>.<npy
 and are written atomically (temp file in the same folder, then ``os.replace``), so a
 killed run leaves no half-written entry and two processes can share the cache. ``npy``
 is the default format (fast, exact); ``png`` is lossless too and about 2-3x smaller.
+
+Several writers (torchrun ranks, machines sharing a filesystem): a reader opens either no
+file or a complete one (a rename replaces the directory entry; an open file keeps the
+content it had), so there are no torn reads. A corrupt entry is removed only if it is
+still the file that was read, never a good one another writer put there meanwhile.
+Sharded runs give each item to one rank, so work is duplicated only when two ranks (or
+two jobs) miss the same key at the same time: both compute it, both write the same
+bytes, and the last rename wins.
 """
 
 from __future__ import annotations
@@ -81,13 +89,15 @@ class UpscaleCache:
             self.misses += 1
             return None
         path = self.path(key, method, scale)
-        if not path.exists():
+        try:
+            seen = path.stat()
+        except OSError:
             self.misses += 1
             return None
         try:
             image = self._read(path)
         except Exception:  # a truncated or foreign file: recompute rather than fail
-            path.unlink(missing_ok=True)
+            self._remove_if_unchanged(path, seen)
             self.misses += 1
             return None
         self.hits += 1
@@ -124,6 +134,20 @@ class UpscaleCache:
         missed = set(missing)
         hits = [i not in missed for i in range(len(images))]
         return [img for img in found if img is not None], hits
+
+    @staticmethod
+    def _remove_if_unchanged(path: Path, seen: os.stat_result) -> None:
+        """Delete the bad entry that was read, unless a writer has replaced it since."""
+        try:
+            now = path.stat()
+        except OSError:
+            return
+        if (now.st_ino, now.st_dev, now.st_mtime_ns) == (
+            seen.st_ino,
+            seen.st_dev,
+            seen.st_mtime_ns,
+        ):
+            path.unlink(missing_ok=True)
 
     def _write(self, path: Path, image: np.ndarray) -> None:
         if self.fmt == "npy":

@@ -97,3 +97,50 @@ def test_writes_leave_no_temporary_files(tmp_path: Path) -> None:
     assert len(files) == 3 and all(not p.name.startswith(".") for p in files)
     # a checkpoint path becomes a safe folder name
     assert all(p.relative_to(tmp_path).parts[0] == "my_model" for p in files)
+
+
+def test_concurrent_writers_and_readers_never_see_a_torn_entry(tmp_path: Path) -> None:
+    """Two writers keep replacing one entry while a reader reads it: whole images only."""
+    import threading
+
+    big = np.arange(256 * 256 * 3, dtype=np.uint32).reshape(256, 256, 3).astype(np.uint8)
+    images = [big, big[::-1].copy()]  # two different contents under one key
+    writers = [UpscaleCache(tmp_path) for _ in range(2)]
+    reader = UpscaleCache(tmp_path)
+    key = reader.key(big, "edsr", 4, None)
+    reader.put(key, "edsr", 4, big)  # from here on the entry always exists
+    stop = threading.Event()
+
+    def write(cache: UpscaleCache, image: np.ndarray) -> None:
+        while not stop.is_set():
+            cache.put(key, "edsr", 4, image)
+
+    threads = [threading.Thread(target=write, args=(c, i)) for c, i in zip(writers, images)]
+    for thread in threads:
+        thread.start()
+    seen = 0
+    try:
+        for _ in range(300):
+            got = reader.get(key, "edsr", 4)
+            if got is not None:
+                seen += 1
+                assert any(np.array_equal(got, image) for image in images)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    # the entry exists throughout, so a miss could only be a torn (unreadable) read
+    assert seen == 300 and reader.misses == 0
+
+
+def test_a_good_entry_written_meanwhile_is_not_removed(tmp_path: Path) -> None:
+    cache = UpscaleCache(tmp_path)
+    image = np.full((4, 4, 3), 7, np.uint8)
+    key = cache.key(image, "edsr", 4, None)
+    path = cache.path(key, "edsr", 4)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not an array")
+    seen = path.stat()
+    cache.put(key, "edsr", 4, image)  # another writer replaces the bad entry
+    cache._remove_if_unchanged(path, seen)
+    assert np.array_equal(cache.get(key, "edsr", 4), image)

@@ -121,6 +121,8 @@ class VideoTask(Task):
     default_data: ClassVar[str | None] = ",".join(PACKAGED_CLIPS)
     #: every metric is the mean of its per-frame scores (the harness need not keep frames)
     evaluate_is_item_mean: ClassVar[bool] = True
+    #: a frame's warping error needs the previous frame scored just before it
+    sequential_groups: ClassVar[bool] = True
 
     # -- configuration ---------------------------------------------------------------
     @classmethod

@@ -101,6 +101,8 @@ def _invoke(*, task_cls: type, task_options: dict[str, Any], **values: Any) -> N
         command=command_line(),
         **values,  # the EvalSettings fields the options set
     )
+    if result is None:
+        return  # torchrun rank > 0: rank 0 prints and writes the report
     if as_json:
         click.echo((out / "report.json").read_text().rstrip("\n"))
     else:

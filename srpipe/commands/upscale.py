@@ -16,6 +16,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
+from srpipe.distributed import assign, workers
 from srpipe.errors import SrpipeError, UsageError
 from srpipe.imageio import IMAGE_EXTENSIONS, is_image_path, load_image, write_image
 from srpipe.limits import parse_bytes
@@ -123,11 +124,11 @@ def upscale(
         parse_bytes(memory)  # a bad size is a usage error before any model loads
     if sr.lower() == "none":
         scale = 1  # `none` copies the pixels (still applying EXIF orientation, format change)
-
+    ranks = workers()
     upscaler = Upscaler(
         sr,
         scale,
-        device=device,
+        device=ranks.device(device),
         precision=precision,
         tile=tile,
         tile_overlap=tile_overlap,
@@ -136,7 +137,27 @@ def upscale(
         memory=memory,
     )
     started = time.perf_counter()
-    done, failed = _run(upscaler, jobs, show_progress=input.is_dir() and not as_json)
+    if ranks.distributed:
+        # whole batches per rank, as one process would batch them; rank 0 reports
+        starts = list(range(0, len(jobs), upscaler.batch_size))
+        mine = [
+            job
+            for u in assign([1.0] * len(starts), ranks.world_size)[ranks.rank]
+            for job in jobs[starts[u] : starts[u] + upscaler.batch_size]
+        ]
+        current: list[str] = []
+        outcome = ranks.run_share(
+            lambda: _run(upscaler, mine, show_progress=False, current=current),
+            lambda: f"input {current[0]!r}" if current else "setup",
+        )
+        parts = ranks.gather(outcome)
+        if parts is None:
+            return  # not rank 0: rank 0 prints the summary
+        order = {str(source): k for k, (source, _) in enumerate(jobs)}
+        done = sorted((d for part in parts for d in part[0]), key=lambda d: order[d["input"]])
+        failed = sorted((f for part in parts for f in part[1]), key=lambda f: order[f["input"]])
+    else:
+        done, failed = _run(upscaler, jobs, show_progress=input.is_dir() and not as_json)
     seconds = time.perf_counter() - started
     if input.is_file() and failed:
         raise SrpipeError(failed[0]["error"])  # one image: its error is the error
@@ -192,7 +213,11 @@ def _plan_jobs(input: Path, output: Path) -> list[tuple[Path, Path]]:
 
 
 def _run(
-    upscaler: Any, jobs: list[tuple[Path, Path]], *, show_progress: bool
+    upscaler: Any,
+    jobs: list[tuple[Path, Path]],
+    *,
+    show_progress: bool,
+    current: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """Upscale every job in batches; a failing file is recorded and the run goes on."""
 
@@ -201,6 +226,8 @@ def _run(
     bar = tqdm(total=len(jobs), unit="img", disable=not show_progress, desc="upscale")
     for start in range(0, len(jobs), upscaler.batch_size):
         batch = []
+        if current is not None:  # named if this batch fails outright under torchrun
+            current[:] = [str(s) for s, _ in jobs[start : start + upscaler.batch_size]]
         for source, target in jobs[start : start + upscaler.batch_size]:
             try:
                 batch.append((source, target, load_image(source)))

@@ -1,0 +1,267 @@
+"""Sharding over torchrun: two gloo CPU ranks give what one process gives.
+
+One torchrun launch (a module fixture; spawning ranks costs seconds) runs every distributed
+case in turn, the last of which fails on purpose; the tests compare its outputs with
+single-process runs made here, in the test process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from srpipe.distributed import Workers, assign, contiguous, describe_items
+from srpipe.harness import Comparison
+from srpipe.task import Dataset, Item, Task
+from tests.golden.make_inputs import detect_folder, sr_folder
+from tests.plugins.video.video_clips import write_cv2_video
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: what both sides run: (name, task, data folder, compare() keywords)
+EVALS = {
+    "sr": ("sr", "sr", {"sr": ["edsr"], "compare": ["bicubic", "lr"], "bootstrap": 40}),
+    "detect": ("detect", "det", {"sr": ["edsr"], "compare": ["bicubic"], "bootstrap": 30}),
+}
+COMMON = {"scales": [4], "seed": 3, "chunk_size": 1, "device": "cpu", "n_crops": 1}
+#: commands both sides run through the CLI, by output name (OUT, DATA: filled in)
+COMMANDS = {
+    "run-folder": ["run", "detect", "DATA/det/images/val", "--sr", "bicubic", "--scale", "2",
+                   "--batch-size", "1", "--device", "cpu", "-o", "OUT"],
+    "run-video": ["run", "detect", "DATA/clip.avi", "--sr", "bicubic", "--scale", "2",
+                  "--device", "cpu", "-o", "OUT"],
+    "upscale": ["upscale", "DATA/sr", "OUT", "--sr", "edsr", "--scale", "4", "--batch-size", "1",
+                "--device", "cpu"],
+}  # fmt: skip
+
+
+def cli(args: list[str], data: Path, out: Path) -> None:
+    """One srpipe command in this process (``srpipe.cli.main`` exits; success goes on)."""
+    from srpipe.cli import main
+
+    filled = [a.replace("DATA", str(data)).replace("OUT", str(out)) for a in args]
+    try:
+        main(filled)
+    except SystemExit as exc:
+        if exc.code:
+            raise
+
+
+DRIVER = textwrap.dedent(
+    """
+    import json, os, sys
+    from pathlib import Path
+
+    import srpipe
+    from srpipe.cli import main
+    from srpipe import hookimpl
+    from srpipe.plugins import get_plugin_manager
+    from tests.test_distributed import COMMANDS, EVALS, COMMON, FailingTask, cli
+
+    root = Path(sys.argv[1])
+    rank = int(os.environ["RANK"])
+    for name, (task, folder, options) in EVALS.items():
+        srpipe.compare(task, root / "data" / folder, out=root / "dist" / name,
+                       **COMMON, **options)
+    for name, args in COMMANDS.items():
+        cli(args, root / "data", root / "dist" / name)
+
+    class Plugin:
+        @hookimpl
+        def srpipe_register_tasks(self):
+            return [FailingTask]
+
+    get_plugin_manager().register(Plugin(), name="failing-task")
+    main(["eval", "failing", "--sr", "none", "--compare", "bicubic", "--scale", "2",
+          "--bootstrap", "0", "--device", "cpu", "-o", str(root / "dist" / "failing")])
+    """
+)
+
+
+class FailingTask(Task):
+    """Mean brightness; ``predict`` raises on item ``img13`` (on rank 1 under 2 ranks)."""
+
+    name = "failing"
+    metrics = ("brightness",)
+    evaluate_is_item_mean = True
+
+    def load_dataset(self, data: str | None, **options: Any) -> Dataset:
+        rng = np.random.default_rng(0)
+        items = [
+            Item(f"img{i:02d}", rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)) for i in range(16)
+        ]
+        return Dataset("noise", items)
+
+    def predict(self, images: Any) -> list[Any]:
+        poison = self.load_dataset(None).items[13].image
+        if any(np.array_equal(image, poison) for image in images):
+            raise RuntimeError("the detector fell over")
+        return [float(image.mean()) for image in images]
+
+    def item_scores(self, prediction: Any, item: Item) -> dict[str, float]:
+        return {"brightness": prediction}
+
+
+@pytest.fixture(scope="module")
+def launched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Popen[str]]:
+    """Start the torchrun job; the single-process runs go on meanwhile (two cores)."""
+    root = tmp_path_factory.mktemp("dist")
+    sr_folder(root / "data" / "sr")
+    detect_folder(root / "data" / "det")
+    write_cv2_video(root / "data" / "clip.avi", count=6, fourcc="MJPG")
+    driver = root / "driver.py"
+    driver.write_text(DRIVER)
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "SRPIPE_CACHE": str(root / "dist" / "cache"),
+        "PYTHONPATH": os.pathsep.join(
+            [str(ROOT), str(ROOT / "plugins"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    job = subprocess.Popen(
+        [*cmd, str(driver), str(root)], env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    return root, job
+
+
+@pytest.fixture(scope="module")
+def single(launched: tuple[Path, Any]) -> Path:
+    """The same evaluations in this process, while the job runs."""
+    import srpipe
+
+    root = launched[0]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SRPIPE_CACHE", str(root / "single" / "cache"))
+        for name, (task, folder, options) in EVALS.items():
+            out = root / "single" / name
+            srpipe.compare(task, root / "data" / folder, out=out, **COMMON, **options)
+        for name, args in COMMANDS.items():
+            cli(args, root / "data", root / "single" / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def finished(launched: tuple[Path, subprocess.Popen[str]], single: Path) -> tuple[Path, int, str]:
+    root, job = launched
+    output, _ = job.communicate(timeout=900)
+    return root, job.returncode, output
+
+
+def _normalise(value: Any, root: str) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _normalise(v, root)
+            for k, v in value.items()
+            if k != "environment" and not k.startswith("seconds_")
+        }
+    if isinstance(value, list):
+        return [_normalise(v, root) for v in value]
+    if isinstance(value, str):
+        return value.replace(f"{root}/dist", "<side>").replace(f"{root}/single", "<side>")
+    return value
+
+
+@pytest.mark.parametrize("name", list(EVALS))
+def test_two_ranks_report_equals_one_process(name: str, finished: Any) -> None:
+    root, _, output = finished
+    dist_file = root / "dist" / name / "report.json"
+    assert dist_file.is_file(), output
+    single = _normalise(json.loads((root / "single" / name / "report.json").read_text()), str(root))
+    dist = _normalise(json.loads(dist_file.read_text()), str(root))
+    assert dist["dataset"]["items"] >= 3  # two ranks really shared the items
+    assert dist == single
+    # the other rank wrote nothing besides rank 0's reports
+    assert sorted(p.name for p in (root / "dist" / name).iterdir()) == sorted(
+        p.name for p in (root / "single" / name).iterdir()
+    )
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_two_ranks_outputs_equal_one_process(name: str, finished: Any) -> None:
+    root, _, output = finished
+    dist, single = _files(root / "dist" / name), _files(root / "single" / name)
+    assert sorted(dist) == sorted(single), output
+    assert len(dist) >= 3
+    for path, content in single.items():
+        if path.endswith("summary.json"):  # timings differ; every other field must not
+            got, want = (_normalise(json.loads(c), str(root)) for c in (dist[path], content))
+            got.pop("seconds"), want.pop("seconds")
+            assert got == want, path
+        else:
+            assert dist[path] == content, path
+
+
+def test_failing_rank_stops_the_job_naming_rank_and_item(finished: Any) -> None:
+    root, code, output = finished
+    assert code != 0
+    errors = [line for line in output.splitlines() if line.startswith("Error: ")]
+    assert errors == [
+        "Error: rank 1 failed: item 'img13' (x2, variant 'hr'): RuntimeError: the detector "
+        "fell over"
+    ], output
+    # no report that looks complete
+    assert not (root / "dist" / "failing" / "report.json").exists()
+
+
+# -- the plan, without launching anything ---------------------------------------------------
+def test_assign_balances_and_keeps_order() -> None:
+    shares = assign([4, 4, 4, 4, 1], 2)
+    assert shares == [[0, 2, 4], [1, 3]]
+    assert assign([1, 1], 3) == [[0], [1], []]
+
+
+def test_contiguous_ranges_cover_everything_in_order() -> None:
+    ranges = contiguous([1] * 10, 3)
+    assert [list(r) for r in ranges] == [[0, 1, 2], [3, 4, 5, 6], [7, 8, 9]]
+    assert sum(len(r) for r in contiguous([5, 1, 1, 1], 2)) == 4
+
+
+def test_describe_items() -> None:
+    assert describe_items(["a"]) == "item 'a'"
+    assert describe_items(["a", "b", "c"]) == "items 'a'..'c'"
+
+
+class _Frames(Task):
+    name = "frames"
+    metrics = ("m",)
+    evaluate_is_item_mean = True
+    sequential_groups = True
+
+
+def _items(groups: list[str | None]) -> Dataset:
+    image = np.zeros((4, 4, 3), np.uint8)
+    return Dataset("d", [Item(str(i), image, group=g) for i, g in enumerate(groups)])
+
+
+def test_shares_are_single_process_chunks() -> None:
+    data = _items([None] * 7)
+    comparison = Comparison(FailingTask(), data, chunk_size=3, ranks=Workers(0, 2))
+    assert comparison.shares() == [[(0, 3), (6, 7)], [(3, 6)]]
+    one = Comparison(FailingTask(), data, chunk_size=3, ranks=Workers())
+    assert one.shares() == [[(0, 3), (3, 6), (6, 7)]]
+
+
+def test_sequential_groups_stay_on_one_rank_and_chunks_never_mix_groups() -> None:
+    data = _items(["a", "a", "a", "b", "b", "c", "c", "c", "c"])
+    comparison = Comparison(_Frames(), data, chunk_size=2, ranks=Workers(0, 2))
+    shares = comparison.shares()
+    assert shares == [[(0, 2), (2, 3)], [(3, 5), (5, 7), (7, 9)]]
+    single = Comparison(_Frames(), data, chunk_size=2, ranks=Workers()).shares()
+    assert single == [[(0, 2), (2, 3), (3, 5), (5, 7), (7, 9)]]
