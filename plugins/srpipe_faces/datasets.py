@@ -16,7 +16,6 @@ Reading a dataset has two steps:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 import sys
@@ -39,11 +38,6 @@ LFW_IMAGE_DIRS = ("lfw", "lfw-deepfunneled", "lfw_funneled", "lfw-funneled", "im
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 #: side of the stand-in chip given to the harness for an unscorable pair
 PLACEHOLDER_SIDE = 96
-#: how many faces datasets this process has built (tells the task it is being evaluated)
-BUILT_DATASETS = 0
-#: the build settings of the last set-up FaceTask: the harness calls a reader as
-#: ``read(path)`` with no options, and the reader must embed with the task's embedder
-ACTIVE_OPTIONS: BuildOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -270,28 +264,6 @@ class BuildOptions:
     limit: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> BuildOptions:
-        """Pick what is known from the keyword options the harness or CLI passes."""
-        scales = options.get("scales") or options.get("scale") or ()
-        if isinstance(scales, int | float):
-            scales = (int(scales),)
-        return cls(
-            embedder=options.get("embedder") or default_embedder_name(),
-            embedder_weights=options.get("embedder_weights"),
-            device=options.get("device") or "cpu",
-            face_width=options.get("face_width"),
-            scales=tuple(int(s) for s in scales),
-            min_face_size=int(options.get("min_face_size") or 20),
-            limit=options.get("limit"),
-        )
-
-    def merged(self, options: dict[str, Any]) -> BuildOptions:
-        """These settings overridden by whichever ``options`` are given (not None)."""
-        given = BuildOptions.from_options(options)
-        changes = {k: getattr(given, k) for k in options_keys(options) if hasattr(given, k)}
-        return dataclasses.replace(self, **changes)
-
     def chip_multiple(self) -> int:
         """Chip sides are rounded to a multiple of the known scale(s) so the harness's modcrop
         cuts nothing; with unknown scales, 1 (the harness then crops a few bottom/right
@@ -309,29 +281,17 @@ class BuildOptions:
         return multiple
 
 
-def options_keys(options: dict[str, Any]) -> list[str]:
-    """BuildOptions field names set (not None) in keyword ``options``."""
-    keys = [k for k, v in options.items() if v is not None]
-    return ["scales" if k == "scale" else k for k in keys]
-
-
-def configure(options: BuildOptions) -> None:
-    """Make ``options`` the defaults of the readers (called by ``FaceTask.setup``)."""
-    global ACTIVE_OPTIONS
-    ACTIVE_OPTIONS = options
-
-
-def reader_options(options: dict[str, Any]) -> BuildOptions:
-    """The task's active settings, overridden by what the caller passed."""
-    base = ACTIVE_OPTIONS or BuildOptions()
-    return base.merged(options)
-
-
 def task_models(task: Any) -> dict[str, Any]:
-    """The set-up faces task's build options, detector and embedder (so probes and gallery
-    are embedded exactly as the task embeds)."""
+    """The faces task's build options, detector and embedder, for :func:`build_face_dataset`.
+
+    The readers embed the gallery side with the task's own embedder (created in
+    ``FaceTask.setup``), so gallery and probe embeddings are comparable and no network is
+    loaded twice. A task that reads pairs is being evaluated: without a mode it gets "pairs".
+    """
     if not hasattr(task, "build_options"):
         task.configure()
+    if getattr(task, "mode", None) is None:
+        task.mode = "pairs"
     return {"options": task.build_options, "detector": task.detector, "embedder": task.embedder}
 
 
@@ -344,9 +304,12 @@ def build_face_dataset(
     detector: Any = None,
     embedder: Any = None,
 ) -> Dataset:
-    """Detect, align and embed every HR image once, then make one item per pair."""
-    global BUILT_DATASETS
+    """Detect, align and embed every HR image once, then make one item per pair.
 
+    The readers pass the task's ``detector`` and ``embedder``; a caller without a task (a
+    script, a test) may leave them out and gets the process-wide ones of
+    :mod:`srpipe_faces.models` for ``options``.
+    """
     if options.limit:
         pairs = list(pairs)[: int(options.limit)]
     if not pairs:
@@ -475,7 +438,6 @@ def build_face_dataset(
             "max": float(np.max(widths)) if widths else None,
         },
     }
-    BUILT_DATASETS += 1
     text = f"{description.strip()}\n\n{summary}" if description.strip() else summary
     if missing:
         meta["missing_images"] = [str(p) for p in missing]

@@ -1,8 +1,17 @@
-"""One detector and one embedder per configuration per process.
+"""Process-wide detectors and embedders, for code that has no faces task.
 
-The dataset readers (called by the harness) and the task (called for predictions) must
-use the *same* embedder, or the gallery and probe embeddings would not be comparable;
-they also should not load the networks twice. Both ask here.
+A :class:`~srpipe_faces.task.FaceTask` owns its detector and embedder (created in
+``setup``) and its dataset readers use the task's, so nothing here is used on the
+``run``/``eval`` paths. What is left has no task to ask:
+
+* the offline set's builder (``srpipe data synth faces``, :mod:`srpipe_faces.synth`): its
+  crops must not depend on the options of whichever task asked for the set first, so it
+  detects with fixed settings, and it is a plain function that a process (the test suite,
+  a script building several folders) may call more than once;
+* :func:`~srpipe_faces.datasets.build_face_dataset` called without models (scripts, tests);
+* maintenance scripts (``scripts/``, ``experiments/faces/``).
+
+Caching keeps those callers from loading MTCNN or an embedder once per call.
 """
 
 from __future__ import annotations

@@ -162,6 +162,8 @@ def build_synth_faces(target: Path) -> Path:
         registry.RoleCheck("the offline faces set", registry.TEST, "faces", list(REGISTRY_SOURCES))
     )
 
+    # not the asking task's detector: the set (cached on disk) must come out the same whatever
+    # --min-face-size or --device the first `eval faces` had, and the command has no task
     detector = shared_detector(20, "cpu")
     people: dict[str, list[np.ndarray]] = {"carphone_man": _carphone_frames()}
     sources = [

@@ -28,10 +28,9 @@ from srpipe.errors import SrpipeError
 from srpipe.task import Dataset, Item, Task, TaskContext
 from srpipe_faces import datasets, verification
 from srpipe_faces.datasets import IdentityFolderReader, LfwPairsReader
-from srpipe_faces.detection import _torch_device, as_rgb
-from srpipe_faces.embedders import default_embedder_name
+from srpipe_faces.detection import FaceDetector, _torch_device, as_rgb
+from srpipe_faces.embedders import default_embedder_name, get_embedder
 from srpipe_faces.gallery import FaceGallery
-from srpipe_faces.models import shared_detector, shared_embedder
 from srpipe_faces.synth import ensure_synth_faces
 
 #: distinct chips whose embeddings ``predict`` remembers (128-512 floats each)
@@ -157,12 +156,13 @@ class FaceTask(Task):
         self.min_face_size = int(min_face_size or 20)
         self.face_width = options.get("face_width")
         self.scales = _as_scales(options.get("scales") or options.get("scale"))
-        self.detector = shared_detector(self.min_face_size, self.device)
-        self.embedder = shared_embedder(self.embedder_name, embedder_weights, self.device)
+        # the task owns its networks; its readers get the task (DatasetReader.read(path,
+        # task)) and embed the gallery side with this very embedder, so probe and gallery
+        # embeddings are comparable and nothing is loaded twice
+        self.detector = FaceDetector(min_face_size=self.min_face_size, device=self.device)
+        self.embedder = get_embedder(self.embedder_name, embedder_weights, self.device)
         self._chip_cache: dict[str, np.ndarray] = {}
         self.threshold = float(threshold) if threshold is not None else self.embedder.threshold
-
-        # the readers get this task (DatasetReader.read(path, task)) and embed as it does
         self.build_options = datasets.BuildOptions(
             embedder=self.embedder_name,
             embedder_weights=embedder_weights,
@@ -220,11 +220,9 @@ class FaceTask(Task):
         return vectors
 
     def _pairs_mode(self) -> bool:
-        if self.mode is not None:
-            return self.mode == "pairs"
-
-        # no explicit mode: if a faces dataset was built in this process, this is eval
-        return datasets.BUILT_DATASETS > 0
+        # setup(ctx) always sets the mode; a task configured by hand without one, and never
+        # given to a reader (which would make it "pairs"), finds faces in scenes
+        return self.mode == "pairs"
 
     def _predict_scene(self, image: np.ndarray) -> ScenePrediction:
         detections = self.detector.detect(image)

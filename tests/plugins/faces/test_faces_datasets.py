@@ -134,10 +134,38 @@ def test_face_width_sizes_chips_for_the_scale(people: Path, detector, dlib_embed
         BuildOptions(face_width=16, scales=(2, 4)).chip_multiple()
 
 
-def test_readers_follow_the_task_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(datasets, "ACTIVE_OPTIONS", BuildOptions(embedder="facenet", scales=(2,)))
-    merged = datasets.reader_options({"scale": 4, "device": None})
-    assert merged.embedder == "facenet" and merged.scales == (4,) and merged.device == "cpu"
+def test_readers_embed_with_the_task_s_own_models(
+    people: Path, detector, dlib_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each set-up task owns its detector and embedder, and a reader given the task finds
+    and embeds the HR faces with exactly those (not with a process-wide copy)."""
+    from srpipe_faces.task import FaceTask
+
+    from srpipe.task import TaskContext
+
+    options = {"embedder": "dlib", "embedder_weights": None, "min_face_size": 20}
+    ctx = TaskContext("eval", device="cpu", scales=(2,), options={**options, "face_width": None})
+    task, other = FaceTask(), FaceTask()
+    task.setup(ctx)
+    other.setup(ctx)
+    assert task.embedder is not other.embedder and task.detector is not other.detector
+    assert task.embedder is not dlib_embedder and task.detector is not detector
+
+    calls: list[str] = []
+    detect, embed = task.detector.detect, task.embedder.embed
+    monkeypatch.setattr(task.detector, "detect", lambda im: calls.append("detect") or detect(im))
+    monkeypatch.setattr(task.embedder, "embed", lambda ch: calls.append("embed") or embed(ch))
+    # prepared HR faces are cached on disk across tests: make this read compute them
+    monkeypatch.setattr(datasets.prepared_cache, "load", lambda key: None)
+    dataset = IdentityFolderReader().read(people, task)
+    images = {str(path) for p in folder_pairs(people) for path in (p.probe, p.gallery)}
+    assert calls.count("detect") == len(images) and "embed" in calls
+    # the probe chip handed to predict embeds to the gallery's vector for that image
+    item = next(it for it in dataset.items if it.target.scorable)
+    gallery = dict(item.target.gallery[item.target.probe_identity])
+    np.testing.assert_allclose(
+        task.predict([item.image])[0], gallery[item.target.probe_key], atol=1e-5
+    )
 
 
 def test_interleave_makes_every_prefix_balanced_across_folds(tmp_path: Path) -> None:
