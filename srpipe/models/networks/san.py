@@ -9,7 +9,8 @@ RCAN-like residual groups with two changes:
   after dividing by the trace and rescaling by its root afterwards), which needs only
   matrix products and so trains on a GPU where an eigendecomposition would be slow;
 * the non-locally enhanced residual group (NLRG): a region-level non-local block (an
-  embedded-Gaussian self-attention run on each quadrant of the feature map separately)
+  embedded-Gaussian self-attention run on each quadrant of the feature map separately,
+  keys and values 2x2 max-pooled)
   at the start and the end of the body, and a *shared-source* skip: every local-source
   residual attention group (LSRAG) adds ``gamma`` times the body's input to its output.
 
@@ -84,14 +85,18 @@ class SOCA(nn.Module):
 
 
 class NonLocal(nn.Module):
-    """Embedded-Gaussian non-local block: softmax(theta^T phi) g, 1x1 back, plus the input."""
+    """Embedded-Gaussian non-local block: softmax(theta^T phi) g, 1x1 back, plus the input.
+
+    The keys and values (``phi``, ``g``) are 2x2 max-pooled, as in the released code (its
+    ``sub_sample=False`` is overridden inside the 2-D case), a quarter of the attention cost.
+    """
 
     def __init__(self, channels: int, inter: int) -> None:
         super().__init__()
         self.inter = inter
-        self.g = nn.Conv2d(channels, inter, 1)
+        self.g = nn.Sequential(nn.Conv2d(channels, inter, 1), nn.MaxPool2d(2))
         self.theta = nn.Conv2d(channels, inter, 1)
-        self.phi = nn.Conv2d(channels, inter, 1)
+        self.phi = nn.Sequential(nn.Conv2d(channels, inter, 1), nn.MaxPool2d(2))
         self.W = nn.Conv2d(inter, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
