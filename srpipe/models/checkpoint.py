@@ -28,7 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
-from srpipe.models.official import OPTIONAL_KEYS, detect_checkpoint, unwrap_state_dict
+from srpipe.models.official import (
+    OPTIONAL_KEYS,
+    SUPPORTED,
+    detect_checkpoint,
+    unwrap_state_dict,
+)
 from srpipe.models.spec import scale_error, supports_scale
 from srpipe.plugins import get_plugin_manager
 from srpipe.version import __version__
@@ -156,8 +161,6 @@ def load_checkpoint(
     else:
         loaded = _load_foreign(path, scale)
         if loaded is None:
-            from srpipe.models.official import SUPPORTED
-
             raise SrpipeError(
                 f"{path.name}: unrecognised checkpoint layout; supported: srpipe safetensors, "
                 f"{SUPPORTED}; install a plugin that reads others"

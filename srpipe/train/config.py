@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from srpipe.errors import SrpipeError
+from srpipe.train.losses import ALIASES
 
 #: Defaults = EDSR paper recipe (L1, Adam 0.9/0.999/1e-8, lr 1e-4 halved every 200k,
 #: batch 16 of 48x48 LR patches, flips + rotations, 300k iterations).
@@ -174,8 +175,6 @@ def validate(config: dict[str, Any]) -> None:
     _numbers(config)
     if int(config["scale"]) not in (2, 3, 4, 8):
         raise SrpipeError(f"scale must be 2, 3, 4 or 8, got {config['scale']}")
-    from srpipe.train.losses import ALIASES
-
     if str(config["loss"]).lower() not in ALIASES:
         raise SrpipeError(f"loss must be one of {', '.join(ALIASES)}, got {config['loss']!r}")
     if config["optim"]["name"] not in ("adam", "adamw"):

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from srpipe.errors import SrpipeError
+from srpipe.resize import imresize
 
 if TYPE_CHECKING:
     import torch
@@ -66,8 +67,6 @@ def _target_for(output: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
     if output.shape[-2:] == hr.shape[-2:]:
         return hr
     import torch
-
-    from srpipe.resize import imresize
 
     with torch.no_grad():
         return imresize(hr, output_size=tuple(output.shape[-2:]))
