@@ -9,7 +9,8 @@ on the [0, 1] scale.
 
     python scripts/verify_official_import.py \\
         --edsr-pytorch /tmp/official/EDSR-PyTorch \\
-        --rcan /tmp/official/RCAN --basicsr /tmp/official/BasicSR --han /tmp/official/HAN
+        --rcan /tmp/official/RCAN --basicsr /tmp/official/BasicSR --han /tmp/official/HAN \\
+        --dbpn /tmp/official/DBPN-Pytorch --srfbn /tmp/official/SRFBN_CVPR19 --san /tmp/official/SAN
 
 A checkout that is absent is skipped with a note (exit code 0). Their code is imported
 from the given directories only (never copied here); the few imports their model files
@@ -104,6 +105,61 @@ def basicsr_archs(root: Path) -> dict[str, type]:
     return {"edsr": edsr, "rcan": rcan}
 
 
+def dbpn_official(root: Path) -> types.ModuleType:
+    """alterzero/DBPN-Pytorch ``dbpn.py`` (``from base_networks import *``)."""
+    sys.path.insert(0, str(root))
+    try:
+        _forget("dbpn")
+        _forget("base_networks")
+        return importlib.import_module("dbpn")
+    finally:
+        sys.path.remove(str(root))
+
+
+def srfbn_official(root: Path) -> type:
+    """Paper99/SRFBN_CVPR19 ``networks/srfbn_arch.py`` (its package ``__init__`` not run)."""
+    _forget("networks")
+    _package("networks", root / "networks")
+    module = importlib.import_module("networks.srfbn_arch")
+    _forget("networks")
+    return module.SRFBN
+
+
+def san_official(root: Path) -> type:
+    """daitao/SAN ``TestCode/code/model/san.py`` (``from model import common``, MPNCOV)."""
+    _forget("model")
+    _package("model", root / "TestCode" / "code" / "model")
+    module = importlib.import_module("model.san")
+    _forget("model")
+    return module.SAN
+
+
+class _CudaIsCpu:
+    """SRFBN's feedback block calls ``.cuda()`` on its hidden state; run it on the CPU."""
+
+    def __enter__(self) -> None:
+        self.saved = torch.Tensor.cuda
+        torch.Tensor.cuda = lambda self, *a, **k: self
+
+    def __exit__(self, *exc: object) -> None:
+        torch.Tensor.cuda = self.saved
+
+
+class _LastStep(torch.nn.Module):
+    """SRFBN's forward returns every step's output; the SR image is the last."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def state_dict(self, *args, **kwargs):  # the official layout, without our wrapper's prefix
+        return self.net.state_dict(*args, **kwargs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with _CudaIsCpu():
+            return self.net(x)[-1]
+
+
 def _args(**kwargs: object) -> types.SimpleNamespace:
     """The argparse namespace EDSR-PyTorch / RCAN model constructors read."""
     base = {"n_colors": 3, "rgb_range": 255, "res_scale": 1.0}
@@ -150,6 +206,9 @@ def run(
     rcan_root: Path | None,
     basicsr_root: Path | None,
     han_root: Path | None = None,
+    dbpn_root: Path | None = None,
+    srfbn_root: Path | None = None,
+    san_root: Path | None = None,
 ) -> list[dict]:
     """Every available case; skipped projects produce a row with ``skipped`` set."""
     torch.manual_seed(0)
@@ -258,6 +317,87 @@ def run(
     else:
         rows.append({"case": "HAN official", "skipped": f"no checkout at {han_root}"})
 
+    if dbpn_root and (dbpn_root / "dbpn.py").is_file():
+        net = dbpn_official(dbpn_root).Net
+        for stages, base, feat, scale, size in [
+            (7, 64, 256, 2, 12),
+            (7, 64, 256, 4, 8),
+            (7, 16, 32, 8, 6),
+        ]:
+            ref = net(
+                num_channels=3, base_filter=base, feat=feat, num_stages=stages, scale_factor=scale
+            )
+            with torch.no_grad():  # PReLU slopes all start at 0.25: make each one matter
+                for module in ref.modules():
+                    if isinstance(module, torch.nn.PReLU):
+                        module.weight.uniform_(0.05, 0.5)
+            rows.append(
+                compare(
+                    f"D-DBPN official s{stages}f{base}/{feat} x{scale}",
+                    ref,
+                    scale=scale,
+                    input_range=1,
+                    wrap=None,
+                    workdir=workdir,
+                    size=size,
+                )
+            )
+    else:
+        rows.append({"case": "D-DBPN official", "skipped": f"no checkout at {dbpn_root}"})
+
+    if srfbn_root and (srfbn_root / "networks" / "srfbn_arch.py").is_file():
+        srfbn = srfbn_official(srfbn_root)
+        for feats, groups, scale in [(64, 6, 4), (32, 3, 2), (32, 3, 3), (16, 2, 8)]:
+            ref = srfbn(
+                3, 3, num_features=feats, num_steps=4, num_groups=groups, upscale_factor=scale
+            )
+            with torch.no_grad():
+                for module in ref.modules():
+                    if isinstance(module, torch.nn.PReLU):
+                        module.weight.uniform_(0.05, 0.5)
+            rows.append(
+                compare(
+                    f"SRFBN official f{feats}g{groups} x{scale} [state_dict]",
+                    _LastStep(ref),
+                    scale=scale,
+                    input_range=255,
+                    # the official solver saves {"state_dict": ...} of a DataParallel model
+                    wrap=lambda st: {"state_dict": {f"module.{k}": v for k, v in st.items()}},
+                    workdir=workdir,
+                    size=8 if feats == 64 else 12,
+                )
+            )
+    else:
+        rows.append({"case": "SRFBN official", "skipped": f"no checkout at {srfbn_root}"})
+
+    if san_root and (san_root / "TestCode" / "code" / "model" / "san.py").is_file():
+        san = san_official(san_root)
+        for groups, blocks, scale, size in [
+            (20, 10, 4, 8),
+            (2, 3, 2, 12),
+            (2, 3, 3, 12),
+            (2, 2, 8, 6),
+        ]:
+            ref = san(
+                _args(n_resgroups=groups, n_resblocks=blocks, n_feats=64, reduction=16, scale=scale)
+            )
+            with torch.no_grad():  # the shared-source gamma and non-local W start at 0
+                ref.gamma.fill_(0.3)
+                torch.nn.init.normal_(ref.non_local.non_local.W.weight, std=0.05)
+            rows.append(
+                compare(
+                    f"SAN official g{groups}b{blocks} x{scale}",
+                    ref,
+                    scale=scale,
+                    input_range=255,
+                    wrap=None,
+                    workdir=workdir,
+                    size=size,
+                )
+            )
+    else:
+        rows.append({"case": "SAN official", "skipped": f"no checkout at {san_root}"})
+
     if basicsr_root and (basicsr_root / "basicsr" / "archs" / "edsr_arch.py").is_file():
         archs = basicsr_archs(basicsr_root)
         for num_block, num_feat, res_scale, scale, wrapper in [
@@ -311,8 +451,13 @@ def main() -> int:
     parser.add_argument("--rcan", type=Path, help="RCAN checkout (has RCAN_TrainCode/code/model)")
     parser.add_argument("--basicsr", type=Path, help="BasicSR checkout (has basicsr/archs)")
     parser.add_argument("--han", type=Path, help="HAN checkout (has src/model/han.py)")
+    parser.add_argument("--dbpn", type=Path, help="alterzero/DBPN-Pytorch checkout (has dbpn.py)")
+    parser.add_argument("--srfbn", type=Path, help="Paper99/SRFBN_CVPR19 checkout (has networks/)")
+    parser.add_argument("--san", type=Path, help="daitao/SAN checkout (has TestCode/code/model)")
     args = parser.parse_args()
-    rows = run(args.edsr_pytorch, args.rcan, args.basicsr, args.han)
+    rows = run(
+        args.edsr_pytorch, args.rcan, args.basicsr, args.han, args.dbpn, args.srfbn, args.san
+    )
     print(f"torch {torch.__version__}; pass = max |ours - reference| < {TOLERANCE:g} on [0, 1]")
     failures = 0
     for row in rows:

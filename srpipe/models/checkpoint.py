@@ -7,7 +7,8 @@ header metadata holds, as JSON strings:
   arguments of the builder), ``srpipe_version``;
 * whatever the caller adds in ``meta`` (``training_data``, ``val_psnr``, ``iterations``...).
 
-``.pt`` / ``.pth`` files from EDSR-PyTorch, RCAN and BasicSR load through
+``.pt`` / ``.pth`` state dicts (EDSR-PyTorch, RCAN, HAN, BasicSR, D-DBPN, SRFBN, SAN, and
+srpipe's own modules saved with ``torch.save(model.state_dict())``) load through
 ``torch.load(weights_only=True)``, which refuses pickles that would build arbitrary
 objects; their architecture is recognised by :mod:`srpipe.models.official`. Anything
 else goes to the ``srpipe_load_checkpoint`` hook.
@@ -27,7 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
-from srpipe.models.official import OPTIONAL_KEYS, detect_checkpoint, unwrap_state_dict
+from srpipe.models.official import (
+    OPTIONAL_KEYS,
+    SUPPORTED,
+    detect_checkpoint,
+    unwrap_state_dict,
+)
 from srpipe.models.spec import scale_error, supports_scale
 from srpipe.plugins import get_plugin_manager
 from srpipe.version import __version__
@@ -156,8 +162,8 @@ def load_checkpoint(
         loaded = _load_foreign(path, scale)
         if loaded is None:
             raise SrpipeError(
-                f"{path.name}: unrecognised checkpoint layout (not srpipe, EDSR-PyTorch, RCAN or "
-                "BasicSR EDSR/RCAN); install a plugin that reads it"
+                f"{path.name}: unrecognised checkpoint layout; supported: srpipe safetensors, "
+                f"{SUPPORTED}; install a plugin that reads others"
             )
         model, meta = loaded
     _check_expected(path, meta, scale=scale, arch=arch)
@@ -288,6 +294,14 @@ def _load_foreign(path: Path, scale: int | None) -> tuple[nn.Module, dict[str, A
     detected = detect_checkpoint(state)
     if detected is None:
         return _load_by_plugin(path, scale)
+    if detected.scale == 0:
+        # pre-upsampling weights (SRCNN, VDSR, DRRN...) serve every scale: build the one asked
+        if scale is None:
+            raise SrpipeError(
+                f"{path.name} holds {detected.arch} weights that serve any scale; "
+                "say which with --scale"
+            )
+        detected.scale = int(scale)
     if scale is not None and detected.scale != scale:
         raise SrpipeError(
             f"{path.name} is a x{detected.scale} {detected.arch} checkpoint ({detected.source}), "

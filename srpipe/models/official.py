@@ -40,7 +40,7 @@ class DetectedCheckpoint:
     """A foreign state dict, recognised and renamed to srpipe's module names."""
 
     arch: str  # srpipe registry name of the network family: "edsr", "rcan", "rdn"
-    scale: int
+    scale: int  # 0: the weights serve every scale (pre-upsampling models: SRCNN, VDSR, DRRN...)
     hyper: dict[str, Any]
     source: str  # "edsr-pytorch", "rcan", "basicsr"
     state_dict: dict[str, Any]
@@ -80,14 +80,7 @@ def _looks_like_state_dict(obj: Mapping) -> bool:
 
 def detect_checkpoint(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
     """Recognise ``state`` (already unwrapped); None when no known layout matches."""
-    for detector in (
-        _han,
-        _edsr_pytorch_rcan,
-        _edsr_pytorch_edsr,
-        _rdn,
-        _basicsr_rcan,
-        _basicsr_edsr,
-    ):
+    for detector in DETECTORS:
         found = detector(state)
         if found is not None:
             return found
@@ -287,6 +280,217 @@ def _basicsr_rcan(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
     }
     scale = _upsampler_scale(state, "upsample", int(n_feats))
     return DetectedCheckpoint("rcan", scale, hyper, "basicsr", _rename(state, rules))
+
+
+# --- the architectures whose official layout is srpipe's own (or whose only PyTorch layout
+# is srpipe's): D-DBPN, SRFBN and SAN use the official module names; the others are read
+# from what srpipe saves. Hyper-parameters the weights cannot show get the paper's value.
+
+#: projection kernel size -> scale (DBPN and SRFBN: 6x6 x2, 7x7 x3, 8x8 x4, 12x12 x8)
+_PROJECTION_SCALE = {6: 2, 7: 3, 8: 4, 12: 8}
+
+
+def _projection_scale(state: Mapping[str, Any], key: str) -> int:
+    kernel = int(state[key].shape[-1])
+    if kernel not in _PROJECTION_SCALE:
+        raise SrpipeError(
+            f"checkpoint projection {key} has a {kernel}x{kernel} kernel, not one of DBPN's "
+            "6/7/8/12 (x2/x3/x4/x8); the file is not a supported SR model"
+        )
+    return _PROJECTION_SCALE[kernel]
+
+
+def _dbpn(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    """D-DBPN (alterzero/DBPN-Pytorch ``dbpn.py`` and srpipe): ``feat0.conv``, ``upN.up_conv1``."""
+    if "feat0.conv.weight" not in state or "up1.up_conv1.deconv.weight" not in state:
+        return None
+    feat, n_colors = state["feat0.conv.weight"].shape[:2]
+    hyper = {
+        "n_stages": _count_from(state, "up{}.up_conv1.deconv.weight", 1),
+        "base_filter": int(state["feat1.conv.weight"].shape[0]),
+        "feat": int(feat),
+        "n_colors": int(n_colors),
+    }
+    scale = _projection_scale(state, "up1.up_conv1.deconv.weight")
+    return DetectedCheckpoint("dbpn", scale, hyper, "dbpn", dict(state))
+
+
+def _srfbn(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    """SRFBN (Paper99/SRFBN_CVPR19 and srpipe): ``conv_in.0``, ``block.upBlocks.G.0``.
+
+    The number of steps is not in the weights (they are shared): the paper's T=4.
+    """
+    if "conv_in.0.weight" not in state or "block.upBlocks.0.0.weight" not in state:
+        return None
+    hyper = {
+        "n_feats": int(state["feat_in.0.weight"].shape[0]),
+        "n_steps": 4,
+        "n_groups": _count(state, "block.upBlocks.{}.0.weight"),
+        "n_colors": int(state["conv_in.0.weight"].shape[1]),
+        "rgb_range": _rgb_range(state),
+    }
+    scale = _projection_scale(state, "block.upBlocks.0.0.weight")
+    return DetectedCheckpoint("srfbn", scale, hyper, "srfbn", dict(state))
+
+
+#: modules the official SAN builds but never runs (their keys are dropped on import)
+_SAN_UNUSED = re.compile(r"^(conv_last\.|RG\.\d+\.gamma$|non_local\.soca\.)")
+
+
+def _san(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    """SAN (daitao/SAN and srpipe): ``RG.G.rcab.B.conv_first``, ``RG.G.soca.conv_du``."""
+    if "RG.0.rcab.0.conv_first.0.weight" not in state or "RG.0.soca.conv_du.0.weight" not in state:
+        return None
+    n_feats, n_colors = state["head.0.weight"].shape[:2]
+    hyper = {
+        "n_resgroups": _count(state, "RG.{}.conv_last.weight"),
+        "n_resblocks": _count(state, "RG.0.rcab.{}.conv_first.0.weight"),
+        "n_feats": int(n_feats),
+        "reduction": int(n_feats) // int(state["RG.0.soca.conv_du.0.weight"].shape[0]),
+        "rgb_range": _rgb_range(state),
+        "n_colors": int(n_colors),
+    }
+    scale = _upsampler_scale(state, "tail.0", int(n_feats))
+    kept = {k: v for k, v in state.items() if not _SAN_UNUSED.match(k)}
+    source = "san" if len(kept) < len(state) else "srpipe"
+    return DetectedCheckpoint("san", scale, hyper, source, kept)
+
+
+def _lapsrn(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    if "input_conv.0.weight" not in state or "levels.0.image_up.weight" not in state:
+        return None
+    n_feats, n_colors = state["input_conv.0.weight"].shape[:2]
+    hyper = {
+        "n_colors": int(n_colors),
+        "n_feats": int(n_feats),
+        "depth": _count_even(state, "levels.0.convs.{}.weight"),
+    }
+    scale = 2 ** _count(state, "levels.{}.up.weight")
+    return DetectedCheckpoint("lapsrn", scale, hyper, "srpipe", dict(state))
+
+
+def _drrn(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    """DRRN; the number of units (shared weights) is not in the file: the paper's 25."""
+    if "entries.0.weight" not in state or "units.0.1.weight" not in state:
+        return None
+    n_feats, n_colors = state["entries.0.weight"].shape[:2]
+    hyper = {
+        "n_colors": int(n_colors),
+        "n_blocks": _count(state, "units.{}.1.weight"),
+        "n_units": 25,
+        "n_feats": int(n_feats),
+    }
+    return DetectedCheckpoint("drrn", 0, hyper, "srpipe", dict(state))
+
+
+def _memnet(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    if "blocks.0.gate.1.weight" not in state or "feature.weight" not in state:
+        return None
+    n_feats, n_colors = state["feature.weight"].shape[:2]
+    # block 0's gate sees its R short-term maps and the feature extractor's output
+    gate_in = int(state["blocks.0.gate.1.weight"].shape[1])
+    hyper = {
+        "n_colors": int(n_colors),
+        "n_feats": int(n_feats),
+        "n_memory_blocks": _count(state, "blocks.{}.gate.1.weight"),
+        "n_recursions": gate_in // int(n_feats) - 1,
+    }
+    return DetectedCheckpoint("memnet", 0, hyper, "srpipe", dict(state))
+
+
+def _vdsr(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    if "body.0.weight" not in state or "head.0.weight" in state or "body.0.body.0.weight" in state:
+        return None
+    n_feats, n_colors = state["body.0.weight"].shape[:2]
+    hyper = {
+        "n_colors": int(n_colors),
+        "depth": _count_even(state, "body.{}.weight"),
+        "n_feats": int(n_feats),
+    }
+    return DetectedCheckpoint("vdsr", 0, hyper, "srpipe", dict(state))
+
+
+def _srcnn_espcn(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    """SRCNN and ESPCN share ``conv1..3``; ESPCN's last conv has ``n_colors * r^2`` outputs."""
+    if set(state) != {f"conv{i}.{p}" for i in (1, 2, 3) for p in ("weight", "bias")}:
+        return None
+    n1, n_colors, f1 = (int(v) for v in state["conv1.weight"].shape[:3])
+    n2, _, f2 = (int(v) for v in state["conv2.weight"].shape[:3])
+    out, _, f3 = (int(v) for v in state["conv3.weight"].shape[:3])
+    if out == n_colors:
+        hyper = {"n_colors": n_colors, "f1": f1, "f2": f2, "f3": f3, "n1": n1, "n2": n2}
+        return DetectedCheckpoint("srcnn", 0, hyper, "srpipe", dict(state))
+    r = math.isqrt(out // n_colors)
+    if r * r * n_colors != out:
+        return None
+    hyper = {"n_colors": n_colors, "n1": n1, "n2": n2}
+    return DetectedCheckpoint("espcn", r, hyper, "srpipe", dict(state))
+
+
+def _fsrcnn(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    if "feature.0.weight" not in state or "deconv.weight" not in state:
+        return None
+    d, n_colors = state["feature.0.weight"].shape[:2]
+    hyper = {
+        "n_colors": int(n_colors),
+        "d": int(d),
+        "s": int(state["shrink.0.weight"].shape[0]),
+        "m": _count_even(state, "mapping.{}.weight"),
+    }
+    # the deconvolution's output_padding (scale - 1) is not stored: its stride is the scale,
+    # which no tensor shows either, so the file serves the scale it is asked for
+    return DetectedCheckpoint("fsrcnn", 0, hyper, "srpipe", dict(state))
+
+
+def _pan(state: Mapping[str, Any]) -> DetectedCheckpoint | None:
+    if "body.0.pa_conv.gate.weight" not in state or "up_convs.0.weight" not in state:
+        return None
+    n_feats, n_colors = state["head.weight"].shape[:2]
+    stages = _count(state, "up_convs.{}.weight")
+    hyper = {
+        "n_feats": int(n_feats),
+        "n_up_feats": int(state["up_convs.0.weight"].shape[0]),
+        "n_blocks": _count(state, "body.{}.pa_conv.gate.weight"),
+        "n_colors": int(n_colors),
+    }
+    # x3 has one x3 stage; x2/x4/x8 have 1/2/3 x2 stages: one stage is ambiguous (x2 or x3)
+    scale = {2: 4, 3: 8}.get(stages, 0)
+    return DetectedCheckpoint("pan", scale, hyper, "srpipe", dict(state))
+
+
+def _count_from(state: Mapping[str, Any], pattern: str, start: int) -> int:
+    i = start
+    while pattern.format(i) in state:
+        i += 1
+    return i - start
+
+
+#: every recogniser, most specific first (HAN before RCAN: HAN's keys include RCAN's)
+DETECTORS = (
+    _han,
+    _edsr_pytorch_rcan,
+    _edsr_pytorch_edsr,
+    _rdn,
+    _basicsr_rcan,
+    _basicsr_edsr,
+    _dbpn,
+    _srfbn,
+    _san,
+    _lapsrn,
+    _drrn,
+    _memnet,
+    _vdsr,
+    _srcnn_espcn,
+    _fsrcnn,
+    _pan,
+)
+
+#: what the recognisers read, for the one-line error on an unknown state dict
+SUPPORTED = (
+    "EDSR/RCAN/RDN (EDSR-PyTorch), RCAN and HAN (official), EDSR/RCAN (BasicSR), "
+    "D-DBPN (alterzero/DBPN-Pytorch), SRFBN (Paper99/SRFBN_CVPR19), SAN (daitao/SAN), "
+    "and srpipe's SRCNN, FSRCNN, ESPCN, VDSR, LapSRN, DRRN, MemNet, PAN state dicts"
+)
 
 
 #: Keys a foreign checkpoint may lack that our freshly built module provides correctly.

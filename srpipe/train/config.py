@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from srpipe.errors import SrpipeError
+from srpipe.train.losses import ALIASES
 
 #: Defaults = EDSR paper recipe (L1, Adam 0.9/0.999/1e-8, lr 1e-4 halved every 200k,
 #: batch 16 of 48x48 LR patches, flips + rotations, 300k iterations).
@@ -45,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
         "epoch_batches": 1000,  # batches per (virtual) epoch: the sampler's reshuffle period
         "val_limit": 0,  # validate on the first N images only; 0 = all
     },
-    "loss": "l1",  # l1 (MAE) | l2 (MSE)
+    "loss": "l1",  # l1 (MAE) | l2 (MSE) | charbonnier (srpipe.train.losses)
     "optim": {
         "name": "adam",
         "lr": 1e-4,
@@ -174,8 +175,8 @@ def validate(config: dict[str, Any]) -> None:
     _numbers(config)
     if int(config["scale"]) not in (2, 3, 4, 8):
         raise SrpipeError(f"scale must be 2, 3, 4 or 8, got {config['scale']}")
-    if config["loss"] not in ("l1", "l2", "mae", "mse"):
-        raise SrpipeError(f"loss must be l1 or l2, got {config['loss']!r}")
+    if str(config["loss"]).lower() not in ALIASES:
+        raise SrpipeError(f"loss must be one of {', '.join(ALIASES)}, got {config['loss']!r}")
     if config["optim"]["name"] not in ("adam", "adamw"):
         raise SrpipeError(f"optim.name must be adam or adamw, got {config['optim']['name']!r}")
     if config["schedule"]["name"] not in ("step", "multistep", "cosine", "constant"):

@@ -505,7 +505,8 @@ class Trainer:
                     group["lr"] = lr_now
                 with _autocast(self.precision, self.ctx.device):
                     sr = self.net(lr_img)
-                loss = self.loss_fn(sr.float(), hr_img)
+                # a list when the network is deeply supervised (LapSRN levels, SRFBN steps)
+                loss = self.loss_fn(sr, hr_img)
                 if D.any_rank(self.ctx, not bool(torch.isfinite(loss))):
                     raise TrainingStopped(
                         f"loss became {loss.item()} at iteration {self.iteration + 1}; stopped "

@@ -38,9 +38,15 @@ def test_repository_configs_load():
 
     configs = sorted(Path(__file__).resolve().parents[2].joinpath("configs").rglob("*.yaml"))
     assert configs, "configs/ is empty"
+    from srpipe.plugins import get_plugin_manager
+
+    names = set(get_plugin_manager().models())
     for path in configs:
         config = load_config(path)
-        assert config["model"]["arch"] in ("edsr", "edsr-large", "rcan"), path
+        assert config["model"]["arch"] in names, path
+        # the config's hyper-parameters are ones its network's builder takes
+        spec = get_plugin_manager().model(config["model"]["arch"])
+        assert set(config["model"]["hyper"]) <= set(spec.defaults), path
 
 
 def test_train_runs_from_the_cli(tmp_path, tiny_cli_data):

@@ -53,7 +53,7 @@ def test_overrides_apply_over_yaml(tmp_path):
         (["optim.lrr=1"], "unknown config key 'optim.lrr'"),
         (["nonsense=1"], "unknown config key 'nonsense'"),
         (["optim=3"], "must be a mapping"),
-        (["loss=huber"], "loss must be l1 or l2"),
+        (["loss=huber"], "loss must be one of"),
         (["scale=5"], "scale must be 2, 3, 4 or 8"),
         (["optim.lr=fast"], "optim.lr must be a number"),
         (["noequals"], "is not key=value"),
