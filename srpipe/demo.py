@@ -96,7 +96,7 @@ def main(out: Path, bootstrap: int, quick: bool) -> None:
         models.append("srmd")
     sr_list = ",".join(models) or "none"
     _stage(
-        "Image quality: PSNR/SSIM (Y, shave 4) of bicubic vs SR on the held-out split",
+        "Image quality: PSNR/SSIM (Y, shave 4) of bicubic vs SR on the SR test split",
         [
             "eval",
             "sr",
