@@ -105,6 +105,13 @@ def ensure_default_dataset() -> Path:
 def _read_still(path: Path) -> np.ndarray:
     import cv2
 
+    if path.suffix.lower() == ".png":
+        # Pillow, not OpenCV: libpng prints warnings about one packaged PNG's colour profile
+        # straight to stderr; the pixels are identical (checked for every registry PNG)
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB")).copy()
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise SrpipeError(f"cannot read packaged background {path}; reinstall the package")

@@ -74,6 +74,13 @@ def samples_dir() -> Path:
 def _read_still(path: Path):
     import cv2
 
+    if path.suffix.lower() == ".png":
+        # Pillow, not OpenCV: libpng prints warnings about one packaged PNG's colour profile
+        # straight to stderr; the pixels are identical (checked for every registry PNG)
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB")).copy()
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise SrpipeError(f"cannot decode {path}; reinstall the package that ships it")
