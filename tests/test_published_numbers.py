@@ -20,8 +20,10 @@ def _publisher():
 def test_readme_and_experiments_tables_equal_their_reports():
     publisher = _publisher()
     assert publisher.main(["--check"]) == 0, "run python scripts/publish_results.py"
-    for path in publisher.TARGETS:
+    for path in publisher.TARGETS[:2]:  # README and experiments/README hold the summary
         assert "<!-- results:summary:begin -->" in path.read_text(), path
+    for path in publisher.TARGETS[2:]:  # the experiment READMEs hold report tables
+        assert "<!-- results:" in path.read_text(), path
 
 
 def test_every_table_value_is_a_report_value(tmp_path):
@@ -37,3 +39,12 @@ def test_every_table_value_is_a_report_value(tmp_path):
     # a changed report changes the table: nothing is typed by hand
     bicubic["value"]["value"] += 0.25
     assert publisher.summary_table(reports) != table
+
+
+def test_sr_training_tables_equal_their_files():
+    spec = importlib.util.spec_from_file_location(
+        "make_table", REPO / "experiments" / "sr-training" / "make_table.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--check"]) == 0, "run python experiments/sr-training/make_table.py"
