@@ -199,6 +199,27 @@ def detector_table(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def run_counts_table(folder: Path) -> str:
+    """Detections per class of ``srpipe run`` summaries (``<label>.summary.json``)."""
+    rows = []
+    for path in sorted(folder.glob("*.summary.json")):
+        info = json.loads(path.read_text())
+        summary = info.get("summary", {})
+        per = summary.get("per_class", {})
+        other = sum(v for k, v in per.items() if k not in ("person", "bicycle", "car"))
+        how = f"--sr {info.get('sr')}" + (f" --scale {info['scale']}" if info.get("scale") else "")
+        rows.append(
+            f"| {path.name.split('.')[0]} | `{how}` | {summary.get('images')} | "
+            f"{summary.get('detections')} | {per.get('person', 0)} | {per.get('bicycle', 0)} | "
+            f"{per.get('car', 0)} | {other} | {summary.get('detector')} |"
+        )
+    head = [
+        "| input | run | frames | detections | person | bicycle | car | other | detector |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    return "\n".join(head + rows)
+
+
 def generate(name: str, reports: dict[str, dict[str, Any]]) -> str | None:
     """The Markdown of one block, or None when its source file does not exist."""
     if name == "summary":
@@ -206,6 +227,9 @@ def generate(name: str, reports: dict[str, dict[str, Any]]) -> str | None:
     if name == "detector":
         path = REPO / "plugins" / "srpipe_detect" / "weights" / "tiny_objects_yolov8s.json"
         return detector_table(json.loads(path.read_text())) if path.is_file() else None
+    if name.startswith("runs:"):
+        folder = REPO / name.split(":", 1)[1]
+        return run_counts_table(folder) if folder.is_dir() else None
     if name.startswith("report:"):
         path = REPO / name.split(":", 1)[1]
         if not path.is_file():
@@ -220,6 +244,7 @@ TARGETS = (
     REPO / "README.md",
     REPO / "experiments" / "README.md",
     REPO / "experiments" / "detect" / "README.md",
+    REPO / "experiments" / "detect" / "coco_bikes_x4.md",
     REPO / "experiments" / "faces" / "README.md",
     REPO / "experiments" / "video" / "README.md",
 )
