@@ -571,6 +571,18 @@ class DetectTask(Task):
         self.use_detector_for((dataset.meta.get("names") or {}).values())
         return dataset
 
+    # -- task-driven SR training ---------------------------------------------------------
+    def differentiable(self, device: Any) -> Any:
+        """The YOLO detector with gradients: its loss, neck features and checkpoint writer."""
+        from srpipe_detect.training import DetectView
+
+        if self.detector_path and not str(self.detector_path).endswith((".pt", ".yaml", ".yml")):
+            raise SrpipeError(
+                f"{Path(self.detector_path).name} is not a PyTorch detector, so it cannot be "
+                "differentiated; pass task.options.detector=PATH to a YOLO .pt"
+            )
+        return DetectView(self, device)
+
     def _truth(self, item: Item, dataset_names: dict[int, str] | None) -> Any:
 
         target = item.target or {}
