@@ -64,6 +64,10 @@ class DetectView(DifferentiableView):
         self.stride = int(max(net.stride))
         return net
 
+    def capabilities(self) -> frozenset[str]:
+        """All three, known without loading the detector (it waits for the data's classes)."""
+        return frozenset({"features", "loss", "trainable"})
+
     # -- data --------------------------------------------------------------------------
     def training_data(self, split: Literal["train", "val"], data: str | None = None) -> Dataset:
         """``train``/``val`` of the YOLO set ``data`` (default: the synthetic tiny-object set,

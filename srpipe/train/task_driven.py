@@ -130,9 +130,6 @@ class TaskTrainer(Trainer):
         t = c["task"]
         self.recipe = RECIPES[t["recipe"]]
         self.task, self.view = build_task_view(c, self.ctx.device)
-        self.view_module: nn.Module | None = self.view.module
-        if self.view_module is not None:
-            self.view_module.to(self.ctx.device)
         d = c["data"]
         batch = int(d["batch_size"])
         self.epoch_batches = int(d["epoch_batches"])
@@ -144,6 +141,10 @@ class TaskTrainer(Trainer):
             seed=int(c["seed"]),
         )
         val = self.view.training_data("val", t["data"]).items if self.ctx.is_main else []
+        # after the data: a task may choose its default model by the data's classes
+        self.view_module: nn.Module | None = self.view.module
+        if self.view_module is not None:
+            self.view_module.to(self.ctx.device)
         if int(d["val_limit"]):
             val = val[: int(d["val_limit"])]
         self.val_set = TaskImageDataset(val, self.scale, len(val)) if val else None
