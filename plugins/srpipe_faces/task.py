@@ -242,6 +242,13 @@ class FaceTask(Task):
             faces.append(face)
         return ScenePrediction(faces)
 
+    def differentiable(self, device: Any) -> Any:
+        """The embedder with gradients (identity loss); dlib cannot be differentiated."""
+        from srpipe_faces.training import FacesView
+
+        self._ensure_setup()
+        return FacesView(self.embedder, device)
+
     def rescale(self, prediction: Any, factor: float) -> Any:
         if not isinstance(prediction, ScenePrediction):
             return prediction  # an embedding has no coordinates
