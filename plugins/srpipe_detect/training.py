@@ -20,6 +20,7 @@ of the loaded ``DetectionModel`` and calls its layers and its criterion directly
 from __future__ import annotations
 
 import copy
+import datetime
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +29,8 @@ import numpy as np
 
 from srpipe.errors import SrpipeError
 from srpipe.task import Dataset, DifferentiableView
+from srpipe_detect.datasets import YoloReader
+from srpipe_detect.synth import ensure_default_dataset
 
 
 class DetectView(DifferentiableView):
@@ -75,9 +78,6 @@ class DetectView(DifferentiableView):
         detector's ids by name."""
         key = (split, data)
         if key not in self._data:
-            from srpipe_detect.datasets import YoloReader
-            from srpipe_detect.synth import ensure_default_dataset
-
             path = Path(data) if data else ensure_default_dataset()
             if not YoloReader().can_read(path):
                 raise SrpipeError(
@@ -170,8 +170,6 @@ class DetectView(DifferentiableView):
 
     def save(self, path: Path) -> None:
         """An ultralytics checkpoint of the trained detector (fp16), for ``--detector``."""
-        import datetime
-
         import torch
         from ultralytics import __version__
 

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from srpipe.errors import SrpipeError
+from srpipe.imageio import is_image_path, read_image
 from srpipe.task import Dataset, DifferentiableView, Item
 
 
@@ -66,7 +67,6 @@ class FacesView(DifferentiableView):
             )
         import torch
 
-        from srpipe.imageio import is_image_path, read_image
         from srpipe.train.datasets import to_tensor
 
         folder = Path(data) / split

@@ -25,11 +25,15 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 from torch.utils.data import Dataset as TorchDataset
 
+from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
+from srpipe.metrics import psnr, ssim
 from srpipe.plugins import get_plugin_manager
+from srpipe.resize import degrade, modcrop
 from srpipe.task import DifferentiableView, Task, TaskContext
 from srpipe.train import distributed as D
 from srpipe.train.datasets import to_tensor
@@ -43,8 +47,6 @@ class TaskImageDataset(TorchDataset):
     """Whole (LR, HR, target) samples; every sample is a pure function of (seed, epoch, index)."""
 
     def __init__(self, items: list[Any], scale: int, length: int, seed: int = 0) -> None:
-        from srpipe.resize import degrade, modcrop
-
         if not items:
             raise SrpipeError("the task's training data has no items")
         self.hr = [np.ascontiguousarray(modcrop(it.image, scale)) for it in items]
@@ -208,8 +210,6 @@ class TaskTrainer(Trainer):
             self._save_task(self.out / f"{TASK_PREFIX}last{self.view.weights_suffix}")
 
     def _save_task(self, path: Path) -> None:
-        from srpipe.atomic import atomic_path
-
         was_training = self.view_module.training
         self.view_module.eval()
         with atomic_path(path) as tmp:
@@ -298,8 +298,6 @@ class TaskTrainer(Trainer):
         params = [p for p in self.view_module.parameters() if p.grad is not None]
         if self.ctx.distributed:
             # the task net is the task's own module, not wrapped in DDP: average by hand
-            import torch.distributed as dist
-
             for p in params:
                 dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
                 p.grad /= self.ctx.world_size
@@ -313,8 +311,6 @@ class TaskTrainer(Trainer):
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         """Y-PSNR/SSIM of SR on the val images, and the task loss on those SR images."""
-        from srpipe.metrics import psnr, ssim
-
         model = self._eval_model()
         was_training = model.training
         model.eval()

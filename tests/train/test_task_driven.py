@@ -177,30 +177,17 @@ def test_kill9_then_resume_continues_the_same_run(tmp_path, edgenet_site):
     an uninterrupted run gives (SR net and task net, sr4ir's alternation with CQMix)."""
     import time
 
-    common = [
-        "--task",
-        "edgenet",
-        "--recipe",
-        "sr4ir",
-        "scale=2",
-        "threads=1",
-        "model.hyper.n_resblocks=1",
-        "model.hyper.n_feats=8",
-        "data.batch_size=2",
-        "data.epoch_batches=3",
-        "train.iterations=12",
-        "train.checkpoint_every=4",
-        "train.val_every=100",
-        "train.tensorboard=false",
-        "train.progress=false",
-        f"out_dir={tmp_path}/{{name}}",
-    ]
-    straight = _cli([*common, "name=straight"], edgenet_site)
-    out, _ = straight.communicate(timeout=300)
-    assert straight.returncode == 0, out
-    assert "evaluate: srpipe eval edgenet --sr" in out and "--edgenet-weights" in out
+    import yaml
 
-    killed = _cli([*common, "name=killed"], edgenet_site)
+    from srpipe.train.task_driven import TaskTrainer
+
+    extra = ("data.epoch_batches=3", "train.iterations=40", "train.val_every=100")
+    straight = TaskTrainer(config(tmp_path, "sr4ir", "straight", *extra)).fit()
+    assert straight.iteration == 40
+
+    path = tmp_path / "killed.yaml"
+    path.write_text(yaml.safe_dump(config(tmp_path, "sr4ir", "killed", *extra)))
+    killed = _cli(["--config", str(path)], edgenet_site)
     state = tmp_path / "killed" / STATE_FILE
     deadline = time.monotonic() + 300
     while not state.exists():
@@ -209,14 +196,22 @@ def test_kill9_then_resume_continues_the_same_run(tmp_path, edgenet_site):
         time.sleep(0.05)
     killed.send_signal(signal.SIGKILL)
     killed.wait()
-    resumed = _cli([*common, "name=killed", "--resume"], edgenet_site)
+    at_kill = torch.load(state, weights_only=True)["iteration"]
+    assert at_kill < 40, "the run ended before the kill: nothing was resumed"
+    resumed = _cli(["--config", str(path), "--resume"], edgenet_site)
     out, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, out
     assert "resumed" in out
+    assert "evaluate: srpipe eval edgenet --sr" in out and "--edgenet-weights" in out
 
     a = torch.load(tmp_path / "straight" / STATE_FILE, weights_only=True)
     b = torch.load(state, weights_only=True)
-    assert a["iteration"] == b["iteration"] == 12
-    for part in ("model", "task_module"):
-        for key, value in a[part].items():
-            assert torch.equal(value, b[part][key]), f"{part}.{key} differs after resume"
+    assert a["iteration"] == b["iteration"] == 40
+    for part in ("model", "task_module", "optimizer"):
+        if part == "optimizer":
+            a_t, b_t = a[part]["state"], b[part]["state"]
+            pairs = [(a_t[k][n], b_t[k][n]) for k in a_t for n in ("exp_avg", "exp_avg_sq")]
+        else:
+            pairs = [(v, b[part][k]) for k, v in a[part].items()]
+        for x, y in pairs:
+            assert torch.equal(x, y), f"{part} differs after resume"
