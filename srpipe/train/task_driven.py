@@ -346,10 +346,20 @@ class TaskTrainer(Trainer):
             "task_loss": float(np.average(task_scores, weights=weights)),
         }
 
+    def _before_first_step(self, writer) -> None:
+        # the untrained pair is the bar to beat: if no step improves the val task loss,
+        # best.safetensors / task_best stay the initial weights
+        # (rank 0 only, so no barrier here)
+        if self.val_set is not None:
+            self._keep_if_better(writer)
+
     def _validate_and_keep(self, writer) -> None:
-        if not self.ctx.is_main or self.val_set is None:
-            D.barrier(self.ctx)
-            return
+        if self.ctx.is_main and self.val_set is not None:
+            self._keep_if_better(writer)
+        D.barrier(self.ctx)
+
+    def _keep_if_better(self, writer) -> None:
+        """Validate; keep best.safetensors (and the task's best) on a lower val task loss."""
         scores = self.validate()
         _append_csv(
             self.out / "val_log.csv",
@@ -388,7 +398,6 @@ class TaskTrainer(Trainer):
                 else f" (best {self.best_task_loss:.4f} @ {self.best_iteration})"
             )
         )
-        D.barrier(self.ctx)
 
 
 class _Pair:

@@ -504,6 +504,7 @@ class Trainer:
                     list(self.val_columns),
                     [0, round(bicubic, 4)] + [float("nan")] * (len(self.val_columns) - 2),
                 )
+                self._before_first_step(writer)
 
             bar = tqdm(
                 total=total,
@@ -622,6 +623,9 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config["optim"]["grad_clip"])
         self.optimizer.step()
         return loss.detach()
+
+    def _before_first_step(self, writer) -> None:
+        """Called once at the start of a new run (rank 0, after the bicubic reference)."""
 
     def _validate_and_keep(self, writer) -> None:
         if not self.ctx.is_main or not self.val_pairs:
