@@ -37,6 +37,7 @@ _LAZY = {
     "Dataset": "srpipe.task:Dataset",
     "DatasetReader": "srpipe.task:DatasetReader",
     "Variant": "srpipe.task:Variant",
+    "DifferentiableView": "srpipe.task:DifferentiableView",
     "Frame": "srpipe.frames:Frame",
     "FrameSource": "srpipe.frames:FrameSource",
     "FrameWriter": "srpipe.frames:FrameWriter",

@@ -273,3 +273,79 @@ class Task:
             f"more independent groups of items (this set has {len(groups)}; items that share "
             "a group count once), or a task model that HR and the baseline separate clearly"
         )
+
+    # -- task-driven SR training (optional) -------------------------------------------------
+    def differentiable(self, device: Any) -> DifferentiableView | None:
+        """A :class:`DifferentiableView` of this task on ``device`` (a ``torch.device``), or
+        None (the default) when the task cannot drive SR training.
+
+        Called after :meth:`setup`, by ``srpipe train --task NAME`` only. Raise
+        ``SrpipeError`` when the configured models cannot be differentiated (e.g. a
+        non-torch backend), saying which option would choose one that can.
+        """
+        return None
+
+
+# -- task-driven SR training (optional) ---------------------------------------------------
+class DifferentiableView:
+    """A task's differentiable view of itself on image batches (``srpipe train --task``).
+
+    Optional: a task that returns one from :meth:`Task.differentiable` can drive SR
+    training. Images are float tensors (N, 3, H, W), RGB in [0, 1], on the view's device;
+    gradients must flow from what a method returns back into ``images``. Targets are the
+    :attr:`Item.target` values of :meth:`training_data`, in HR pixel coordinates.
+
+    Implement what the recipes you want need (``srpipe train --help`` lists them):
+
+    * :meth:`features` - feature maps for the task-driven perceptual loss (``tdp``, ``sr4ir``);
+    * :meth:`loss` - the task's own training loss given targets (``t2s``, ``s2t``, ``sr4ir``);
+    * :attr:`module` and :meth:`save` - the trainable task network and how to write it so
+      the task's weights option loads it (``s2t``, ``sr4ir``, which update the task net).
+
+    :meth:`training_data` is always required: training reads task-*train* data only.
+    """
+
+    #: the trainable task network (None: the task net cannot be trained through srpipe)
+    module: Any = None
+    #: how the file written by :meth:`save` is loaded, e.g. ``"--detector"`` (shown to users)
+    weights_option: ClassVar[str] = ""
+    #: the file suffix :meth:`save` writes
+    weights_suffix: ClassVar[str] = ".pt"
+
+    def training_data(self, split: Literal["train", "val"], data: str | None = None) -> Dataset:
+        """HR items with targets: ``train`` fits, ``val`` selects the checkpoint. *Required.*
+
+        ``data`` is the config's ``task.data`` (None: the task's default training set).
+        Never a split that the task's evaluation measures.
+        """
+        raise NotImplementedError
+
+    def features(self, images: Any) -> list[Any]:
+        """Feature maps of ``images`` (a few levels) for the perceptual loss."""
+        raise NotImplementedError
+
+    def feature_loss(self, sr: list[Any], hr: list[Any]) -> Any:
+        """Distance between feature maps of SR and HR images; default: mean L1 over levels."""
+        import torch
+
+        return torch.stack([(a.float() - b.float()).abs().mean() for a, b in zip(sr, hr)]).mean()
+
+    def loss(self, images: Any, targets: Sequence[Any]) -> Any:
+        """The task's training loss of ``images`` against ``targets`` (a scalar tensor)."""
+        raise NotImplementedError
+
+    def save(self, path: Path) -> None:
+        """Write :attr:`module` so that the task's :attr:`weights_option` loads ``path``."""
+        raise NotImplementedError
+
+    def capabilities(self) -> frozenset[str]:
+        """Which parts are implemented: ``features``, ``loss``, ``trainable``."""
+        cls = type(self)
+        found = set()
+        if cls.features is not DifferentiableView.features:
+            found.add("features")
+        if cls.loss is not DifferentiableView.loss:
+            found.add("loss")
+        if self.module is not None and cls.save is not DifferentiableView.save:
+            found.add("trainable")
+        return frozenset(found)

@@ -36,6 +36,7 @@ from srpipe_detect.datasets import CocoReader, YoloReader
 from srpipe_detect.metrics import BoxSet, detection_metrics, match_image
 from srpipe_detect.offline import import_ultralytics
 from srpipe_detect.synth import ensure_default_dataset
+from srpipe_detect.training import DetectView
 
 if TYPE_CHECKING:
     import click
@@ -570,6 +571,16 @@ class DetectTask(Task):
             dataset = reader.read(path, self)
         self.use_detector_for((dataset.meta.get("names") or {}).values())
         return dataset
+
+    # -- task-driven SR training ---------------------------------------------------------
+    def differentiable(self, device: Any) -> Any:
+        """The YOLO detector with gradients: its loss, neck features and checkpoint writer."""
+        if self.detector_path and not str(self.detector_path).endswith((".pt", ".yaml", ".yml")):
+            raise SrpipeError(
+                f"{Path(self.detector_path).name} is not a PyTorch detector, so it cannot be "
+                "differentiated; pass task.options.detector=PATH to a YOLO .pt"
+            )
+        return DetectView(self, device)
 
     def _truth(self, item: Item, dataset_names: dict[int, str] | None) -> Any:
 

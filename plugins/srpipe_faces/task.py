@@ -32,6 +32,7 @@ from srpipe_faces.detection import FaceDetector, _torch_device, as_rgb
 from srpipe_faces.embedders import default_embedder_name, get_embedder
 from srpipe_faces.gallery import FaceGallery
 from srpipe_faces.synth import ensure_synth_faces
+from srpipe_faces.training import FacesView
 
 #: distinct chips whose embeddings ``predict`` remembers (128-512 floats each)
 CHIP_CACHE_SIZE = 8192
@@ -241,6 +242,11 @@ class FaceTask(Task):
                 )
             faces.append(face)
         return ScenePrediction(faces)
+
+    def differentiable(self, device: Any) -> Any:
+        """The embedder with gradients (identity loss); dlib cannot be differentiated."""
+        self._ensure_setup()
+        return FacesView(self.embedder, device)
 
     def rescale(self, prediction: Any, factor: float) -> Any:
         if not isinstance(prediction, ScenePrediction):

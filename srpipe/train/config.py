@@ -79,8 +79,39 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 
+#: The ``task`` section, present only in task-driven runs (``srpipe train --task NAME``, or a
+#: config file with a ``task:`` section). Recipe defaults follow SR4IR (CVPR 2024): L1 plus
+#: the task-driven perceptual loss at weight 1, and the task net's alternating phase on SR,
+#: HR and CQMix images at 1/3 each.
+TASK_DEFAULTS: dict[str, Any] = {
+    "name": None,  # a registered task with a differentiable view (detect, faces, ...)
+    "recipe": "sr4ir",  # s2t | t2s | tdp | sr4ir (srpipe train --help)
+    "data": None,  # the task's training data (train + val splits); None = the task's default
+    "options": {},  # the task's own options by parameter name, e.g. {detector: my.pt}
+    "weights": {
+        "pixel": 1.0,  # L1/L2 between SR and HR (t2s, tdp, sr4ir)
+        "task": 1.0,  # the task loss on SR (t2s)
+        "tdp": 1.0,  # the task-driven perceptual loss (tdp, sr4ir)
+        "sr": 1.0 / 3.0,  # the task net's loss on SR / HR / CQMix images (s2t uses sr only)
+        "hr": 1.0 / 3.0,
+        "mix": 1.0 / 3.0,
+    },
+    # iterations before the task-driven term (t2s: task loss; tdp/sr4ir: TDP) switches on;
+    # before, the SR net trains on the pixel loss alone (SR4IR's warm-up)
+    "warmup": 0,
+    "cqmix_patch": 8,  # side (HR px) of the square patches CQMix takes from SR or HR
+    "optim": {  # the task net's optimizer (s2t, sr4ir); its lr follows the SR schedule's factor
+        "name": "adamw",  # adam | adamw | sgd
+        "lr": 1e-5,
+        "momentum": 0.9,  # sgd only
+        "weight_decay": 0.0,
+        "grad_clip": 10.0,  # max gradient norm of the task net; 0 = off
+    },
+}
+RECIPES = ("s2t", "t2s", "tdp", "sr4ir")
+
 #: dotted prefixes under which any key is accepted
-FREE_FORM = ("model.hyper",)
+FREE_FORM = ("model.hyper", "task.options")
 
 
 def _merge(base: dict[str, Any], update: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -128,10 +159,21 @@ def _nest(keys: list[str], value: Any) -> dict[str, Any]:
     return out
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()):
-    """Defaults <- YAML file <- overrides, validated. Returns a plain nested dict."""
+def load_config(
+    path: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    task: str | None = None,
+    recipe: str | None = None,
+):
+    """Defaults <- YAML file <- overrides, validated. Returns a plain nested dict.
+
+    ``task`` (``--task``) / ``recipe`` (``--recipe``) make it a task-driven run; so does a
+    ``task:`` section in the file or a ``task.*`` override.
+    """
 
     config = copy.deepcopy(DEFAULTS)
+    if task or recipe or any(str(o).startswith("task.") for o in overrides):
+        config["task"] = copy.deepcopy(TASK_DEFAULTS)
     if path is not None:
         path = Path(path)
         if not path.is_file():
@@ -142,10 +184,16 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
             raise SrpipeError(f"{path} is not valid YAML: {exc}".replace("\n", " ")) from None
         if not isinstance(data, dict):
             raise SrpipeError(f"{path} must hold a mapping of config keys")
+        if "task" in data and "task" not in config:
+            config["task"] = copy.deepcopy(TASK_DEFAULTS)
         config = _merge(config, data)
     for text in overrides:
         keys, value = parse_override(text)
         config = _merge(config, _nest(keys, value))
+    if task:
+        config["task"]["name"] = task
+    if recipe:
+        config["task"]["recipe"] = recipe
     validate(config)
     return config
 
@@ -201,6 +249,43 @@ def validate(config: dict[str, Any]) -> None:
             raise SrpipeError(f"config {section}.{key} must be >= 1, got {config[section][key]}")
     if not 0.0 <= config["train"]["ema"] < 1.0:
         raise SrpipeError(f"train.ema must be in [0, 1), got {config['train']['ema']}")
+    if "task" in config:
+        _validate_task(config["task"])
+
+
+def _validate_task(task: dict[str, Any]) -> None:
+    if not task["name"]:
+        raise SrpipeError("a task-driven run needs a task: --task NAME (e.g. --task detect)")
+    if task["recipe"] not in RECIPES:
+        raise SrpipeError(
+            f"task.recipe must be one of {', '.join(RECIPES)}, got {task['recipe']!r}"
+        )
+    for key, value in list(task["weights"].items()):
+        try:
+            task["weights"][key] = float(value)
+        except (TypeError, ValueError):
+            raise SrpipeError(
+                f"config task.weights.{key} must be a number, got {value!r}"
+            ) from None
+        if task["weights"][key] < 0:
+            raise SrpipeError(f"config task.weights.{key} must be >= 0, got {value}")
+    for key in ("lr", "momentum", "weight_decay", "grad_clip"):
+        try:
+            task["optim"][key] = float(task["optim"][key])
+        except (TypeError, ValueError):
+            raise SrpipeError(
+                f"config task.optim.{key} must be a number, got {task['optim'][key]!r}"
+            ) from None
+    if task["optim"]["name"] not in ("adam", "adamw", "sgd"):
+        raise SrpipeError(
+            f"task.optim.name must be adam, adamw or sgd, got {task['optim']['name']!r}"
+        )
+    if int(task["warmup"]) < 0:
+        raise SrpipeError(f"config task.warmup must be >= 0, got {task['warmup']}")
+    if int(task["cqmix_patch"]) < 1:
+        raise SrpipeError(f"config task.cqmix_patch must be >= 1, got {task['cqmix_patch']}")
+    if task["options"] is not None and not isinstance(task["options"], dict):
+        raise SrpipeError("config task.options must be a mapping of the task's options")
 
 
 def run_dir(config: dict[str, Any]) -> Path:

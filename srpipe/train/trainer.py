@@ -80,6 +80,10 @@ class TrainResult:
     stop_signal: int | None = None
     is_main: bool = True  # False on DDP ranks other than 0 (they print nothing)
     history: list[dict[str, float]] = field(default_factory=list)
+    #: task-driven runs whose recipe trains the task net: its best (else last) weights
+    task_weights: Path | None = None
+    #: the task option that loads ``task_weights`` (e.g. "--detector")
+    task_weights_option: str = ""
 
 
 class LRSchedule:
@@ -238,6 +242,9 @@ def sr_image(model: nn.Module, lr: np.ndarray, device: torch.device, precision: 
 class Trainer:
     """Train one SR model from a resolved config (see :mod:`srpipe.train.config`)."""
 
+    #: the columns of val_log.csv
+    val_columns: tuple[str, ...] = ("iteration", "psnr", "ssim")
+
     def __init__(self, config: dict[str, Any], *, resume: bool = False) -> None:
         self.config = config
         self.resume = resume
@@ -282,7 +289,23 @@ class Trainer:
         )
         self.schedule = LRSchedule(c["schedule"], o["lr"], int(t["iterations"]), t["max_minutes"])
         self.loss_fn = build_loss(c["loss"])
+        self._setup_data()
+        self.iteration = 0
+        self.elapsed_s = 0.0
+        self.best_psnr: float | None = None
+        self.best_iteration: int | None = None
+        if self.ctx.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+        if self.resume:
+            self._load_state()
+        elif self.ctx.is_main and (self.out / STATE_FILE).exists():
+            raise SrpipeError(
+                f"{self.out} already holds a run; add --resume to continue it, or set name=..."
+            )
 
+    def _setup_data(self) -> None:
+        """The training dataset (``self.dataset``, ``self.epoch_batches``) and ``val_pairs``."""
+        c = self.config
         d = c["data"]
         train_pairs = load_pairs(d["train"], self.scale, d["train_lr"])
         batch = int(d["batch_size"])
@@ -302,18 +325,6 @@ class Trainer:
             if self.ctx.is_main and d["val"]
             else []
         )
-        self.iteration = 0
-        self.elapsed_s = 0.0
-        self.best_psnr: float | None = None
-        self.best_iteration: int | None = None
-        if self.ctx.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
-        if self.resume:
-            self._load_state()
-        elif self.ctx.is_main and (self.out / STATE_FILE).exists():
-            raise SrpipeError(
-                f"{self.out} already holds a run; add --resume to continue it, or set name=..."
-            )
 
     def _say(self, message: str) -> None:
         if self.ctx.is_main:
@@ -339,10 +350,18 @@ class Trainer:
             "rng": _rng_state(),
             # JSON text, not the dict: a config value of any other type would need pickle
             "config_json": json.dumps(self.config, default=str),
+            **self._extra_state(),
         }
         with atomic_path(self.out / STATE_FILE) as tmp:
             torch.save(state, tmp)
         self._save_weights(self.out / "last.safetensors", {})
+
+    def _extra_state(self) -> dict[str, Any]:
+        """More of ``state.pt`` (tensors and plain values only); subclasses add theirs."""
+        return {}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_extra_state` saved."""
 
     def _save_weights(self, path: Path, extra: dict[str, Any]) -> None:
 
@@ -374,6 +393,7 @@ class Trainer:
             if self.ema is not None and state.get("ema") is not None:
                 self.ema.model.load_state_dict(state["ema"])
             self.optimizer.load_state_dict(state["optimizer"])
+            self._load_extra_state(state)
         except (RuntimeError, ValueError) as exc:
             # torch lists every mismatched tensor (dozens of lines); one line says it all
             raise SrpipeError(
@@ -437,7 +457,12 @@ class Trainer:
             drop_last=True,
             pin_memory=self.ctx.device.type == "cuda",
             worker_init_fn=worker_init if workers else None,
+            collate_fn=self._collate(),
         )
+
+    def _collate(self):
+        """The DataLoader's collate_fn (None: torch's default stacking)."""
+        return None
 
     def _install_signals(self) -> dict[int, Any]:
         def handler(signum, frame):
@@ -476,9 +501,10 @@ class Trainer:
                 self._say(f"validation: {len(self.val_pairs)} images, bicubic {bicubic:.3f} dB")
                 _append_csv(
                     self.out / "val_log.csv",
-                    ["iteration", "psnr", "ssim"],
-                    [0, round(bicubic, 4), float("nan")],
+                    list(self.val_columns),
+                    [0, round(bicubic, 4)] + [float("nan")] * (len(self.val_columns) - 2),
                 )
+                self._before_first_step(writer)
 
             bar = tqdm(
                 total=total,
@@ -494,31 +520,9 @@ class Trainer:
         window_t, window_n, loss_sum = time.perf_counter(), 0, 0.0
         while self.iteration < total and status == "finished":
             epoch, skip = divmod(self.iteration, self.epoch_batches)
-            for lr_img, hr_img in self._loader(epoch, skip):
-                lr_img = lr_img.to(self.ctx.device, non_blocking=True)
-                hr_img = hr_img.to(self.ctx.device, non_blocking=True)
-                if self.channels_last:
-                    lr_img = lr_img.contiguous(memory_format=torch.channels_last)
-                    hr_img = hr_img.contiguous(memory_format=torch.channels_last)
+            for batch in self._loader(epoch, skip):
                 lr_now = self.schedule.lr(self.iteration, self.elapsed_s)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr_now
-                with _autocast(self.precision, self.ctx.device):
-                    sr = self.net(lr_img)
-                # a list when the network is deeply supervised (LapSRN levels, SRFBN steps)
-                loss = self.loss_fn(sr, hr_img)
-                if D.any_rank(self.ctx, not bool(torch.isfinite(loss))):
-                    raise TrainingStopped(
-                        f"loss became {loss.item()} at iteration {self.iteration + 1}; stopped "
-                        f"without applying it. Last good checkpoint: {self.out / STATE_FILE} "
-                        "(lower optim.lr, add optim.grad_clip, or train.precision=fp32, then "
-                        "--resume)"
-                    )
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if c["optim"]["grad_clip"] > 0:
-                    nn.utils.clip_grad_norm_(self.model.parameters(), c["optim"]["grad_clip"])
-                self.optimizer.step()
+                loss = self._train_step(batch, lr_now)
                 self.iteration += 1
                 if self.ema is not None:
                     self.ema.update(self.model, self.iteration)
@@ -587,6 +591,41 @@ class Trainer:
             self._stop_signal if status == "interrupted" else None,
             self.ctx.is_main,
         )
+
+    def _check_finite(self, loss: torch.Tensor) -> None:
+        """Stop before a NaN/Inf loss is applied (on every rank if any rank sees one)."""
+        if D.any_rank(self.ctx, not bool(torch.isfinite(loss))):
+            raise TrainingStopped(
+                f"loss became {loss.item()} at iteration {self.iteration + 1}; stopped "
+                f"without applying it. Last good checkpoint: {self.out / STATE_FILE} "
+                "(lower optim.lr, add optim.grad_clip, or train.precision=fp32, then "
+                "--resume)"
+            )
+
+    def _train_step(self, batch: Any, lr_now: float) -> torch.Tensor:
+        """One optimisation step on a batch; returns the (detached) loss."""
+        lr_img, hr_img = batch
+        lr_img = lr_img.to(self.ctx.device, non_blocking=True)
+        hr_img = hr_img.to(self.ctx.device, non_blocking=True)
+        if self.channels_last:
+            lr_img = lr_img.contiguous(memory_format=torch.channels_last)
+            hr_img = hr_img.contiguous(memory_format=torch.channels_last)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_now
+        with _autocast(self.precision, self.ctx.device):
+            sr = self.net(lr_img)
+        # a list when the network is deeply supervised (LapSRN levels, SRFBN steps)
+        loss = self.loss_fn(sr, hr_img)
+        self._check_finite(loss)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config["optim"]["grad_clip"] > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config["optim"]["grad_clip"])
+        self.optimizer.step()
+        return loss.detach()
+
+    def _before_first_step(self, writer) -> None:
+        """Called once at the start of a new run (rank 0, after the bicubic reference)."""
 
     def _validate_and_keep(self, writer) -> None:
         if not self.ctx.is_main or not self.val_pairs:
