@@ -6,9 +6,11 @@ set -euo pipefail
 SRPIPE=${SRPIPE:-"python -m srpipe"}
 HERE=experiments/task-driven
 RUNS=${RUNS:-$HERE/runs}
+MINUTES=${MINUTES:-22}   # wall-clock budget per recipe (train.max_minutes)
 mkdir -p "$RUNS"
 for recipe in s2t t2s tdp sr4ir; do
   $SRPIPE train --config $HERE/config.yaml --recipe $recipe name=$recipe "out_dir=$RUNS/{name}" \
+    train.max_minutes=$MINUTES \
     > "$RUNS/$recipe.log" 2>&1 &
 done
 wait

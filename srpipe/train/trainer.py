@@ -51,7 +51,7 @@ from tqdm import tqdm
 from srpipe.atomic import atomic_path, write_text
 from srpipe.errors import SrpipeError
 from srpipe.metrics import psnr, ssim
-from srpipe.models.checkpoint import load_checkpoint, save_checkpoint
+from srpipe.models.checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from srpipe.plugins import get_plugin_manager
 from srpipe.resize import imresize
 from srpipe.train import distributed as D
@@ -189,7 +189,11 @@ def build_model(config: dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
     scale = int(config["scale"])
     if scale not in spec.scales:
         raise SrpipeError(f"{spec.name} supports scales {spec.scales}, not x{scale}")
-    hyper = {**spec.defaults, **(config["model"]["hyper"] or {})}
+    hyper = {
+        **spec.defaults,
+        **_normalisation_of(config["model"].get("init_from")),
+        **(config["model"]["hyper"] or {}),
+    }
     try:
         return spec.build(scale=scale, **hyper), hyper
     except TypeError as exc:
@@ -200,6 +204,21 @@ def build_model(config: dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
             f"model.hyper: {spec.name} has no {', '.join(unknown) or str(exc)}; it takes: "
             f"{', '.join(k for k in spec.defaults if k != 'pretrained')}"
         ) from None
+
+
+#: hyper-parameters that fix how a network scales its input, not its shape: a model that
+#: starts from a checkpoint must keep the checkpoint's, or its copied weights see inputs on
+#: another scale (srpipe's edsr uses LIIF's encoder with rgb_range 2 and mean 0.5)
+_NORMALISATION = ("rgb_range", "rgb_mean")
+
+
+def _normalisation_of(path: str | Path | None) -> dict[str, Any]:
+    """The input-normalisation hyper-parameters stored in an ``init_from`` checkpoint."""
+    if not path:
+        return {}
+    meta = read_checkpoint_metadata(path) if Path(path).is_file() else None
+    hyper = (meta or {}).get("hyper") or {}
+    return {k: hyper[k] for k in _NORMALISATION if k in hyper}
 
 
 def init_weights_from(model: nn.Module, path: str | Path) -> tuple[int, int]:
