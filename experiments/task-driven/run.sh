@@ -28,4 +28,4 @@ $SRPIPE eval detect $common --sr $RUNS/sr4ir_sr.safetensors --detector $RUNS/sr4
 for recipe in s2t t2s tdp sr4ir; do
   mkdir -p $HERE/logs/$recipe && cp $RUNS/$recipe/{train_log.csv,val_log.csv,config.yaml} $HERE/logs/$recipe/
 done
-python $HERE/make_table.py
+${PYTHON:-python} $HERE/make_table.py
