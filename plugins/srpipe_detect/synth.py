@@ -102,22 +102,6 @@ def ensure_default_dataset() -> Path:
 # -- backgrounds ---------------------------------------------------------------------------
 
 
-def _read_still(path: Path) -> np.ndarray:
-    import cv2
-
-    if path.suffix.lower() == ".png":
-        # Pillow, not OpenCV: libpng prints warnings about one packaged PNG's colour profile
-        # straight to stderr; the pixels are identical (checked for every registry PNG)
-        from PIL import Image
-
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB")).copy()
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise SrpipeError(f"cannot read packaged background {path}; reinstall the package")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
 def _read_clip(path: Path, count: int) -> list[np.ndarray]:
     import cv2
 
@@ -149,7 +133,7 @@ def split_sources(split: str) -> list[sources.Source]:
 def _load_background(source: sources.Source) -> list[np.ndarray]:
     if source.kind == "video":
         return _read_clip(source.path(), CLIP_FRAMES)
-    return [_read_still(source.path())]
+    return [sources.read_still(source.path())]
 
 
 def _as_rgb(img: np.ndarray) -> np.ndarray:

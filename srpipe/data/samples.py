@@ -24,8 +24,6 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from srpipe import atomic
 from srpipe.data import sources
 from srpipe.environment import cache_dir
@@ -71,26 +69,6 @@ def samples_dir() -> Path:
     return cache_dir() / "samples"
 
 
-def _read_still(path: Path):
-    import cv2
-
-    if path.suffix.lower() == ".png":
-        # Pillow, not OpenCV: libpng prints warnings about one packaged PNG's colour profile
-        # straight to stderr; the pixels are identical (checked for every registry PNG)
-        from PIL import Image
-
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB")).copy()
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise SrpipeError(f"cannot decode {path}; reinstall the package that ships it")
-    if img.ndim == 2:
-        img = np.repeat(img[:, :, None], 3, axis=2)  # protocol: grey -> 3 channels
-    elif img.shape[2] == 4:
-        img = img[:, :, :3]
-    return np.ascontiguousarray(img[:, :, ::-1])  # BGR -> RGB
-
-
 def _write_png(path: Path, rgb) -> str:
     """Write an RGB PNG atomically; return its sha256."""
     import cv2
@@ -130,7 +108,7 @@ def build_samples(dest: Path | None = None, *, force: bool = False, progress=Non
         for source in corpus_sources(split):
             if progress:
                 progress(f"{split:5s} {source.name}")
-            rgb = _read_still(source.path())
+            rgb = sources.read_still(source.path())
             rel = f"{split}/{source.name}.png"
             digest = _write_png(root / rel, rgb)
             entries.append(SampleEntry(rel, source.name, split, rgb.shape[1], rgb.shape[0], digest))

@@ -38,6 +38,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from srpipe.errors import SrpipeError
 
 TRAIN = "train"
@@ -171,6 +173,25 @@ def package_file(package: str, relpath: str) -> Path:
     if not path.exists():
         raise SrpipeError(f"{path} is missing from the installed {package}; reinstall {package}")
     return path
+
+
+def read_still(path: Path):
+    """A packaged still as RGB uint8 (H, W, 3): grey replicated, alpha dropped.
+
+    PNGs go through Pillow, not OpenCV: libpng prints a warning about one packaged PNG's
+    colour profile straight to stderr, and the pixels are identical (checked for every PNG
+    in the registry); other formats through OpenCV, as before.
+    """
+    import cv2
+    from PIL import Image
+
+    if path.suffix.lower() == ".png":
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB")).copy()
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise SrpipeError(f"cannot decode {path}; reinstall the package that ships it")
+    return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
 def check_roles(sources: Iterable[Source] | None = None) -> None:
