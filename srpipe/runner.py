@@ -292,7 +292,10 @@ def run_task(
                 with timer.time("encode"):
                     for frame, image in zip(batch, outputs):
                         if image is not None:
-                            target = annotated_dir / (Path(frame.name).stem + ".png")
+                            # TIFF in, TIFF out (a 16-bit scan stays a 16-bit TIFF); else PNG
+                            tiff = Path(frame.name).suffix.lower() in (".tif", ".tiff")
+                            suffix = Path(frame.name).suffix if tiff else ".png"
+                            target = annotated_dir / (Path(frame.name).stem + suffix)
                             write_image(target, image)
                             result.outputs.append(str(target))
                 logs.append(

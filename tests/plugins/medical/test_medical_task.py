@@ -80,6 +80,15 @@ def test_run_medical_writes_dicom_and_16bit_png(tmp_path, medical_loaded):
     assert written.bit_depth == 16 and written.size == (96, 96)
     np.testing.assert_array_equal(written.rgb[:, :, 0], imresize(_ramp16(), 2.0))
 
+    # a 16-bit TIFF comes back as a 16-bit TIFF
+    write_image(tmp_path / "scan.tif", _ramp16())
+    result = _cli("run", "medical", str(tmp_path / "scan.tif"), "--sr", "bicubic",
+                  "--scale", "2", "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = load_image(out / "annotated" / "scan.tif")
+    assert written.bit_depth == 16 and written.size == (96, 96)
+    np.testing.assert_array_equal(written.rgb[:, :, 0], imresize(_ramp16(), 2.0))
+
 
 def test_bad_dicom_is_one_line_from_the_cli(tmp_path, medical_loaded):
     data = tmp_path / "data"
