@@ -113,6 +113,13 @@ def open_input(
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
         if not files:
             raise SrpipeError(f"folder {path} is empty; put images in it or give a file")
+        if not any(is_image_path(p) for p in files):
+            # no images: a plugin may read the folder as one sequence (a DICOM series)
+            source = get_plugin_manager().hook.srpipe_open_frames(
+                path=path, start=start, end=end, stride=stride
+            )
+            if source is not None:
+                return "frames", source
         return "folder", files
     if is_image_path(path):
         return "image", [path]

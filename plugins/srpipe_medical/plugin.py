@@ -16,7 +16,7 @@ from typing import Any
 
 from srpipe.environment import distribution_version
 from srpipe.hookspecs import hookimpl
-from srpipe_medical.frames import SliceSource, SliceWriter
+from srpipe_medical.frames import SliceSource, SliceWriter, dicom_series
 from srpipe_medical.reading import is_medical_path
 from srpipe_medical.task import MedicalTask
 
@@ -32,9 +32,15 @@ def srpipe_register_tasks() -> list[type]:
 # video plugin's would otherwise claim as ".mp4" outputs
 @hookimpl(tryfirst=True)
 def srpipe_open_frames(path: Path, start: int = 0, end: int | None = None, stride: int = 1) -> Any:
-    """A slice source for a DICOM or NIfTI file; None for anything else."""
+    """A slice source for a DICOM or NIfTI file, or a folder holding a DICOM series; None
+    for anything else."""
 
-    if not Path(path).is_file() or not is_medical_path(Path(path)):
+    path = Path(path)
+    if path.is_dir():
+        return (
+            SliceSource(path, start=start, end=end, stride=stride) if dicom_series(path) else None
+        )
+    if not path.is_file() or not is_medical_path(path):
         return None
 
     return SliceSource(Path(path), start=start, end=end, stride=stride)

@@ -99,3 +99,23 @@ def test_bad_dicom_is_one_line_from_the_cli(tmp_path, medical_loaded):
     assert result.exit_code != 0 and isinstance(result.exception, SrpipeError)
     text = str(result.exception)
     assert "\n" not in text and "truncated or corrupt DICOM pixel data" in text
+
+
+def test_run_medical_on_a_dicom_series_folder_writes_the_series_back(tmp_path, medical_loaded):
+    import pydicom
+
+    series = tmp_path / "series"
+    series.mkdir()
+    for number, name in ((2, "b.dcm"), (1, "a.dcm")):
+        ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+        ds.InstanceNumber = number
+        ds.save_as(series / name)
+    out = tmp_path / "run"
+    result = _cli("run", "medical", str(series), "--sr", "bicubic", "--scale", "2",
+                  "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = sorted((out / "series_x2").glob("*.dcm"))
+    assert [p.name for p in written] == ["a.dcm", "b.dcm"]
+    for path, number in zip(written, (1, 2)):
+        ds = pydicom.dcmread(path)
+        assert (ds.Rows, ds.Columns) == (256, 256) and int(ds.InstanceNumber) == number
