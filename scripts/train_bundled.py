@@ -241,6 +241,16 @@ def _tail(model, features):
     return model.add_mean(model.tail(features)) / model.rgb_range
 
 
+def _y_psnr(out, hr, shave: int) -> float:
+    """Y-PSNR of a rounded (1, 3, H, W) output in 0..255 against an HR uint8 (3, H, W) tensor.
+
+    The protocol of srpipe.metrics.psnr, in torch so the GPU run needs no other package."""
+    a = _y(out)[:, shave:-shave, shave:-shave]
+    b = _y(hr[None].float())[:, shave:-shave, shave:-shave]
+    mse = float(((a - b) ** 2).mean())
+    return 10 * math.log10(255.0**2 / max(mse, 1e-12))
+
+
 def validate(model, corpus: Corpus) -> float:
     """Mean Y-PSNR (shave = scale, output rounded to uint8) over the validation images."""
     import torch
@@ -254,12 +264,7 @@ def validate(model, corpus: Corpus) -> float:
             else:
                 x = lr[None].float().div(255.0).contiguous(memory_format=torch.channels_last)
                 sr = model(x)
-            sr = sr.clamp(0, 1).mul(255.0).round()
-            s = corpus.scale
-            a = _y(sr)[:, s:-s, s:-s]
-            b = _y(hr[None].float())[:, s:-s, s:-s]
-            mse = torch.mean((a - b) ** 2).item()
-            values.append(10 * math.log10(255.0**2 / max(mse, 1e-12)))
+            values.append(_y_psnr(sr.clamp(0, 1).mul(255.0).round(), hr, corpus.scale))
     model.train()
     return float(np.mean(values))
 
@@ -271,11 +276,7 @@ def bicubic_psnr(corpus: Corpus) -> float:
     values = []
     for lr, hr in zip(corpus.lr, corpus.hr):
         up = F.interpolate(lr[None].float(), size=hr.shape[1:], mode="bicubic", align_corners=False)
-        up = up.clamp(0, 255).round()
-        s = corpus.scale
-        a, b = _y(up)[:, s:-s, s:-s], _y(hr[None].float())[:, s:-s, s:-s]
-        mse = float(((a - b) ** 2).mean())
-        values.append(10 * math.log10(255.0**2 / max(mse, 1e-12)))
+        values.append(_y_psnr(up.clamp(0, 255).round(), hr, corpus.scale))
     return float(np.mean(values))
 
 

@@ -125,9 +125,7 @@ def _read_clip(path: Path, count: int) -> list[np.ndarray]:
 
 def split_sources(split: str) -> list[sources.Source]:
     """The registry's background sources of one split, sorted by name."""
-    role, task = SPLIT_ROLES[split]
-    chosen = sources.for_task(task) if task else sources.with_role(role)
-    return sorted(chosen, key=lambda s: s.name)
+    return sorted(sources.for_split(*SPLIT_ROLES[split]), key=lambda s: s.name)
 
 
 def _load_background(source: sources.Source) -> list[np.ndarray]:

@@ -46,9 +46,7 @@ def corpus_sources(split: str) -> tuple[sources.Source, ...]:
     if split not in SPLITS:
         raise SrpipeError(f"unknown samples split {split!r}; one of {', '.join(SPLITS)}")
     role, task = SPLITS[split]
-    if task:
-        return tuple(s for s in sources.for_task(task) if s.kind == "image")
-    return tuple(s for s in sources.with_role(role) if s.kind == "image")
+    return sources.for_split(role, task, kind="image")
 
 
 @dataclass(frozen=True)

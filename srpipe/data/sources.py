@@ -251,6 +251,12 @@ def for_task(task: str, *, kind: str | None = None) -> tuple[Source, ...]:
     return tuple(s for s in SOURCES if task in s.tasks and (kind is None or s.kind == kind))
 
 
+def for_split(role: str, task: str = "", *, kind: str | None = None) -> tuple[Source, ...]:
+    """What a derived set's split reads: the ``task``'s test sources when ``task`` is given,
+    else the sources of ``role`` (``train`` or ``validation``)."""
+    return for_task(task, kind=kind) if task else with_role(role, kind=kind)
+
+
 @dataclass
 class RoleCheck:
     """What a consumer read, for :func:`assert_reads`: source names and the role it needs."""
