@@ -145,6 +145,67 @@ def prepare(out: Path, liif: Path) -> None:
     print(f"LIIF encoder: {len(encoder)} tensors (sha256 {digest[:12]})")
 
 
+# ---------------------------------------------------------------------------- teach (CPU)
+
+
+def teach(args: argparse.Namespace) -> None:
+    """Teacher targets for distillation: ``teacher(LR)`` on LR inputs cut from train images.
+
+    At x4 the train split holds only ~0.16 MP of LR input (2.5 MP of HR / 16): a whole-network
+    fine-tune memorises it within a minute (h200/edsr_x2.json). A teacher needs no HR, so every
+    train image can serve as an LR input at its own size and at smaller sizes (MATLAB-bicubic
+    downscales, i.e. the test protocol's kind of LR), which is 16x more LR area at x4. The
+    teacher (DAT-light, the authors' DIV2K weights) never sees a validation or test image.
+    Stored beside the corpus as ``teacher_x<scale>.npz`` (LR uint8, teacher output uint8).
+    """
+    from srpipe.resize import imresize
+    from srpipe.upscale import Upscaler
+    from srpipe.weights import weights_path
+
+    names = json.loads((args.data / "corpus.json").read_text())["train"]
+    arrays = np.load(args.data / "corpus.npz")
+    factors = [float(f) for f in args.factors.split(",")]
+    for scale in [int(s) for s in args.scales.split(",")]:
+        teacher = Upscaler(args.teacher, scale, tile=args.tile, tile_overlap=16)
+        out: dict[str, np.ndarray] = {}
+        entries = []
+        started = time.time()
+        for name in names:
+            hr = arrays[f"train/{name}/hr"]
+            for factor in factors:
+                lr = hr if factor == 1.0 else imresize(hr, factor)
+                if min(lr.shape[:2]) < args.min_side:
+                    continue
+                key = f"teach/{name}@{factor:g}/x{scale}"
+                out[f"{key}/lr"] = np.ascontiguousarray(lr)
+                out[f"{key}/hr"] = teacher.upscale_batch([lr])[0]
+                entries.append(
+                    {"key": key, "source": name, "factor": factor, "lr_shape": list(lr.shape)}
+                )
+                print(
+                    f"x{scale} {key} {lr.shape[1]}x{lr.shape[0]} ({time.time() - started:.0f} s)",
+                    flush=True,
+                )
+        target = args.data / f"teacher_x{scale}.npz"
+        tmp = target.with_suffix(".tmp.npz")
+        np.savez(tmp, **out)
+        os.replace(tmp, target)
+        weights = weights_path(args.teacher, scale)
+        info = {
+            "teacher": args.teacher,
+            "teacher_weights": weights.name if weights.exists() else None,
+            "teacher_sha256": teacher.weights_hash,
+            "scale": scale,
+            "factors": factors,
+            "entries": entries,
+            "lr_megapixels": round(
+                sum(e["lr_shape"][0] * e["lr_shape"][1] for e in entries) / 1e6, 3
+            ),
+        }
+        (args.data / f"teacher_x{scale}.json").write_text(json.dumps(info, indent=1) + "\n")
+        print(f"teacher x{scale}: {len(entries)} inputs, {info['lr_megapixels']} MP LR -> {target}")
+
+
 # ---------------------------------------------------------------------------- train (GPU)
 
 
@@ -166,19 +227,25 @@ def _build(arch: str, scale: int, hyper: dict):
 class Corpus:
     """HR/LR pairs of one scale resident on the device; random aligned patches."""
 
-    def __init__(self, data: Path, split: str, scale: int, device, patch: int = 0):
+    def __init__(
+        self, data: Path, split: str, scale: int, device, patch: int = 0, teacher: bool = False
+    ):
         import torch
 
-        names = json.loads((data / "corpus.json").read_text())[split]
-        arrays = np.load(data / "corpus.npz")
+        if teacher:  # the teacher's pairs (see teach()): LR inputs and teacher outputs
+            info = json.loads((data / f"teacher_x{scale}.json").read_text())
+            arrays = np.load(data / f"teacher_x{scale}.npz")
+            names = [e["key"] for e in info["entries"]]
+            hr_keys = [f"{k}/hr" for k in names]
+            lr_keys = [f"{k}/lr" for k in names]
+        else:
+            names = json.loads((data / "corpus.json").read_text())[split]
+            arrays = np.load(data / "corpus.npz")
+            hr_keys = [f"{split}/{n}/hr" for n in names]
+            lr_keys = [f"{split}/{n}/x{scale}/lr" for n in names]
         self.names = names
-        self.hr = [
-            torch.from_numpy(arrays[f"{split}/{n}/hr"]).permute(2, 0, 1).to(device) for n in names
-        ]
-        self.lr = [
-            torch.from_numpy(arrays[f"{split}/{n}/x{scale}/lr"]).permute(2, 0, 1).to(device)
-            for n in names
-        ]
+        self.hr = [torch.from_numpy(arrays[k]).permute(2, 0, 1).to(device) for k in hr_keys]
+        self.lr = [torch.from_numpy(arrays[k]).permute(2, 0, 1).to(device) for k in lr_keys]
         self.scale = scale
         # sample images by LR area (every pixel equally likely); an image smaller than the
         # patch at this scale (the 128 px parcel photo at x3/x4) is never sampled
@@ -317,6 +384,11 @@ def train_job(job: str, args: argparse.Namespace) -> None:
         model.load_state_dict(shared, strict=False)
         pretrained = set(shared)
         print(f"{tag}: {len(shared)} tensors from {args.init_from}", flush=True)
+    if args.init_all:  # continue from a finished model (e.g. the bundled weights): every tensor
+        donor = load_file(str(args.init_all))
+        model.load_state_dict({k: v.float() for k, v in donor.items()})
+        pretrained = set(donor)
+        print(f"{tag}: all {len(donor)} tensors from {args.init_all}", flush=True)
     model = model.to(memory_format=torch.channels_last)
     if args.freeze_body:  # train the tail only, on features computed once
         for key, param in model.named_parameters():
@@ -334,6 +406,12 @@ def train_job(job: str, args: argparse.Namespace) -> None:
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     train = Corpus(args.data, "train", scale, device, args.patch)
     val = Corpus(args.data, "val", scale, device)
+    taught = None
+    if args.teacher_share > 0:
+        if args.freeze_body:
+            raise SystemExit("--teacher-share trains the whole network; drop --freeze-body")
+        taught = Corpus(args.data, "train", scale, device, args.patch, teacher=True)
+        print(f"{tag}: {len(taught.lr)} teacher pairs, share {args.teacher_share}", flush=True)
     bicubic = bicubic_psnr(val)
     if args.freeze_body:
         model.eval()
@@ -407,7 +485,15 @@ def train_job(job: str, args: argparse.Namespace) -> None:
         )
         for group in optim.param_groups:
             group["lr"] = group["base"] * factor
-        lr, hr = train.batch(rng, args.batch, args.patch)
+        # each batch mixes the true HR pairs and the teacher's pairs in a fixed share
+        n_taught = int(rng.binomial(args.batch, args.teacher_share)) if taught else 0
+        parts = [
+            c.batch(rng, n, args.patch)
+            for c, n in ((train, args.batch - n_taught), (taught, n_taught))
+            if n
+        ]
+        lr = torch.cat([p[0] for p in parts]).contiguous(memory_format=torch.channels_last)
+        hr = torch.cat([p[1] for p in parts])
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
             sr = _tail(model, lr) if args.freeze_body else model(lr)
         loss = torch.nn.functional.l1_loss(sr.float(), hr)
@@ -458,6 +544,17 @@ def _write_outputs(tag, spec, scale, out, model, best_state, curve, val, bicubic
         ),
         "iteration": best_row["step"],
     }
+    if args.teacher_share > 0:
+        info = json.loads((args.data / f"teacher_x{scale}.json").read_text())
+        meta["distilled_from"] = {
+            "teacher": info["teacher"],
+            "teacher_sha256": info["teacher_sha256"],
+            "share": args.teacher_share,
+            "inputs": "train-split images at factors " + ",".join(map(str, info["factors"])),
+            "lr_megapixels": info["lr_megapixels"],
+        }
+    if args.init_all:
+        meta["init"] = f"all tensors of {Path(args.init_all).name}"
     tensors = {
         k: (v.half() if v.is_floating_point() else v).detach().cpu().contiguous().clone()
         for k, v in best_state.items()
@@ -577,9 +674,14 @@ def bundle(args: argparse.Namespace) -> None:
         bundle_meta["config"] = args.config_name
     target = weights_path(args.name, scale, args.dest)
     save_checkpoint(
-        model, target, arch=meta["arch"], scale=scale, hyper=meta["hyper"],
-        meta=bundle_meta, dtype="fp16",
-    )  # fmt: skip
+        model,
+        target,
+        arch=meta["arch"],
+        scale=scale,
+        hyper=meta["hyper"],
+        meta=bundle_meta,
+        dtype="fp16",
+    )
     update_index([target], index_path=args.dest / "index.json")
     for path in (target, args.dest / "index.json"):
         path.chmod(0o644)
@@ -617,6 +719,20 @@ def main(argv: list[str] | None = None) -> int:
         "--freeze-body", action="store_true", help="train the upsampling tail only (cheap on CPU)"
     )
     t.add_argument("--state-dir", type=Path, default=None, help="resume states (default --out)")
+    t.add_argument("--init-all", type=Path, default=None, help="start from every tensor of this")
+    t.add_argument(
+        "--teacher-share",
+        type=float,
+        default=0.0,
+        help="share of each batch drawn from the teacher pairs (run `teach` first)",
+    )
+    e = sub.add_parser("teach")
+    e.add_argument("--data", type=Path, default=REPO / ".gpu")
+    e.add_argument("--teacher", default="dat-light")
+    e.add_argument("--scales", default="4,3,2")
+    e.add_argument("--factors", default="1,0.6", help="LR inputs: train images resized by these")
+    e.add_argument("--min-side", type=int, default=64)
+    e.add_argument("--tile", type=int, default=192)
     u = sub.add_parser("bundle")
     u.add_argument("run", type=Path, help="the train command's --out folder")
     u.add_argument("--job", required=True, help="e.g. edsr_x2")
@@ -629,6 +745,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "prepare":
         prepare(args.out, args.liif)
+    elif args.command == "teach":
+        teach(args)
     else:
         train_all(args)
     return 0
