@@ -5,10 +5,10 @@ machines) starts N copies of the command with ``RANK``, ``WORLD_SIZE`` and ``LOC
 set. :func:`workers` joins them into one process group (NCCL where the ranks compute on
 GPUs, gloo on CPU-only workers; objects always travel through a gloo group, as they are
 Python data on the CPU). Each rank then works on its share of the items
-(:func:`assign`), on its own device (``cuda:LOCAL_RANK``, else the CPU), and
-:meth:`Workers.gather` brings the per-item results to rank 0, which alone computes
-metrics and bootstraps and writes the outputs. A plain ``srpipe eval`` is a world of one
-and never touches ``torch.distributed``.
+(:func:`assign`; one video's frames: :func:`frame_ranges`), on its own device
+(``cuda:LOCAL_RANK``, else the CPU), and :meth:`Workers.gather` brings the per-item
+results to rank 0, which alone computes metrics and bootstraps and writes the outputs.
+A plain ``srpipe eval`` is a world of one and never touches ``torch.distributed``.
 
 Failures: every rank reports whether its share succeeded before anything is gathered
 (:meth:`Workers.check`); if one failed, every rank raises :class:`RankFailed` with the

@@ -587,6 +587,8 @@ class _FrameShards:
         for path in (self.part, partial):
             if path is not None:
                 Path(path).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.parts.rmdir()  # the last rank to leave it (Ctrl-C: no finish() follows)
 
     def finish(self) -> None:
         """Once every rank has removed its part, rank 0 removes the folder."""
