@@ -8,6 +8,9 @@ and CSV, and a summary with time per stage. It knows nothing about any task.
 A frame source may offer ``run_pipeline(process_batch, writer, batch_size, desc)``
 (the video plugin does: decode, process and encode overlap in threads); otherwise the
 runner iterates it in batches itself.
+
+Under ``torchrun`` a folder is shared out in whole batches, and one video in contiguous
+frame ranges whose parts rank 0 joins (:class:`_FrameShards`; README, "Scaling out").
 """
 
 from __future__ import annotations
