@@ -10,7 +10,7 @@ A frame source may offer ``run_pipeline(process_batch, writer, batch_size, desc)
 runner iterates it in batches itself.
 
 Under ``torchrun`` a folder is shared out in whole batches, and one video in contiguous
-frame ranges whose parts rank 0 joins (:class:`_FrameShards`; README, "Scaling out").
+frame ranges whose parts rank 0 joins (:mod:`srpipe.frame_shards`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import csv
 import dataclasses
 import io
 import json
-import shutil
 import signal
 import time
 from collections import defaultdict
@@ -34,8 +33,9 @@ import numpy as np
 from tqdm import tqdm
 
 from srpipe import atomic
-from srpipe.distributed import Workers, assign, frame_ranges, workers
+from srpipe.distributed import Workers, assign, workers
 from srpipe.errors import SrpipeError
+from srpipe.frame_shards import FrameShards
 from srpipe.frames import FrameSource, PipelinedFrameSource
 from srpipe.imageio import is_image_path, read_image, write_image
 from srpipe.legacy import setup_task
@@ -259,10 +259,16 @@ def run_task(
     if kind == "frames" and ranks.distributed:
         context = getattr(task, "run_context_frames", 0)
         if context is not None:
-            shards = _FrameShards(ranks, input, source, (start, stride), video_path, batch_size)
+            shards = FrameShards(
+                ranks, input.name, source, (start, stride), video_path, batch_size,
+                reopen=lambda first, end, step: open_input(input, first, end, step)[1],
+                open_writer=lambda frames, path: _open_writer(frames, path, effective_scale),
+                run_frames=lambda frames, writer, quiet_here: _run_frames(
+                    frames, process, writer, batch_size, timer, result, quiet_here
+                ),
+            )  # fmt: skip
             # process() appends to predictions and rows; rank 0 gets everyone's in order
-            split = shards.run(process, context, context_below, timer, result, quiet,
-                               (predictions, rows))  # fmt: skip
+            split = shards.run(context, context_below, timer, result, quiet, (predictions, rows))
         if split is False:
             return result  # not rank 0: rank 0 stitched the video and writes the records
         if split is None:  # a task that needs every frame, or a writer that cannot stitch
@@ -439,165 +445,6 @@ def _run_frames(
         writer.abort()
         raise
     writer.close()
-
-
-class _FrameShards:
-    """One video under torchrun: contiguous frame ranges per rank, stitched by rank 0.
-
-    Each rank reopens the video for its range (:func:`~srpipe.distributed.frame_ranges`:
-    whole batches, with the batches before it that the task needs as context), writes
-    its frames through the usual frame writer to a part file in a hidden
-    ``.NAME.parts/`` folder beside the output, and sends its records to rank 0, which
-    joins the parts in frame order (the writer's ``join``: no re-encoding) into the
-    output, renamed into place when complete. On failure every rank removes its part
-    and rank 0 the folder: nothing that looks like an output is left.
-    """
-
-    def __init__(
-        self,
-        ranks: Workers,
-        input: Path,
-        source: FrameSource,
-        selection: tuple[int, int],
-        video_path: Path,
-        batch_size: int,
-    ) -> None:
-        self.ranks, self.input, self.source = ranks, input, source
-        self.selection, self.video_path, self.batch_size = selection, video_path, batch_size
-        self.parts = video_path.parent / f".{video_path.name}.parts"
-        self.part = self.parts / f"rank{ranks.rank:05d}{video_path.suffix}"
-        self.writer: Any = None
-
-    def source_index(self, position: int) -> int:
-        """The source frame index of the ``position``-th selected frame."""
-        start, stride = self.selection
-        return start + position * stride
-
-    def run(
-        self,
-        process: Callable[[list[InputFrame]], list[np.ndarray | None]],
-        context: int,
-        context_below: list[int],
-        timer: StageTimer,
-        result: RunResult,
-        quiet: bool,
-        records: tuple[list[Any], list[Any]],
-    ) -> bool | None:
-        """True on rank 0 once stitched, False on the others, None: the writer cannot join.
-
-        ``records`` are the predictions and record rows ``process`` appends to; on rank 0
-        they end up holding every rank's, in frame order.
-        """
-        ranks = self.ranks
-        count = self.source.frame_count
-        mine = frame_ranges(count, self.batch_size, ranks.world_size, context)[ranks.rank]
-        frames: Any = None
-        where = (
-            f"frames {self.source_index(mine.start)}..{self.source_index(mine.stop - 1)} "
-            f"of {self.input.name}"
-            if mine.stop > mine.start
-            else f"no frames of {self.input.name}"
-        )
-
-        def open_part() -> None:
-            nonlocal frames
-            if mine.stop == mine.start:
-                return
-            stride = self.selection[1]
-            end = self.source_index(mine.stop - 1) + 1
-            frames = open_input(self.input, self.source_index(mine.context), end, stride)[1]
-            if frames.frame_count != mine.stop - mine.context:
-                raise SrpipeError(
-                    f"reopening {self.input.name} at frame {self.source_index(mine.context)} "
-                    f"gave {frames.frame_count} frames, not {mine.stop - mine.context}"
-                )
-            self.parts.mkdir(parents=True, exist_ok=True)
-            self.writer = _open_writer(frames, self.part, result.scale)
-
-        def run_part() -> None:
-            if frames is None:
-                return
-            context_below[0] = self.source_index(mine.start)
-            try:
-                quiet_here = quiet or not ranks.is_main  # one progress bar
-                _run_frames(
-                    frames, process, self.writer, self.batch_size, timer, result, quiet_here
-                )
-            except BaseException:
-                self.discard()
-                raise
-
-        self.guarded(open_part, lambda: where)
-        # rank 0 always has frames, so its writer says whether parts can be joined
-        if not ranks.broadcast(bool(getattr(self.writer, "joinable", False))):
-            self.discard()
-            self.finish()
-            return None
-        self.guarded(run_part, lambda: where)
-        parts = ranks.gather(
-            (str(getattr(self.writer, "path", self.part)) if frames is not None else None, *records,
-             result.failed, dict(timer.seconds), result.frames)
-        )  # fmt: skip
-        if parts is None:
-            return False
-        return self.stitch(parts, timer, result, records)
-
-    def guarded(self, work: Callable[[], None], where: Callable[[], str]) -> None:
-        """``ranks.run_share``; when any rank failed, every rank's part is removed first."""
-        try:
-            self.ranks.run_share(work, where)
-        except SrpipeError:
-            self.discard()
-            self.finish()
-            raise
-
-    def stitch(
-        self,
-        parts: list[Any],
-        timer: StageTimer,
-        result: RunResult,
-        records: tuple[list[Any], list[Any]],
-    ) -> bool:
-        """Rank 0: everyone's records in frame order, the parts joined into the output."""
-        all_predictions, all_rows = records
-        all_predictions.clear()
-        all_rows.clear()
-        result.failed, result.frames = [], 0
-        timer.seconds.clear()
-        files = []
-        for part, predictions, rows, failed, seconds, frames in parts:  # rank = frame order
-            files += [Path(part)] if part is not None else []
-            all_predictions += predictions
-            all_rows += rows
-            result.failed += failed
-            result.frames += frames
-            for stage, value in seconds.items():
-                timer.add(stage, value)  # compute time summed over ranks, not wall time
-        try:
-            with timer.time("encode"):
-                joined = self.writer.join(files, self.video_path, self.source)
-        finally:
-            shutil.rmtree(self.parts, ignore_errors=True)
-        result.outputs.append(str(joined if joined is not None else self.video_path))
-        return True
-
-    def discard(self) -> None:
-        """Remove this rank's part (finished or not)."""
-        if self.writer is not None and not getattr(self.writer, "finished", None):
-            with contextlib.suppress(Exception):
-                self.writer.abort()
-        partial = getattr(self.writer, "partial_path", None)
-        for path in (self.part, partial):
-            if path is not None:
-                Path(path).unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            self.parts.rmdir()  # the last rank to leave it (Ctrl-C: no finish() follows)
-
-    def finish(self) -> None:
-        """Once every rank has removed its part, rank 0 removes the folder."""
-        self.ranks.barrier()
-        if self.ranks.is_main:
-            shutil.rmtree(self.parts, ignore_errors=True)
 
 
 def _describe_inputs(names: Sequence[str]) -> str:
