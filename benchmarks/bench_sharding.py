@@ -19,6 +19,11 @@ What it does:
    with it) and a JSON summary; ``--json PATH`` writes it too.
 
 ``--gpu`` runs the 1-rank case with ``--device cuda`` as well (where there is one).
+
+``--video-frames N`` adds one long video: ``srpipe run video`` (EDSR x4) on an N-frame
+320x180 demo clip, as one process and over 2 ranks (frame ranges, stitched by rank 0);
+its records.json files must be equal (the H.264 frames are not: each rank encodes its
+own part).
 """
 
 from __future__ import annotations
@@ -58,6 +63,17 @@ def _run(cmd: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
+def _video_summary(work: Path, best: dict[str, float]) -> dict[str, Any]:
+    records = [
+        (work / f"out-video,{ranks}-0" / "x4.records.json").read_text()
+        for ranks in ("1rank", "2ranks")
+    ]
+    return {
+        "speedup_video_2_ranks": best["video, 1 rank"] / best["video, 2 ranks"],
+        "video_records_equal": records[0] == records[1],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=32)
@@ -65,6 +81,7 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--gpu", action="store_true")
+    parser.add_argument("--video-frames", type=int, default=0, help="0: no video case")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -91,6 +108,14 @@ def main() -> None:
     }  # fmt: skip
     if args.gpu:
         cases["1 GPU"] = [py, "-m", "srpipe", *eval_args, "--device", "cuda"]
+    if args.video_frames:
+        from srpipe_detect.synth import make_demo_video
+
+        clip = work / "clip.mp4"
+        make_demo_video(clip, frames=args.video_frames)
+        video_args = ["run", "video", str(clip), "--sr", "edsr", "--scale", "4", "--device", "cpu"]
+        cases["video, 1 rank"] = [py, "-m", "srpipe", *video_args]
+        cases["video, 2 ranks"] = [*cases["2 ranks"][:6], "-m", "srpipe", *video_args]
     load_before = os.getloadavg()
     times: dict[str, list[float]] = {name: [] for name in cases}
     for repeat in range(args.repeats):
@@ -100,7 +125,8 @@ def main() -> None:
                 **base_env,
                 "SRPIPE_CACHE": str(work / f"cache-{name.replace(' ', '')}-{repeat}"),
             }
-            times[name].append(_run([*cmd, "-o", str(out)], env))
+            target = out / "x4.mp4" if name.startswith("video") else out
+            times[name].append(_run([*cmd, "-o", str(target)], env))
             print(f"{name}: {times[name][-1]:.1f} s", file=sys.stderr)
     load_after = os.getloadavg()
     reports = {
@@ -119,6 +145,8 @@ def main() -> None:
         "best": best,
         "speedup_2_ranks": best["1 rank"] / best["2 ranks"],
         "reports_equal": reports["1 rank"] == reports["2 ranks"],
+        **(_video_summary(work, best) if args.video_frames else {}),
+        "video_frames": args.video_frames,
         "load_average_before": load_before,
         "load_average_after": load_after,
     }

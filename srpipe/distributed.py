@@ -5,10 +5,10 @@ machines) starts N copies of the command with ``RANK``, ``WORLD_SIZE`` and ``LOC
 set. :func:`workers` joins them into one process group (NCCL where the ranks compute on
 GPUs, gloo on CPU-only workers; objects always travel through a gloo group, as they are
 Python data on the CPU). Each rank then works on its share of the items
-(:func:`assign`), on its own device (``cuda:LOCAL_RANK``, else the CPU), and
-:meth:`Workers.gather` brings the per-item results to rank 0, which alone computes
-metrics and bootstraps and writes the outputs. A plain ``srpipe eval`` is a world of one
-and never touches ``torch.distributed``.
+(:func:`assign`; one video's frames: :func:`frame_ranges`), on its own device
+(``cuda:LOCAL_RANK``, else the CPU), and :meth:`Workers.gather` brings the per-item
+results to rank 0, which alone computes metrics and bootstraps and writes the outputs.
+A plain ``srpipe eval`` is a world of one and never touches ``torch.distributed``.
 
 Failures: every rank reports whether its share succeeded before anything is gathered
 (:meth:`Workers.check`); if one failed, every rank raises :class:`RankFailed` with the
@@ -187,25 +187,37 @@ def assign(costs: Sequence[float], world_size: int) -> list[list[int]]:
     return shares
 
 
-def contiguous(costs: Sequence[float], world_size: int) -> list[range]:
-    """Consecutive runs of units per rank with about equal cost (for stitching in order).
+@dataclass(frozen=True)
+class FrameRange:
+    """One rank's frames of a video, as positions in the selected frames.
 
-    Rank ``r`` gets the units whose cost midpoint falls in ``[r, r+1) * total / world``.
+    The rank decodes from ``context`` on, records ``start`` to ``stop`` (exclusive), and
+    only predicts the frames before ``start`` (what a temporal task must have seen).
     """
-    total = float(sum(costs)) or 1.0
-    bounds = [0] * (world_size + 1)
-    bounds[world_size] = len(costs)
-    acc = 0.0
-    rank = 1
-    for unit, cost in enumerate(costs):
-        middle = acc + float(cost) / 2
-        while rank < world_size and middle >= rank * total / world_size:
-            bounds[rank] = unit
-            rank += 1
-        acc += float(cost)
-    for r in range(rank, world_size):
-        bounds[r] = len(costs)
-    return [range(bounds[r], bounds[r + 1]) for r in range(world_size)]
+
+    context: int
+    start: int
+    stop: int
+
+
+def frame_ranges(count: int, batch_size: int, world_size: int, context: int) -> list[FrameRange]:
+    """Consecutive whole batches of ``count`` frames per rank, each with ``context`` frames
+    (rounded up to whole batches) before it.
+
+    Ranges start on the batch boundaries a single process has, so every rank upscales and
+    predicts the batches one process would (same numbers); context batches are those same
+    batches too. Rank 0 gets frames whenever there are any (it stitches the parts).
+    """
+    batches = -(-count // batch_size)
+    bounds = [-(-rank * batches // world_size) for rank in range(world_size + 1)]
+    warm = -(-max(context, 0) // batch_size)
+    ranges = []
+    for rank in range(world_size):
+        first, last = bounds[rank], bounds[rank + 1]
+        start, stop = min(first * batch_size, count), min(last * batch_size, count)
+        context_start = max(first - warm, 0) * batch_size if stop > start else start
+        ranges.append(FrameRange(context_start, start, stop))
+    return ranges
 
 
 def one_line(exc: BaseException) -> str:

@@ -10,6 +10,7 @@ implementation of each.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -69,3 +70,18 @@ class FrameWriter(Protocol):
     def close(self) -> None: ...
 
     def abort(self) -> None: ...
+
+
+@runtime_checkable
+class JoinableFrameWriter(FrameWriter, Protocol):
+    """A writer that can stitch files written by writers like it (optional).
+
+    A distributed ``run`` of one video has each rank write its frame range to a part file;
+    when rank 0's writer is ``joinable``, ``join`` puts the parts, in order, into ``path``
+    (the selection ``source`` says where each part's first frame lies) and returns it.
+    Otherwise the video runs on rank 0 alone.
+    """
+
+    joinable: bool
+
+    def join(self, parts: Sequence[Path], path: Path, source: FrameSource) -> Path: ...

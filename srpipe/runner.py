@@ -8,6 +8,9 @@ and CSV, and a summary with time per stage. It knows nothing about any task.
 A frame source may offer ``run_pipeline(process_batch, writer, batch_size, desc)``
 (the video plugin does: decode, process and encode overlap in threads); otherwise the
 runner iterates it in batches itself.
+
+Under ``torchrun`` a folder is shared out in whole batches, and one video in contiguous
+frame ranges whose parts rank 0 joins (:mod:`srpipe.frame_shards`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from tqdm import tqdm
 from srpipe import atomic
 from srpipe.distributed import Workers, assign, workers
 from srpipe.errors import SrpipeError
+from srpipe.frame_shards import FrameShards
 from srpipe.frames import FrameSource, PipelinedFrameSource
 from srpipe.imageio import is_image_path, read_image, write_image
 from srpipe.legacy import setup_task
@@ -209,6 +213,10 @@ def run_task(
     rows: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (input coords, upscaled coords)
     predictions: list[Any] = []
 
+    #: frames with a lower index are context (a rank's frames before its range): they go
+    #: through SR and predict, so a temporal task sees them, but are not drawn or recorded
+    context_below = [0]
+
     def process(batch: list[InputFrame]) -> list[np.ndarray | None]:
         """SR + task + draw for one batch; returns the annotated frames (None = failed)."""
         good = [f for f in batch if f.image is not None]
@@ -221,11 +229,16 @@ def run_task(
             upscaled = upscaler.upscale_batch([f.image for f in good])
         with timer.time("task"):
             preds = task.predict(upscaled)
-            drawn = {id(f): task.draw(img, p) for f, img, p in zip(good, upscaled, preds)}
+            drawn = {
+                id(f): task.draw(img, p)
+                for f, img, p in zip(good, upscaled, preds)
+                if f.index >= context_below[0]
+            }
         for f, pred in zip(good, preds):
-            predictions.append(pred)
-            rows.extend(_record_rows(task, pred, f, effective_scale))
-        result.frames += len(good)
+            if f.index >= context_below[0]:
+                predictions.append(pred)
+                rows.extend(_record_rows(task, pred, f, effective_scale))
+                result.frames += 1
         return [drawn.get(id(f)) for f in batch]
 
     # `-o DIR/a.mp4` shares DIR with other runs: its records are named after the video
@@ -241,20 +254,38 @@ def run_task(
         atomic.write_text(record_files[1], _to_csv(merged))
         atomic.write_json(summary_file, result.to_dict())
 
+    video_path = out if video_out else out_dir / f"{input.stem}_{task_cls.name}.mp4"
+    split: bool | None = None  # True on rank 0 once a video's frame ranges are stitched
     if kind == "frames" and ranks.distributed:
-        # one video is one encoder stream: not split yet (see README, "Scaling out")
-        if not ranks.is_main:
-            return result
-        click.echo(
-            f"srpipe: {input.name} is one video; rank 0 processes it alone under torchrun",
-            err=True,
-        )
-    if kind == "frames":
-        video_path = out if video_out else out_dir / f"{input.stem}_{task_cls.name}.mp4"
+        context = getattr(task, "run_context_frames", 0)
+        if context is not None:
+            shards = FrameShards(
+                ranks, input.name, source, (start, stride), video_path, batch_size,
+                reopen=lambda first, end, step: open_input(input, first, end, step)[1],
+                open_writer=lambda frames, path: _open_writer(frames, path, effective_scale),
+                run_frames=lambda frames, writer, quiet_here: _run_frames(
+                    frames, process, writer, batch_size, timer, result, quiet_here
+                ),
+            )  # fmt: skip
+            # process() appends to predictions and rows; rank 0 gets everyone's in order
+            split = shards.run(context, context_below, timer, result, quiet, (predictions, rows))
+        if split is False:
+            return result  # not rank 0: rank 0 stitched the video and writes the records
+        if split is None:  # a task that needs every frame, or a writer that cannot stitch
+            if not ranks.is_main:
+                return result
+            why = "its task needs every frame" if context is None else "its parts cannot be joined"
+            click.echo(
+                f"srpipe: {input.name} runs on rank 0 alone under torchrun ({why})", err=True
+            )
+    if kind == "frames" and split is None:
         terminated: list[int] = []
         try:
             with _sigterm_as_interrupt(terminated):
-                _run_frames(source, process, video_path, batch_size, timer, result, quiet)
+                writer = _open_writer(source, video_path, effective_scale)
+                # a writer may choose its own file (medical: DICOM/NIfTI, not video)
+                result.outputs.append(str(getattr(writer, "path", video_path)))
+                _run_frames(source, process, writer, batch_size, timer, result, quiet)
         except KeyboardInterrupt as exc:
             # keep what was processed: the partial video is playable, records match it
             stats = getattr(exc, "stats", None)
@@ -272,7 +303,7 @@ def run_task(
             if terminated:
                 raise SystemExit(128 + terminated[0]) from None
             raise
-    else:
+    elif kind != "frames":
         annotated_dir = out_dir / "annotated"
         # under torchrun: whole batches per rank (the batches one process would make)
         starts = list(range(0, len(source), batch_size))
@@ -356,27 +387,30 @@ def _sigterm_as_interrupt(received: list[int]) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _open_writer(source: FrameSource, path: Path, scale: int) -> Any:
+    """A ``srpipe_open_frame_writer`` writer for the upscaled frames of ``source``."""
+    width, height = source.size
+    writer = get_plugin_manager().hook.srpipe_open_frame_writer(
+        path=path,
+        fps=float(source.fps or 25.0),
+        size=(int(width * scale), int(height * scale)),
+        source=source,
+    )
+    if writer is None:
+        raise SrpipeError(f"no plugin can write {path.suffix} video; see `srpipe plugins`")
+    return writer
+
+
 def _run_frames(
     source: FrameSource,
     process: Callable[[list[InputFrame]], list[np.ndarray | None]],
-    video_path: Path,
+    writer: Any,
     batch_size: int,
     timer: StageTimer,
     result: RunResult,
     quiet: bool = False,
 ) -> None:
-    """Frames from a plugin source: annotated video through ``srpipe_open_frame_writer``."""
-
-    fps = float(source.fps or 25.0)
-    width, height = source.size
-    scale = result.scale
-    writer = get_plugin_manager().hook.srpipe_open_frame_writer(
-        path=video_path, fps=fps, size=(int(width * scale), int(height * scale)), source=source
-    )
-    if writer is None:
-        raise SrpipeError(f"no plugin can write {video_path.suffix} video; see `srpipe plugins`")
-    # a writer may choose its own file (the medical plugin writes DICOM/NIfTI, not video)
-    result.outputs.append(str(getattr(writer, "path", video_path)))
+    """Frames from a plugin source through ``process`` into ``writer`` (closed at the end)."""
 
     def process_frames(frames: list[Any]) -> list[np.ndarray | None]:
         wrapped = [

@@ -149,6 +149,11 @@ class Task:
     #: never puts two groups in one chunk, and a distributed ``eval`` keeps each group on
     #: one rank, in order
     sequential_groups: ClassVar[bool] = False
+    #: in ``run``, how many frames before a frame ``predict`` must have seen for its result
+    #: to be right (a temporal measure against the previous frame: 1). A distributed ``run``
+    #: of one video has each rank predict (not record) that many frames before its range;
+    #: None: every frame from the first (a tracker), so such a video runs on one rank
+    run_context_frames: int | None = 0
     #: metrics shown as "A/B" cells in the papers' table layout (e.g. ("psnr", "ssim"))
     paper_table_metrics: ClassVar[tuple[str, ...] | None] = None
 

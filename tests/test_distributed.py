@@ -2,7 +2,9 @@
 
 One torchrun launch (a module fixture; spawning ranks costs seconds) runs every distributed
 case in turn, the last of which fails on purpose; the tests compare its outputs with
-single-process runs made here, in the test process.
+single-process runs made here, in the test process. Videos are written with FFV1 on both
+sides (a lossless codec): a video split into frame ranges is stitched from each rank's
+encode, so only a lossless codec makes its decoded frames comparable to one process's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from srpipe.distributed import Workers, assign, contiguous, describe_items
+from srpipe.distributed import FrameRange, Workers, assign, describe_items, frame_ranges
 from srpipe.harness import Comparison
 from srpipe.task import Dataset, Item, Task
 from tests.golden.make_inputs import detect_folder, sr_folder
@@ -38,6 +40,11 @@ COMMANDS = {
                    "--batch-size", "1", "--device", "cpu", "-o", "OUT"],
     "run-video": ["run", "detect", "DATA/clip.avi", "--sr", "bicubic", "--scale", "2",
                   "--device", "cpu", "-o", "OUT"],
+    # frames 1, 3, ..., 23 in batches of 2: rank 1 records 13..23 after predicting 9, 11
+    # (the warping error of frame 13 needs frame 11)
+    "run-long-video": ["run", "video", "DATA/long.avi", "--sr", "bicubic", "--scale", "2",
+                       "--start", "1", "--stride", "2", "--batch-size", "2", "--device", "cpu",
+                       "-o", "OUT/long_x2.mp4"],
     "upscale": ["upscale", "DATA/sr", "OUT", "--sr", "edsr", "--scale", "4", "--batch-size", "1",
                 "--device", "cpu"],
 }  # fmt: skip
@@ -61,13 +68,17 @@ DRIVER = textwrap.dedent(
     from pathlib import Path
 
     import srpipe
+    import srpipe_video.writer
     from srpipe.cli import main
     from srpipe import hookimpl
     from srpipe.plugins import get_plugin_manager
-    from tests.test_distributed import COMMANDS, EVALS, COMMON, FailingTask, cli
+    from tests.test_distributed import (
+        COMMANDS, EVALS, COMMON, FailingFrames, FailingTask, lossless_encoder, cli
+    )
 
     root = Path(sys.argv[1])
     rank = int(os.environ["RANK"])
+    srpipe_video.writer.h264_encoder = lossless_encoder
     for name, (task, folder, options) in EVALS.items():
         srpipe.compare(task, root / "data" / folder, out=root / "dist" / name,
                        **COMMON, **options)
@@ -77,9 +88,14 @@ DRIVER = textwrap.dedent(
     class Plugin:
         @hookimpl
         def srpipe_register_tasks(self):
-            return [FailingTask]
+            return [FailingTask, FailingFrames]
 
     get_plugin_manager().register(Plugin(), name="failing-task")
+    try:
+        main(["run", "failing-frames", str(root / "data" / "long.avi"), "--sr", "none",
+              "--device", "cpu", "-o", str(root / "dist" / "failing-run")])
+    except SystemExit as exc:
+        (root / "dist" / f"failing-run.rank{rank}.code").write_text(str(exc.code))
     main(["eval", "failing", "--sr", "none", "--compare", "bicubic", "--scale", "2",
           "--bootstrap", "0", "--device", "cpu", "-o", str(root / "dist" / "failing")])
     """
@@ -110,6 +126,26 @@ class FailingTask(Task):
         return {"brightness": prediction}
 
 
+def lossless_encoder() -> str:
+    """Stands in for ``srpipe_video.writer.h264_encoder``: FFV1 instead of H.264."""
+    return "ffv1"
+
+
+class FailingFrames(Task):
+    """Frame brightness; ``predict`` raises on frame 17 (rank 1's range under 2 ranks)."""
+
+    name = "failing-frames"
+
+    def predict(self, images: Any) -> list[Any]:
+        # synthetic_frame(i) is 20 + 10 i bright away from its square (MJPG keeps it near)
+        if any(abs(int(image[-1, -1].mean()) - 190) < 5 for image in images):
+            raise RuntimeError("the tracker fell over")
+        return [float(image.mean()) for image in images]
+
+    def records(self, prediction: Any) -> list[dict[str, Any]]:
+        return [{"brightness": round(prediction, 3)}]
+
+
 @pytest.fixture(scope="module")
 def launched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Popen[str]]:
     """Start the torchrun job; the single-process runs go on meanwhile (two cores)."""
@@ -117,6 +153,7 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess
     sr_folder(root / "data" / "sr")
     detect_folder(root / "data" / "det")
     write_cv2_video(root / "data" / "clip.avi", count=6, fourcc="MJPG")
+    write_cv2_video(root / "data" / "long.avi", count=24, fourcc="MJPG")
     driver = root / "driver.py"
     driver.write_text(DRIVER)
     env = {
@@ -143,6 +180,7 @@ def single(launched: tuple[Path, Any]) -> Path:
     root = launched[0]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SRPIPE_CACHE", str(root / "single" / "cache"))
+        patch.setattr("srpipe_video.writer.h264_encoder", lossless_encoder)
         for name, (task, folder, options) in EVALS.items():
             out = root / "single" / name
             srpipe.compare(task, root / "data" / folder, out=out, **COMMON, **options)
@@ -193,6 +231,14 @@ def _files(folder: Path) -> dict[str, bytes]:
     }
 
 
+def _decoded(path: Path) -> list[tuple[int, np.ndarray]]:
+    """(pts, RGB frame) of every frame of a video."""
+    import av
+
+    with av.open(str(path)) as container:
+        return [(f.pts, f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
+
+
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_two_ranks_outputs_equal_one_process(name: str, finished: Any) -> None:
     root, _, output = finished
@@ -204,8 +250,25 @@ def test_two_ranks_outputs_equal_one_process(name: str, finished: Any) -> None:
             got, want = (_normalise(json.loads(c), str(root)) for c in (dist[path], content))
             got.pop("seconds"), want.pop("seconds")
             assert got == want, path
+        elif path.endswith(".mp4"):  # stitched from two encodes: the frames must match
+            got, want = (
+                _decoded(root / "dist" / name / path),
+                _decoded(root / "single" / name / path),
+            )
+            assert len(got) == len(want) >= 2, path
+            for (got_pts, got_image), (want_pts, want_image) in zip(got, want):
+                assert got_pts == want_pts, path
+                np.testing.assert_array_equal(got_image, want_image, err_msg=path)
         else:
             assert dist[path] == content, path
+
+
+def test_long_video_was_split_with_context(finished: Any) -> None:
+    root, _, output = finished
+    rows = json.loads((root / "dist" / "run-long-video" / "long_x2.records.json").read_text())
+    assert [r["frame"] for r in rows] == list(range(1, 24, 2)), output
+    # the first frame of rank 1's range (13) has its warping error against frame 11
+    assert rows[0]["warp_error"] is None and rows[6]["warp_error"] is not None
 
 
 def test_failing_rank_stops_the_job_naming_rank_and_item(finished: Any) -> None:
@@ -213,9 +276,13 @@ def test_failing_rank_stops_the_job_naming_rank_and_item(finished: Any) -> None:
     assert code != 0
     errors = [line for line in output.splitlines() if line.startswith("Error: ")]
     assert errors == [
+        "Error: rank 1 failed: frames 12..23 of long.avi: RuntimeError: the tracker fell over",
         "Error: rank 1 failed: item 'img13' (x2, variant 'hr'): RuntimeError: the detector "
-        "fell over"
+        "fell over",
     ], output
+    # the failed run left no video, no records and no parts, on either rank
+    assert [(root / "dist" / f"failing-run.rank{r}.code").read_text() for r in (0, 1)] == ["1"] * 2
+    assert list((root / "dist" / "failing-run").rglob("*")) == []
     # no report that looks complete
     assert not (root / "dist" / "failing" / "report.json").exists()
 
@@ -227,10 +294,16 @@ def test_assign_balances_and_keeps_order() -> None:
     assert assign([1, 1], 3) == [[0], [1], []]
 
 
-def test_contiguous_ranges_cover_everything_in_order() -> None:
-    ranges = contiguous([1] * 10, 3)
-    assert [list(r) for r in ranges] == [[0, 1, 2], [3, 4, 5, 6], [7, 8, 9]]
-    assert sum(len(r) for r in contiguous([5, 1, 1, 1], 2)) == 4
+def test_frame_ranges_are_whole_batches_in_order_with_context() -> None:
+    # 10 frames in batches of 3 (3, 3, 3, 1) over 2 ranks; one frame of context = one batch
+    assert frame_ranges(10, 3, 2, 1) == [FrameRange(0, 0, 6), FrameRange(3, 6, 10)]
+    assert frame_ranges(10, 3, 2, 0) == [FrameRange(0, 0, 6), FrameRange(6, 6, 10)]
+    # five frames of context reach two batches back, never before the first frame
+    assert frame_ranges(12, 3, 3, 5) == [
+        FrameRange(0, 0, 6), FrameRange(0, 6, 9), FrameRange(3, 9, 12)
+    ]  # fmt: skip
+    # fewer batches than ranks: rank 0 (which stitches) has frames, the last rank none
+    assert frame_ranges(3, 4, 2, 1) == [FrameRange(0, 0, 3), FrameRange(3, 3, 3)]
 
 
 def test_describe_items() -> None:

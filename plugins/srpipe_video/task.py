@@ -186,6 +186,8 @@ class VideoTask(Task):
             )
         self.run_mode = temporal is not None if run_mode is None else run_mode
         self.temporal = bool(temporal)
+        #: the warping error compares each frame with the one before it
+        self.run_context_frames = 1 if self.temporal else 0
         self.segments = segments
         self.segment_frames = segment_frames
         self.crop = crop

@@ -29,9 +29,11 @@ any frame is processed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -351,6 +353,30 @@ class FrameWriter:
             return None
         return self.partial_path
 
+    # -- stitching parts -----------------------------------------------------------------
+    @property
+    def joinable(self) -> bool:
+        """Whether :meth:`join` can stitch files this writer wrote (PyAV: packets copy)."""
+        return self.backend == "pyav"
+
+    def join(
+        self, parts: Sequence[str | os.PathLike[str]], path: str | os.PathLike[str], source: Any
+    ) -> Path:
+        """Stitch ``parts`` (videos written by writers like this one, in order) into ``path``.
+
+        A distributed ``run`` has each rank write its range of frames to a part; this copies
+        their packets one after the other (no re-encoding: every part starts on a key
+        frame), shifting each part's timestamps to where its first frame lies in ``source``
+        (the whole selection, as one writer would have been given), and copies the audio
+        of the whole span from ``source`` as one writer would. The result goes to
+        ``NAME.partial.EXT`` first and is renamed when complete; on failure it is removed
+        (the parts are the caller's). Frames decode to what each part holds: identical to
+        a single writer's with a lossless codec, re-encoded at part starts with a lossy one.
+        """
+        if not self.joinable or not parts:
+            raise SrpipeError(f"cannot join {len(parts)} part(s) written by {self!r}")
+        return _Joined(Path(path), self.fps, self.size, source).copy([Path(part) for part in parts])
+
     def __enter__(self) -> FrameWriter:
         return self
 
@@ -371,3 +397,87 @@ def _pyav_has(encoder: str) -> bool:
     except ImportError:
         return False
     return encoder in av.codecs_available
+
+
+class _Joined(FrameWriter):
+    """A writer fed with encoded packets of part files instead of frames (see ``join``)."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], source: Any) -> None:
+        import av
+
+        self.path, self.partial_path = path, partial_path_for(path)
+        self.fps, self.size, self.source = float(fps), size, source
+        self.frames_written, self.audio, self.finished = 0, "none", None
+        self._check_writable()
+        self._last_pts, self._first_time, self._audio_in = -1, None, None
+        self._av, self.backend = av, "pyav"
+
+    def copy(self, parts: list[Path]) -> Path:
+        """Packets of every part, in order, then close (rename) or remove on failure."""
+        av = self._av
+        inputs: list[Any] = []
+        try:
+            inputs = [av.open(str(part)) for part in parts]
+            streams = [container.streams.video[0] for container in inputs]
+            template = streams[0]
+            for part, stream in zip(parts, streams):
+                same = (stream.codec_context.name, bytes(stream.codec_context.extradata or b""))
+                if same != (
+                    template.codec_context.name,
+                    bytes(template.codec_context.extradata or b""),
+                ):
+                    raise SrpipeError(
+                        f"{part.name} was encoded unlike {parts[0].name}; cannot join them"
+                    )
+            self._container = av.open(str(self.partial_path), mode="w")
+            self._stream = self._container.add_stream_from_template(template)
+            self._time_base = template.time_base
+            self.codec = template.codec_context.name
+            self._setup_audio(True)
+            times = getattr(self.source, "timestamps", None)
+            last_dts = None
+            for container, stream in zip(inputs, streams):
+                first = self.frames_written
+                seconds = float(times[first] - times[0]) if times is not None else first / self.fps
+                start = stream.start_time or 0
+                shift = round(seconds / stream.time_base) - start
+                for packet in container.demux(stream):
+                    if packet.dts is None or not packet.size:
+                        continue  # the demuxer's end-of-stream marker
+                    packet.pts += shift
+                    # parts of one encoder setup have one reordering delay, so decode times
+                    # follow on; a variable-rate seam may still need a nudge
+                    packet.dts = (
+                        max(packet.dts + shift, last_dts + 1)
+                        if last_dts is not None
+                        else packet.dts + shift
+                    )
+                    last_dts = packet.dts
+                    packet.stream = self._stream
+                    self._container.mux(packet)
+                    self._last_pts = max(self._last_pts, int(packet.pts))
+                    self.frames_written += 1
+                    self._mux_audio_until(self._last_pts * float(stream.time_base))
+        except BaseException as exc:
+            self.finished = "aborted"
+            with contextlib.suppress(Exception):
+                if hasattr(self, "_container"):
+                    self._finalise()
+            self.partial_path.unlink(missing_ok=True)
+            if isinstance(exc, SrpipeError | KeyboardInterrupt):
+                raise
+            raise SrpipeError(f"joining the parts of {self.path.name} failed: {exc}") from None
+        finally:
+            for container in inputs:
+                container.close()
+        return self.close()
+
+    def _finalise(self) -> None:
+        try:
+            if self._audio_in is not None:
+                self._audio_end = self._last_pts * float(self._time_base) + 1.0 / self.fps
+                self._mux_audio_until(None)
+        finally:
+            self._container.close()
+            if self._audio_in is not None:
+                self._audio_in.close()

@@ -143,3 +143,63 @@ def test_audio_dropped_is_said(tmp_path, av_video, caplog):
     assert writer.audio.startswith("dropped")
     assert "audio" in caplog.text and "dropped" in caplog.text
     writer.abort()
+
+
+# -- join: the parts of a distributed run, stitched without re-encoding ---------------------
+def _encode(path, source, codec):
+    with FrameWriter(path, source.fps, source.size, source, codec=codec) as writer:
+        for frame in source:
+            writer.write(frame.image, frame.timestamp)
+    return writer
+
+
+def _packets(path):
+    """(pts, size) of every video and audio packet; decoded video frames."""
+    import av
+
+    with av.open(str(path)) as container:
+        streams = {s.type: s for s in container.streams}
+        packets = {kind: [] for kind in streams}
+        for packet in container.demux():
+            if packet.size:
+                packets[packet.stream.type].append((packet.pts, packet.size))
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    return packets, frames
+
+
+@pytest.mark.parametrize("codec", ["ffv1", "auto"])
+def test_join_equals_one_writer(tmp_path, av_video, codec):
+    clip = av_video("talk.mp4", [0.0, 0.1, 0.2, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8], audio_seconds=1.0)
+    whole = FrameSequence(clip, start=1)
+    one = _encode(tmp_path / "one.mp4", whole, codec)
+    ranges = [(1, 4), (4, 9)]  # source frames 1-3 and 4-8; variable rate (0.15 s to frame 3)
+    parts = [
+        _encode(tmp_path / f"part{i}.mp4", FrameSequence(clip, start=a, end=b), codec).path
+        for i, (a, b) in enumerate(ranges)
+    ]
+    joined = one.join(parts, tmp_path / "joined.mp4", whole)
+    assert joined == tmp_path / "joined.mp4" and not partial_path_for(joined).exists()
+    (one_packets, one_frames), (packets, frames) = _packets(one.path), _packets(joined)
+    # same timeline (variable rate kept across the seam) and the same audio, packet by packet
+    assert sorted(pts for pts, _ in packets["video"]) == sorted(
+        pts for pts, _ in one_packets["video"]
+    )
+    assert packets["audio"] == one_packets["audio"] and packets["audio"]
+    assert len(frames) == len(one_frames) == 8
+    if codec == "ffv1":  # lossless: the very same frames
+        for got, want in zip(frames, one_frames):
+            np.testing.assert_array_equal(got, want)
+    else:  # H.264: part 2 is its own encode, so only close to one writer's
+        assert all(np.abs(g.astype(int) - w).mean() < 3 for g, w in zip(frames, one_frames))
+
+
+def test_join_refuses_parts_encoded_differently(tmp_path, av_video):
+    clip = av_video("clip.mp4", [i / 10 for i in range(6)])
+    parts = [
+        _encode(tmp_path / "a.mp4", FrameSequence(clip, end=3), "ffv1"),
+        _encode(tmp_path / "b.mp4", FrameSequence(clip, start=3), "auto"),
+    ]
+    with pytest.raises(SrpipeError, match="encoded unlike"):
+        parts[0].join([p.path for p in parts], tmp_path / "joined.mp4", FrameSequence(clip))
+    assert not list(tmp_path.glob("joined*"))
