@@ -85,3 +85,40 @@ def any_rank(ctx: DistContext, flag: bool) -> bool:
     tensor = torch.tensor([1.0 if flag else 0.0], device=ctx.device)
     dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
     return bool(tensor.item() > 0)
+
+
+def average_gradients(ctx: DistContext, params: list[torch.nn.Parameter]) -> None:
+    """Average the gradients of ``params`` over ranks, as DDP does for a wrapped module.
+
+    For a module that cannot be wrapped in DDP because its owner runs its forward (a task
+    plugin's net inside its own loss). A parameter that got no gradient on this rank but
+    did on another takes part with zeros, so every rank issues the same collective and ends
+    with the same gradient; one with no gradient on any rank keeps ``None`` (the optimizer
+    skips it, as it would in a single process). One flat all-reduce, not one per tensor.
+    """
+    if not ctx.distributed or not params:
+        return
+    has = torch.tensor([p.grad is not None for p in params], dtype=torch.uint8, device=ctx.device)
+    dist.all_reduce(has, op=dist.ReduceOp.MAX)
+    used = [p for p, flag in zip(params, has.tolist()) if flag]
+    for p in used:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    if not used:
+        return
+    flat = torch.cat([p.grad.reshape(-1) for p in used])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= ctx.world_size
+    offset = 0
+    for p in used:
+        n = p.grad.numel()
+        p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
+        offset += n
+
+
+def broadcast_buffers(ctx: DistContext, module: torch.nn.Module) -> None:
+    """Give every rank rank 0's buffers (BatchNorm running statistics), as DDP does."""
+    if not ctx.distributed:
+        return
+    for buffer in module.buffers():
+        dist.broadcast(buffer, src=0)

@@ -55,15 +55,26 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-def cqmix(sr: torch.Tensor, hr: torch.Tensor, patch: int, generator: torch.Generator):
+def cqmix(
+    sr: torch.Tensor,
+    hr: torch.Tensor,
+    patch: int,
+    generator: torch.Generator,
+    *,
+    rank: int = 0,
+    world: int = 1,
+) -> torch.Tensor:
     """SR with each ``patch`` x ``patch`` cell replaced by HR with probability 1/2.
 
     The mask is drawn per image on a grid of ``patch``-pixel cells (the last row/column of
-    cells may be partial) from ``generator``, so a resumed run draws the same masks.
+    cells may be partial) from ``generator``, so a resumed run draws the same masks. Under
+    DDP every rank draws the masks of the whole global batch and keeps its own
+    (``rank::world``: the distributed sampler deals samples to ranks in turn), so N ranks
+    mix their images as one process with an N times larger batch would.
     """
     n, _, h, w = sr.shape
     rows, cols = -(-h // patch), -(-w // patch)
-    cells = torch.rand((n, 1, rows, cols), generator=generator) < 0.5
+    cells = (torch.rand((n * world, 1, rows, cols), generator=generator) < 0.5)[rank::world]
     mask = cells.repeat_interleave(patch, 2).repeat_interleave(patch, 3)[:, :, :h, :w]
     mask = mask.to(sr.device)
     return torch.where(mask, hr, sr)

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.utils.data import Dataset as TorchDataset
 
@@ -286,7 +285,10 @@ class TaskTrainer(Trainer):
             gen = torch.Generator().manual_seed(
                 int(self.config["seed"]) * 1_000_003 + self.iteration
             )
-            inputs += [(w["hr"], hr), (w["mix"], cqmix(sr, hr, int(t["cqmix_patch"]), gen))]
+            mixed = cqmix(
+                sr, hr, int(t["cqmix_patch"]), gen, rank=self.ctx.rank, world=self.ctx.world_size
+            )
+            inputs += [(w["hr"], hr), (w["mix"], mixed)]
         loss = torch.zeros((), device=sr.device)
         for weight, images in inputs:
             if weight > 0:
@@ -295,15 +297,15 @@ class TaskTrainer(Trainer):
         self._check_finite(loss)
         self.task_optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        # the task net runs inside the task's own loss, so it cannot be wrapped in DDP:
+        # its gradients are averaged here, and rank 0's BatchNorm statistics shared after
+        # the step, as DDP would do
+        D.average_gradients(self.ctx, list(self.view_module.parameters()))
         params = [p for p in self.view_module.parameters() if p.grad is not None]
-        if self.ctx.distributed:
-            # the task net is the task's own module, not wrapped in DDP: average by hand
-            for p in params:
-                dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
-                p.grad /= self.ctx.world_size
         if t["optim"]["grad_clip"] > 0:
             nn.utils.clip_grad_norm_(params, t["optim"]["grad_clip"])
         self.task_optimizer.step()
+        D.broadcast_buffers(self.ctx, self.view_module)
         self._freeze_task()
         return loss.detach()
 
