@@ -234,6 +234,13 @@ for path in sys.argv[2:]:
          "world": trainer.ctx.world_size, "iteration": result.iteration},
         os.path.join(sys.argv[1], f"{trainer.config['name']}.rank{rank}.pt"),
     )
+# average_gradients with a parameter only rank 0 has a gradient for, and one nobody has
+params = [torch.nn.Parameter(torch.zeros(3)) for _ in range(3)]
+params[0].grad = torch.full((3,), float(rank + 1))
+if rank == 0:
+    params[1].grad = torch.ones(3)
+D.average_gradients(D.DistContext(rank, 2), params)
+torch.save([p.grad for p in params], os.path.join(sys.argv[1], f"grads.rank{rank}.pt"))
 dist.destroy_process_group()
 """
 
@@ -241,7 +248,8 @@ dist.destroy_process_group()
 def test_ddp_averages_sr_and_task_gradients_like_one_process(tmp_path, edgenet_site):
     """Two gloo ranks of batch 1 end with identical SR and task weights, equal (to float
     rounding) to one process with batch 2, the documented equivalent: the SR net's DDP
-    averaging, the task net's hand-made averaging and sr4ir's per-sample CQMix masks."""
+    averaging, the task net's hand-made averaging and sr4ir's per-sample CQMix masks. The
+    same launch checks the averaging of a parameter only one rank has a gradient for."""
     import yaml
 
     from srpipe.train.task_driven import TaskTrainer
@@ -269,6 +277,11 @@ def test_ddp_averages_sr_and_task_gradients_like_one_process(tmp_path, edgenet_s
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    for rank in (0, 1):
+        grads = torch.load(tmp_path / f"grads.rank{rank}.pt")
+        assert torch.equal(grads[0], torch.full((3,), 1.5))
+        assert torch.equal(grads[1], torch.full((3,), 0.5))  # rank 1 took part with zeros
+        assert grads[2] is None
 
     for recipe in recipes:
         single = TaskTrainer(
