@@ -24,6 +24,12 @@ srpipe's dependencies beyond torch. So the work is split:
 (The GPU inference benchmark that ran in the same device call is
 ``benchmarks/bench_gpu.py``.)
 
+``teach`` (here, on the CPU, with srpipe installed; optional)
+    runs a teacher SR model (DAT-light, the authors' DIV2K weights) on LR inputs cut from the
+    *train* images (each image at its own size and smaller), so that ``train --teacher-share``
+    can draw part of every batch from teacher pairs: a distilled fine-tune that sees far more
+    LR input than the HR pairs alone give (see :func:`teach`).
+
 ``bundle`` (here, with srpipe installed)
     re-scores a run's best weights on the validation split with srpipe's own protocol code
     (MATLAB bicubic LR, Y-PSNR, shave = scale) at fp32 and fp16, beside bicubic and SRMD-NF,
