@@ -559,8 +559,11 @@ def _write_outputs(tag, spec, scale, out, model, best_state, curve, val, bicubic
             "inputs": "train-split images at factors " + ",".join(map(str, info["factors"])),
             "lr_megapixels": info["lr_megapixels"],
         }
-    if args.init_all:
-        meta["init"] = f"all tensors of {Path(args.init_all).name}"
+    if args.init_all:  # name what the donor itself started from: the chain ends in real data
+        donor_init = _donor_init(Path(args.init_all))
+        meta["init"] = f"{Path(args.init_all).name}" + (
+            f", itself from {donor_init}" if donor_init else ""
+        )
     tensors = {
         k: (v.half() if v.is_floating_point() else v).detach().cpu().contiguous().clone()
         for k, v in best_state.items()
@@ -588,6 +591,20 @@ def _write_outputs(tag, spec, scale, out, model, best_state, curve, val, bicubic
     tmp = out / f"{tag}.json.tmp"
     tmp.write_text(json.dumps(info, indent=1) + "\n")
     os.replace(tmp, out / f"{tag}.json")
+
+
+def _donor_init(path: Path) -> str | None:
+    """The ``init`` recorded in a safetensors file's metadata, if any (no srpipe needed)."""
+    with path.open("rb") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        header = json.loads(handle.read(size))
+    value = header.get("__metadata__", {}).get("init")
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
 
 
 def train_all(args: argparse.Namespace) -> None:
@@ -676,6 +693,8 @@ def bundle(args: argparse.Namespace) -> None:
         "val_table": table,
         "protocol": "Y (BT.601), shave = scale, LR = MATLAB bicubic, uint8 rounded",
     }
+    if run.get("distilled_from"):  # part of each batch was a teacher's output (see teach())
+        bundle_meta["distilled_from"] = run["distilled_from"]
     if args.config_name:
         bundle_meta["config"] = args.config_name
     target = weights_path(args.name, scale, args.dest)

@@ -137,6 +137,9 @@ def _provenance(name: str, scale: int, any_scale: bool, meta: dict) -> str:
     data = meta.get("train_data") or (", ".join(map(str, sources)) if sources else "unknown")
     if meta.get("init") not in (None, "", "random"):  # fine-tuned: that data counts too
         data += f" (initialised from {meta['init']})"
+    teacher = meta.get("distilled_from")
+    if isinstance(teacher, dict):  # part of every batch was a teacher's output on train inputs
+        data += f" (partly distilled from {teacher.get('teacher')} on the same images)"
     line = f"{label}: {source}; {licence}; trained on {data}"
     val = meta.get("val_sources") or meta.get("val_data")
     if val:  # model selection and the published test are named apart (srpipe data sources)
