@@ -276,16 +276,22 @@ class Corpus:
             self.lr = [_features(model, t[None].float().div(255.0))[0] for t in self.lr]
         self.frozen = True
 
-    def batch(self, rng: np.random.Generator, size: int, patch: int):
+    def batch(self, rng: np.random.Generator, size: int, patch: int, min_std: float = 0.0):
+        """``size`` random aligned patches; with ``min_std`` > 0 a flat LR patch (std in 0..255
+        below it: the black sky of hubble_deep_field, a blank page margin) is redrawn up to
+        four times, since it teaches the network nothing and costs a full step's share."""
         import torch
 
         lrs, hrs = [], []
         s = self.scale
         for i in rng.choice(len(self.lr), size=size, p=self.weights):
             lr, hr = self.lr[i], self.hr[i]
-            y = int(rng.integers(0, lr.shape[1] - patch + 1))
-            x = int(rng.integers(0, lr.shape[2] - patch + 1))
-            a = lr[:, y : y + patch, x : x + patch]
+            for _ in range(5):
+                y = int(rng.integers(0, lr.shape[1] - patch + 1))
+                x = int(rng.integers(0, lr.shape[2] - patch + 1))
+                a = lr[:, y : y + patch, x : x + patch]
+                if min_std <= 0 or self.frozen or float(a.float().std()) >= min_std:
+                    break
             b = hr[:, y * s : (y + patch) * s, x * s : (x + patch) * s]
             if not self.frozen:
                 if rng.random() < 0.5:
@@ -494,7 +500,7 @@ def train_job(job: str, args: argparse.Namespace) -> None:
         # each batch mixes the true HR pairs and the teacher's pairs in a fixed share
         n_taught = int(rng.binomial(args.batch, args.teacher_share)) if taught else 0
         parts = [
-            c.batch(rng, n, args.patch)
+            c.batch(rng, n, args.patch, args.min_patch_std)
             for c, n in ((train, args.batch - n_taught), (taught, n_taught))
             if n
         ]
@@ -585,6 +591,8 @@ def _write_outputs(tag, spec, scale, out, model, best_state, curve, val, bicubic
         "minutes": args.minutes,
         "bf16": args.bf16,
         "frozen_body": bool(args.freeze_body),
+        "teacher_share": args.teacher_share,
+        "min_patch_std": args.min_patch_std,
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
         "torch": torch.__version__,
     }
@@ -744,6 +752,9 @@ def main(argv: list[str] | None = None) -> int:
         "--freeze-body", action="store_true", help="train the upsampling tail only (cheap on CPU)"
     )
     t.add_argument("--state-dir", type=Path, default=None, help="resume states (default --out)")
+    t.add_argument(
+        "--min-patch-std", type=float, default=0.0, help="redraw flatter LR patches (0..255)"
+    )
     t.add_argument("--init-all", type=Path, default=None, help="start from every tensor of this")
     t.add_argument(
         "--teacher-share",
