@@ -63,8 +63,8 @@ def test_table(report: dict) -> str:
 
 def validation_table(index: dict) -> str:
     """Mean validation Y-PSNR of bicubic, SRMD-NF and each trained checkpoint, per scale."""
-    lines = ["| checkpoint | scale | iteration | device | bicubic | SRMD-NF | ours |"]
-    lines.append("|---|---|---|---|---|---|---|")
+    lines = ["| checkpoint | scale | iteration | device | teacher | bicubic | SRMD-NF | ours |"]
+    lines.append("|---|---|---|---|---|---|---|---|")
     for file, entry in sorted(index.items()):
         table = entry.get("val_table")
         if not table or not entry.get("train_sources"):
@@ -77,9 +77,11 @@ def validation_table(index: dict) -> str:
             return f"{sum(v[0] for v in rows.values()) / len(rows):.2f}"
 
         ours = next(m for m in table if m.startswith("ours"))
+        taught = entry.get("distilled_from") or {}
+        teacher = f"{taught['teacher']} ({taught['share']:.0%})" if taught else "-"
         lines.append(
             f"| {file} | x{entry['scale']} | {entry.get('iteration')} | {entry.get('device')} | "
-            f"{mean('bicubic')} | {mean('SRMD-NF')} | {mean(ours)} |"
+            f"{teacher} | {mean('bicubic')} | {mean('SRMD-NF')} | {mean(ours)} |"
         )
     return "\n".join(lines)
 
