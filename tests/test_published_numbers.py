@@ -48,3 +48,35 @@ def test_sr_training_tables_equal_their_files():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(["--check"]) == 0, "run python experiments/sr-training/make_table.py"
+
+
+def _structures_tables():
+    spec = importlib.util.spec_from_file_location(
+        "structures_make_table", REPO / "experiments" / "structures" / "make_table.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_structures_tables_equal_their_report():
+    # regenerates the README blocks from experiments/structures/report.json (no training)
+    module = _structures_tables()
+    assert module.main(["--check"]) == 0, "run python experiments/structures/make_table.py"
+    text = module.README.read_text()
+    for name in ("results", "budget", "reading"):
+        assert f"<!-- table:{name}:begin -->" in text, name
+
+
+def test_structures_table_values_are_report_values():
+    import json
+
+    module = _structures_tables()
+    report = json.loads(module.REPORT.read_text())
+    first = report["structures"][0]
+    table = module.results_table(report)
+    assert f"| {first['name']} | " in table
+    assert f"{first['map50']['value']:.3f}" in table
+    # a changed report changes the table and the reading: nothing is typed by hand
+    first["map50"]["value"] += 0.25
+    assert module.results_table(report) != table
