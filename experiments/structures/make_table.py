@@ -167,6 +167,14 @@ def reading(report: dict) -> str:
             "* No structure is significantly above bicubic on mAP50 at this budget, so none buys "
             "task accuracy per FLOP here."
         )
+    pairs = [(_value(r["psnr"]), _value(r["map50"])) for r in rows]
+    pairs = [(p, m) for p, m in pairs if p is not None and m is not None]
+    if len(pairs) >= 3:
+        rho = _spearman([p for p, _ in pairs], [m for _, m in pairs])
+        lines.append(
+            f"* Rank correlation of Y-PSNR and mAP50 across the {len(pairs)} structures: "
+            f"Spearman {rho:+.2f} (point estimates; how far PSNR order predicts task order here)."
+        )
     frontier, best = [], -1.0
     for r in sorted(rows, key=lambda r: r["gflops_per_mp"]):
         if (_value(r["map50"]) or -1) > best:
@@ -177,6 +185,31 @@ def reading(report: dict) -> str:
         f"cheapest first: {' -> '.join(frontier)}."
     )
     return "\n".join(lines)
+
+
+def _ranks(values: list[float]) -> list[float]:
+    """Ranks from 1, ties sharing their mean rank."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def _spearman(x: list[float], y: list[float]) -> float:
+    """Pearson correlation of the ranks."""
+    rx, ry = _ranks(x), _ranks(y)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    vx = sum((a - mx) ** 2 for a in rx) ** 0.5
+    vy = sum((b - my) ** 2 for b in ry) ** 0.5
+    return cov / (vx * vy) if vx and vy else float("nan")
 
 
 def blocks(report: dict) -> dict[str, str]:
