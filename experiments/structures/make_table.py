@@ -67,8 +67,11 @@ def results_table(report: dict) -> str:
             f"{_ci(r['map50_delta'], 3, True)} |"
         )
 
+    departures = report.get("departures") or {}
     for r in report["structures"]:
-        lines.append(row(r, r["name"]))
+        changed = departures.get(r["name"])
+        note = f" ({', '.join(f'{k}={v}' for k, v in changed.items())}; departs)" if changed else ""
+        lines.append(row(r, r["name"] + note))
     base = report.get("baselines") or {}
     if base:
         bic = base["bicubic"]
@@ -113,7 +116,7 @@ def budget_table(report: dict) -> str:
     lines += [f"| {k} | {v} |" for k, v in pairs]
     walls = [r["train"]["wall_s"] for r in report["structures"] if r.get("train")]
     if walls:
-        lines.append(f"| training wall-clock, all structures | {sum(walls) / 60:.1f} min |")
+        lines.append(f"| training wall-clock, all runs | {sum(walls) / 60:.1f} min |")
     return "\n".join(lines)
 
 
