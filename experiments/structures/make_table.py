@@ -231,6 +231,15 @@ def plot(report: dict, path: Path = PLOT) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.2))
     base = report.get("baselines") or {}
+    # a diverged run (PSNR far below bicubic) would squash every other point on the PSNR
+    # axis: such rows are drawn at the axis' left edge with a '<' marker instead
+    bicubic_psnr = _value((base.get("bicubic") or {}).get("psnr"))
+    everyone = report["structures"] + report.get("references", [])
+    psnrs = [_value(r["psnr"]) for r in everyone if _value(r["psnr"]) is not None]
+    floor = None
+    if bicubic_psnr is not None and psnrs:
+        on_scale = [p for p in psnrs if p >= bicubic_psnr - 8]
+        floor = min(on_scale) - 0.5 if len(on_scale) < len(psnrs) else None
     for ax, key, label in (
         (axes[0], "psnr", "Y-PSNR on the SR test split, x4 (dB)"),
         (axes[1], "gflops_per_mp", "GFLOPs per output megapixel (log)"),
@@ -244,13 +253,16 @@ def plot(report: dict, path: Path = PLOT) -> None:
                 m = r["map50"]
                 if x is None or m is None:
                     continue
+                off = key == "psnr" and floor is not None and x < floor
+                x = floor if off else x
+                point = {**style, "marker": "<"} if off else style
                 err = (
                     [[m["value"] - m["low"]], [m["high"] - m["value"]]]
                     if m.get("low") is not None
                     else None
                 )
-                ax.errorbar(x, m["value"], yerr=err, capsize=2, linestyle="none", **style)
-                name = r["name"].removeprefix("ref-")
+                ax.errorbar(x, m["value"], yerr=err, capsize=2, linestyle="none", **point)
+                name = r["name"].removeprefix("ref-") + (" (off scale)" if off else "")
                 ax.annotate(name if "reference" not in r else f"{name} (bundled)", (x, m["value"]),
                             textcoords="offset points", xytext=(4, 4), fontsize=8)  # fmt: skip
         for ref, colour in (("bicubic", "tab:red"), ("hr", "tab:green")):
@@ -263,10 +275,12 @@ def plot(report: dict, path: Path = PLOT) -> None:
             )
         if key == "gflops_per_mp":
             ax.set_xscale("log")
+        elif floor is not None:
+            ax.set_xlim(left=floor - 0.2)
         ax.set_xlabel(label)
         ax.set_ylabel("detect mAP50 (tiny objects, x4), 95% CI")
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper left", fontsize=8)
     fig.suptitle(
         f"SR structures trained on one budget ({report['budget']['train.iterations']} steps each, "
         "from scratch); grey: bundled weights, not this budget"
