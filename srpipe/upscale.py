@@ -206,13 +206,13 @@ class Upscaler:
     # ------------------------------------------------------------------ set-up
 
     def _prepare_module(self, module: nn.Module) -> nn.Module:
-        import torch
+        from srpipe.models.layout import to_channels_last
 
         module = module.to(self.device).eval()
         for param in module.parameters():
             param.requires_grad_(False)
         if self.channels_last:
-            module = module.to(memory_format=torch.channels_last)
+            module = to_channels_last(module)
         return module
 
     def describe(self) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from srpipe.atomic import atomic_path, write_text
 from srpipe.errors import SrpipeError
 from srpipe.metrics import psnr, ssim
 from srpipe.models.checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
+from srpipe.models.layout import to_channels_last
 from srpipe.plugins import get_plugin_manager
 from srpipe.resize import imresize
 from srpipe.train import distributed as D
@@ -290,7 +291,7 @@ class Trainer:
             self._say(f"init_from {c['model']['init_from']}: {copied}/{total} tensors copied")
         self.model.to(self.ctx.device)
         if self.channels_last:
-            self.model.to(memory_format=torch.channels_last)
+            to_channels_last(self.model)
         self.ema = EMA(self.model, t["ema"]) if t["ema"] > 0 else None
         self.net: nn.Module = self.model
         if self.ctx.distributed:

@@ -63,3 +63,23 @@ def test_official_key_names_are_detected_as_han(tmp_path):
     x = torch.rand(1, 3, 5, 5)
     with torch.no_grad():
         assert torch.allclose(model(x), loaded(x), atol=1e-6)
+
+
+def test_channels_last_layout_skips_the_conv3d_and_keeps_the_output():
+    """`module.to(memory_format=channels_last)` raises on HAN's 5-D Conv3d weight; the
+    layout helper converts the 4-D tensors only (the default of `upscale` and `train`)."""
+    from srpipe.models.layout import to_channels_last
+
+    torch.manual_seed(0)
+    model = get_plugin_manager().model("han").build(scale=2, **TINY).eval()
+    with pytest.raises(RuntimeError):
+        copy_of = get_plugin_manager().model("han").build(scale=2, **TINY)
+        copy_of.to(memory_format=torch.channels_last)
+    x = torch.rand(1, 3, 6, 7)
+    with torch.no_grad():
+        plain = model(x)
+        to_channels_last(model)
+        converted = model(x.contiguous(memory_format=torch.channels_last))
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(plain, converted, atol=1e-5)
