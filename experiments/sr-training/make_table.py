@@ -7,6 +7,8 @@
 * ``test``: the published numbers, from ``test/report.json`` (``srpipe eval sr`` on the SR test
   split, the papers' layout: Y-PSNR / SSIM, shave = scale), with each model's gain over bicubic
   and its jackknife/bootstrap interval as the report states it.
+* ``change``: bundled ``edsr`` in ``test-first-bundle/report.json`` (the first bundle's
+  test run) and in ``test/report.json``, beside SRMD-NF.
 * ``validation``: the selection evidence, from ``srpipe/weights/index.json`` (each trained
   checkpoint's validation table, scored by ``scripts/train_bundled.py bundle``).
 """
@@ -86,11 +88,39 @@ def validation_table(index: dict) -> str:
     return "\n".join(lines)
 
 
+def _psnr(report: dict) -> dict[tuple[str, int], float]:
+    return {
+        (r["variant"], r["scale"]): r["value"]["value"]
+        for r in report["results"]
+        if r["metric"] == "psnr" and (r.get("value") or {}).get("value") is not None
+    }
+
+
+def change_table(before: dict, after: dict, model: str = "edsr", rival: str = "srmd") -> str:
+    """``model``'s test Y-PSNR in the first bundle's report and now, beside ``rival``'s."""
+    old, new = _psnr(before), _psnr(after)
+    lines = [
+        f"| scale | {model}, first bundle | {model}, now | change | {rival} | now minus {rival} |",
+        "|---|---|---|---|---|---|",
+    ]
+    for scale in after["scales"]:
+        a, b, r = old.get((model, scale)), new.get((model, scale)), new.get((rival, scale))
+        if None in (a, b, r):
+            continue
+        lines.append(f"| x{scale} | {a:.2f} | {b:.2f} | {b - a:+.2f} | {r:.2f} | {b - r:+.2f} |")
+    return "\n".join(lines)
+
+
 def blocks() -> dict[str, str]:
     out = {"validation": validation_table(json.loads(INDEX.read_text()))}
     report = HERE / "test" / "report.json"
     if report.is_file():
         out["test"] = test_table(json.loads(report.read_text()))
+        first = HERE / "test-first-bundle" / "report.json"
+        if first.is_file():
+            out["change"] = change_table(
+                json.loads(first.read_text()), json.loads(report.read_text())
+            )
     return out
 
 
