@@ -25,6 +25,10 @@ def _frames_in(path: Path) -> int:
         return sum(1 for _ in container.decode(video=0))
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_leaves_a_playable_partial_and_says_so(tmp_path, sig):
     clip = write_cv2_video(tmp_path / "long.mp4", count=1500, size=(64, 48))
@@ -49,6 +53,9 @@ def test_signal_leaves_a_playable_partial_and_says_so(tmp_path, sig):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # a suite started as a background job (`make test &`) inherits SIGINT ignored, and
+        # Python then installs no KeyboardInterrupt handler: give the child a terminal's default
+        preexec_fn=_default_sigint,
     )
     partial = out.with_name("a.partial.mp4")
     # the muxer flushes in large chunks, so progress is read from the bar on stderr instead
