@@ -309,14 +309,24 @@ class FrameWriter:
         try:
             for packet in self._stream.encode():
                 self._container.mux(packet)
+        except BaseException:
+            self._close_containers()
+            raise
+        self._finish_audio_and_close()
+
+    def _finish_audio_and_close(self) -> None:
+        """Mux the rest of the audio (to the end of the last frame, not past it) and close."""
+        try:
             if self._audio_in is not None:
-                # audio runs to the end of the last frame, not past it
                 self._audio_end = self._last_pts * float(self._time_base) + 1.0 / self.fps
                 self._mux_audio_until(None)
         finally:
-            self._container.close()
-            if self._audio_in is not None:
-                self._audio_in.close()
+            self._close_containers()
+
+    def _close_containers(self) -> None:
+        self._container.close()
+        if self._audio_in is not None:
+            self._audio_in.close()
 
     def close(self) -> Path:
         """Finish the video and rename it to its final name; returns that path."""
@@ -473,11 +483,5 @@ class _Joined(FrameWriter):
         return self.close()
 
     def _finalise(self) -> None:
-        try:
-            if self._audio_in is not None:
-                self._audio_end = self._last_pts * float(self._time_base) + 1.0 / self.fps
-                self._mux_audio_until(None)
-        finally:
-            self._container.close()
-            if self._audio_in is not None:
-                self._audio_in.close()
+        # the parts' packets were copied, not encoded here: there is no encoder to flush
+        self._finish_audio_and_close()

@@ -255,12 +255,7 @@ class TaskTrainer(Trainer):
                 with _autocast(self.precision, device):
                     sr_feats = self.view.features(sr)
                 loss = loss + w["tdp"] * self.view.feature_loss(sr_feats, hr_feats).float()
-            self._check_finite(loss)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if self.config["optim"]["grad_clip"] > 0:
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.config["optim"]["grad_clip"])
-            self.optimizer.step()
+            self._optimise_sr(loss)
             total = total + loss.detach()
             sr_seen = sr.detach()
         elif self.recipe.trains_task:

@@ -636,13 +636,17 @@ class Trainer:
             sr = self.net(lr_img)
         # a list when the network is deeply supervised (LapSRN levels, SRFBN steps)
         loss = self.loss_fn(sr, hr_img)
+        self._optimise_sr(loss)
+        return loss.detach()
+
+    def _optimise_sr(self, loss: torch.Tensor) -> None:
+        """One optimizer step of the SR network on ``loss`` (finite check, clipping)."""
         self._check_finite(loss)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config["optim"]["grad_clip"] > 0:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config["optim"]["grad_clip"])
         self.optimizer.step()
-        return loss.detach()
 
     def _before_first_step(self, writer) -> None:
         """Called once at the start of a new run (rank 0, after the bicubic reference)."""
