@@ -603,10 +603,10 @@ def _write_outputs(tag, spec, scale, out, model, best_state, curve, val, bicubic
 
 def _donor_init(path: Path) -> str | None:
     """The ``init`` recorded in a safetensors file's metadata, if any (no srpipe needed)."""
-    with path.open("rb") as handle:
-        size = int.from_bytes(handle.read(8), "little")
-        header = json.loads(handle.read(size))
-    value = header.get("__metadata__", {}).get("init")
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as handle:
+        value = (handle.metadata() or {}).get("init")
     if value is None:
         return None
     try:
