@@ -109,6 +109,11 @@ class FrameShards:
             try:
                 quiet_here = quiet or not ranks.is_main  # one progress bar
                 self.run_frames(frames, self.writer, quiet_here)
+            except Exception:
+                # keep the folder: another rank may not have created its part in it yet,
+                # and would then fail writing it; ``guarded`` removes it once all stopped
+                self.discard(keep_folder=True)
+                raise
             except BaseException:
                 self.discard()
                 raise
@@ -167,8 +172,8 @@ class FrameShards:
         result.outputs.append(str(joined if joined is not None else self.video_path))
         return True
 
-    def discard(self) -> None:
-        """Remove this rank's part (finished or not)."""
+    def discard(self, keep_folder: bool = False) -> None:
+        """Remove this rank's part (finished or not), and the folder when it is empty."""
         if self.writer is not None and not getattr(self.writer, "finished", None):
             with contextlib.suppress(Exception):
                 self.writer.abort()
@@ -176,6 +181,8 @@ class FrameShards:
         for path in (self.part, partial):
             if path is not None:
                 Path(path).unlink(missing_ok=True)
+        if keep_folder:
+            return
         with contextlib.suppress(OSError):
             self.parts.rmdir()  # the last rank to leave it (Ctrl-C: no finish() follows)
 
