@@ -232,9 +232,11 @@ def interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> Interval:
 
 def t_quantile(confidence: float, df: int) -> float:
     """The two-sided Student t critical value: ``P(|T_df| <= q) = confidence``."""
-    from scipy.stats import t
+    # scipy.special's inverse t CDF is the same routine scipy.stats.t.ppf calls, and
+    # importing it costs a third of importing scipy.stats (0.2 s vs 0.7 s: every report)
+    from scipy.special import stdtrit
 
-    return float(t.ppf(0.5 + confidence / 2.0, df))
+    return float(stdtrit(df, 0.5 + confidence / 2.0))
 
 
 def jackknife_interval(

@@ -36,6 +36,26 @@ def test_version() -> None:
     assert __version__ in result.stdout
 
 
+def test_the_quick_exit_keeps_output_atexit_handlers_and_threads() -> None:
+    # main() ends the process without the interpreter's teardown (srpipe.cli._exit_process):
+    # piped stdout is flushed, a plugin's atexit handler and a non-daemon thread still run
+    script = (
+        "import atexit, sys, threading, time\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+        "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done'))).start()\n"
+        "sys.argv = ['srpipe', 'tasks']\n"
+        "from srpipe.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "detect" in result.stdout
+    assert lines[-2:] == ["thread done", "atexit ran"]
+
+
 def test_help_lists_verbs_and_examples() -> None:
     result = srpipe("--help")
     assert result.returncode == 0
