@@ -80,3 +80,15 @@ def test_structures_table_values_are_report_values():
     # a changed report changes the table and the reading: nothing is typed by hand
     first["map50"]["value"] += 0.25
     assert module.results_table(report) != table
+
+
+def test_sharding_table_rates_the_video_against_the_video():
+    publisher = _publisher()
+    record = {
+        "images": 8, "size": 64, "bootstrap": 10, "cpu_count": 2, "video_frames": 24,
+        "load_average_before": [0.5], "reports_equal": True, "video_records_equal": False,
+        "best": {"1 rank": 10.0, "2 ranks": 5.0, "video, 1 rank": 30.0, "video, 2 ranks": 20.0},
+    }  # fmt: skip
+    rows = publisher.sharding_table(record, "x.json").splitlines()
+    assert "| 2 ranks | 5.0 s | 2.00x | yes |" in rows
+    assert "| video, 2 ranks (24-frame video, records.json) | 20.0 s | 1.50x | NO |" in rows

@@ -9,6 +9,9 @@
   and its jackknife/bootstrap interval as the report states it.
 * ``change``: bundled ``edsr`` in ``test-first-bundle/report.json`` (the first bundle's
   test run) and in ``test/report.json``, beside SRMD-NF.
+* ``continuation``: the CPU continuation runs in ``cpu-continue/`` (fp32, lower learning
+  rate, from the bundle) against the runs they continued (``cpu-distill/``), on the runs' own
+  validation measure (``best_val_psnr``).
 * ``validation``: the selection evidence, from ``srpipe/weights/index.json`` (each trained
   checkpoint's validation table, scored by ``scripts/train_bundled.py bundle``).
 """
@@ -111,8 +114,28 @@ def change_table(before: dict, after: dict, model: str = "edsr", rival: str = "s
     return "\n".join(lines)
 
 
+def continuation_table(folder: Path, before: Path) -> str:
+    """Each continuation run beside the run it started from, on the same validation measure."""
+    lines = [
+        "| job | before: best val | continued | change | minutes | steps/min | precision |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for path in sorted(folder.glob("edsr_x*.json")):
+        run, start = json.loads(path.read_text()), json.loads((before / path.name).read_text())
+        a, b = start["best_val_psnr"], run["best_val_psnr"]
+        steps = run["curve"][-1]["step"] / (run["curve"][-1]["seconds"] / 60)
+        precision = "bf16 autocast" if run["bf16"] else "fp32"
+        lines.append(
+            f"| {run['job']} | {a:.3f} | {b:.3f} | {b - a:+.3f} | {run['minutes']:.0f} "
+            f"| {steps:.0f} | {precision} |"
+        )
+    return "\n".join(lines)
+
+
 def blocks() -> dict[str, str]:
     out = {"validation": validation_table(json.loads(INDEX.read_text()))}
+    if (HERE / "cpu-continue").is_dir():
+        out["continuation"] = continuation_table(HERE / "cpu-continue", HERE / "cpu-distill")
     report = HERE / "test" / "report.json"
     if report.is_file():
         out["test"] = test_table(json.loads(report.read_text()))
