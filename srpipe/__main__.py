@@ -1,6 +1,6 @@
 """`python -m srpipe` (also what `torchrun -m srpipe train ...` runs)."""
 
-from srpipe.cli import main
+from srpipe.cli import entry
 
 if __name__ == "__main__":
-    main()
+    entry()

@@ -147,10 +147,22 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     else:
         # standalone_mode=False returns ctx.exit()'s code instead of exiting
-        code = code if isinstance(code, int) else 0
-        if argv is None:
-            _exit_process(code)
-        sys.exit(code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def entry() -> None:
+    """The ``srpipe`` program (console script, ``python -m srpipe``, torchrun's ``-m srpipe``).
+
+    :func:`main`, then the process ends without the interpreter's teardown
+    (:func:`_exit_process`). Python code that calls :func:`main` gets a plain ``SystemExit``.
+    """
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+        if code is not None and not isinstance(code, int):
+            raise  # sys.exit("message") prints it; keep that behaviour
+        _exit_process(code or 0)
 
 
 def _exit_process(code: int) -> None:

@@ -37,15 +37,15 @@ def test_version() -> None:
 
 
 def test_the_quick_exit_keeps_output_atexit_handlers_and_threads() -> None:
-    # main() ends the process without the interpreter's teardown (srpipe.cli._exit_process):
+    # entry() ends the process without the interpreter's teardown (srpipe.cli._exit_process):
     # piped stdout is flushed, a plugin's atexit handler and a non-daemon thread still run
     script = (
         "import atexit, sys, threading, time\n"
         "atexit.register(lambda: print('atexit ran'))\n"
         "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done'))).start()\n"
         "sys.argv = ['srpipe', 'tasks']\n"
-        "from srpipe.cli import main\n"
-        "main()\n"
+        "from srpipe.cli import entry\n"
+        "entry()\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
