@@ -176,11 +176,15 @@ def _exit_process(code: int) -> None:
     """
     if sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(code)
-    for thread in threading.enumerate():  # as the normal exit does: non-daemon threads finish
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
+    # what the normal exit does first: threading's own exit callbacks (they stop idle
+    # concurrent.futures workers, which a plain join would wait on forever), then the
+    # non-daemon threads finish
+    threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
+    try:
+        sys.stdout.flush()
+    except Exception:  # stdout gone or full: the output is lost, say so (as Python does)
+        code = code or 120
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
     os._exit(code)

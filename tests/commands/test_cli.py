@@ -43,6 +43,8 @@ def test_the_quick_exit_keeps_output_atexit_handlers_and_threads() -> None:
         "import atexit, sys, threading, time\n"
         "atexit.register(lambda: print('atexit ran'))\n"
         "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done'))).start()\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "pool = ThreadPoolExecutor(1); pool.submit(print, 'pooled')\n"
         "sys.argv = ['srpipe', 'tasks']\n"
         "from srpipe.cli import entry\n"
         "entry()\n"
@@ -54,6 +56,23 @@ def test_the_quick_exit_keeps_output_atexit_handlers_and_threads() -> None:
     lines = result.stdout.splitlines()
     assert "detect" in result.stdout
     assert lines[-2:] == ["thread done", "atexit ran"]
+    assert "pooled" in lines  # and an executor's idle worker does not keep the process alive
+
+
+def test_the_quick_exit_reports_lost_output() -> None:
+    # click.echo flushes as it goes (a full disk is then an ordinary one-line error); a
+    # plugin's print() is buffered until the exit, which must not report success
+    script = (
+        "import io, sys\n"
+        "class Full(io.StringIO):\n"
+        "    def flush(self): raise OSError(28, 'No space left on device')\n"
+        "sys.stdout = Full()\n"
+        "print('buffered')\n"
+        "from srpipe.cli import _exit_process\n"
+        "_exit_process(0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], timeout=300)
+    assert result.returncode == 120
 
 
 def test_help_lists_verbs_and_examples() -> None:
