@@ -42,7 +42,11 @@ def test_the_quick_exit_keeps_output_atexit_handlers_and_threads() -> None:
     script = (
         "import atexit, sys, threading, time\n"
         "atexit.register(lambda: print('atexit ran'))\n"
-        "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done'))).start()\n"
+        # joining the main thread returns once the process starts to exit: the thread
+        # prints after the command, whatever the machine's load
+        "def late():\n"
+        "    threading.main_thread().join(); time.sleep(0.2); print('thread done')\n"
+        "threading.Thread(target=late).start()\n"
         "from concurrent.futures import ThreadPoolExecutor\n"
         "pool = ThreadPoolExecutor(1); pool.submit(print, 'pooled')\n"
         "sys.argv = ['srpipe', 'tasks']\n"
