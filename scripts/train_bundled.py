@@ -567,7 +567,7 @@ def _write_outputs(tag, spec, scale, out, model, best_state, curve, val, bicubic
         }
     if args.init_all:  # name what the donor itself started from: the chain ends in real data
         donor_init = _donor_init(Path(args.init_all))
-        meta["init"] = f"{Path(args.init_all).name}" + (
+        meta["init"] = Path(args.init_all).name + (
             f", itself from {donor_init}" if donor_init else ""
         )
     tensors = {

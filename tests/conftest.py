@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 # Two xdist workers share two cores: one thread each avoids oversubscription.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("SRPIPE_CACHE", str(Path(__file__).parent / ".cache-srpipe"))
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_script(path: Path | str, name: str | None = None) -> ModuleType:
+    """A script or one-file plugin run as a file (not a package module), imported by path;
+    ``path`` relative to the repository root, or absolute."""
+    path = REPO / path
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ from srpipe.plugins import get_plugin_manager
 from srpipe.resize import degrade
 from srpipe.task import Dataset, Item, Task, Variant
 from srpipe.upscale_cache import UpscaleCache, image_digest
+from tests.conftest import load_script
 
 
 class BrightnessTask(Task):
@@ -483,13 +484,7 @@ def test_example_plugin_through_the_harness(
     tmp_path: Path, example_plugin_dir: Path, cache: UpscaleCache
 ) -> None:
     """The one-file example task (docs) gets every variant, lr included, and annotated crops."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "srpipe_sharpness_example", example_plugin_dir / "srpipe_sharpness.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(example_plugin_dir / "srpipe_sharpness.py", "srpipe_sharpness_example")
     data = write_pngs(tmp_path / "photos", n=3, size=(48, 64))
     up, _ = tiny_upscaler(2)
     result = compare(

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import load_script
 
 
 def _publisher():
-    spec = importlib.util.spec_from_file_location(
-        "publish_results", REPO / "scripts" / "publish_results.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/publish_results.py")
 
 
 def test_readme_and_experiments_tables_equal_their_reports():
@@ -42,21 +34,12 @@ def test_every_table_value_is_a_report_value(tmp_path):
 
 
 def test_sr_training_tables_equal_their_files():
-    spec = importlib.util.spec_from_file_location(
-        "make_table", REPO / "experiments" / "sr-training" / "make_table.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("experiments/sr-training/make_table.py")
     assert module.main(["--check"]) == 0, "run python experiments/sr-training/make_table.py"
 
 
 def _structures_tables():
-    spec = importlib.util.spec_from_file_location(
-        "structures_make_table", REPO / "experiments" / "structures" / "make_table.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("experiments/structures/make_table.py", "structures_make_table")
 
 
 def test_structures_tables_equal_their_report():

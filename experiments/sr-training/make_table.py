@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run as a file: experiments/ holds readme_blocks
+from readme_blocks import rewrite  # noqa: E402
+
 INDEX = HERE.parents[1] / "srpipe" / "weights" / "index.json"
 README = HERE / "README.md"
-BLOCK = re.compile(r"(<!-- table:(\w+):begin -->\n)(.*?)(<!-- table:\2:end -->)", re.S)
 
 
 def test_table(report: dict) -> str:
@@ -152,20 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
     generated = blocks()
-    text = README.read_text()
-
-    def replace(match: re.Match) -> str:
-        body = generated.get(match.group(2))
-        return match.group(0) if body is None else f"{match.group(1)}{body}\n{match.group(4)}"
-
-    new = BLOCK.sub(replace, text)
-    if args.check:
-        if new != text:
-            print("experiments/sr-training/README.md is stale; run make_table.py")
-            return 1
-        return 0
-    README.write_text(new)
-    return 0
+    status = rewrite(README, generated, check=args.check)
+    return status
 
 
 if __name__ == "__main__":
