@@ -11,13 +11,14 @@ What it does, in one process on this machine:
    the synthetic benchmark's tiny tiles pasted on, degraded x4 with srpipe's MATLAB bicubic
    to **320x180** and written as a video (srpipe_video's writer);
 2. builds the ``--sr`` model x4 (default ``edsr``, EDSR-baseline) through
-   ``srpipe.upscale.Upscaler``: bundled weights when they exist, else the same architecture
+   ``srpipe.upscaling.upscaler.Upscaler``: bundled weights when they exist, else the same
+   architecture
    with random weights (same cost; then the detector finds nothing in the noise it makes);
 3. loads the detector (``--detector``, default the bundled tiny-object YOLOv8s) through the
    ``detect`` task, which detects at the upscaled frame's native size (1280x720);
 4. **staged loop**: decodes, upscales, detects, draws and encodes frame batches one
    after the other, timing each stage, so the split is exact (no overlap);
-5. **runner**: the real ``srpipe run detect`` path (:func:`srpipe.runner.run_task`) on the
+5. **runner**: the real ``srpipe run detect`` path (:func:`srpipe.running.runner.run_task`) on the
    same file, end to end, with the runner's own stage times (with the video plugin's
    pipeline, decode and encode overlap SR and detection, so its stages may sum to more
    than the wall time). Skipped with the reason if the runner cannot open the video.
@@ -42,7 +43,7 @@ def make_input(path: Path, frames: int, scale: int) -> dict[str, Any]:
     from srpipe_detect.synth import SynthConfig, _place_objects, _video_frames
     from srpipe_video.writer import FrameWriter
 
-    from srpipe.resize import degrade
+    from srpipe.image.resize import degrade
 
     hr_frames = _video_frames("bigbuckbunny.mp4", frames)()
     cfg = SynthConfig(min_objects=20, max_objects=30, min_object=12, max_object=24)
@@ -68,7 +69,7 @@ def build_upscaler(sr: str, scale: int, batch_size: int) -> tuple[Any, str]:
     same architecture with random weights."""
     from srpipe.errors import SrpipeError
     from srpipe.plugins import get_plugin_manager
-    from srpipe.upscale import Upscaler
+    from srpipe.upscaling.upscaler import Upscaler
 
     options = {"device": "cpu", "precision": "fp32", "batch_size": batch_size}
     try:
@@ -138,7 +139,7 @@ def via_runner(
     from srpipe_detect.task import DetectTask
 
     from srpipe.errors import SrpipeError
-    from srpipe.runner import run_task
+    from srpipe.running.runner import run_task
 
     options = {"detector": detector} if detector else {}
     start = time.perf_counter()

@@ -57,7 +57,7 @@ def run_upscale(src: Path, dst: Path, *extra: str) -> tuple[float, float]:
 def planned_tile(width: int, height: int, budget: str | None) -> tuple[int, int]:
     """(tile, budget bytes) the default planning picks for this input."""
     sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
-    from srpipe.upscale import Upscaler
+    from srpipe.upscaling.upscaler import Upscaler
 
     up = Upscaler("edsr", 4, device="cpu", memory=budget)
     return up._tile_for(height, width), up.memory_budget
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--budget", default=None, help="--memory for every run (default: none)")
     parser.add_argument("--check", action="store_true", help="compare with the untiled output")
     args = parser.parse_args()
-    from srpipe.imageio import read_image, write_image
+    from srpipe.image.io import read_image, write_image
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

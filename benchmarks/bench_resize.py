@@ -36,7 +36,7 @@ def main() -> None:
     import cv2
     import torch
 
-    from srpipe.resize import degrade, imresize
+    from srpipe.image.resize import degrade, imresize
 
     rng = np.random.default_rng(0)
     hr = rng.integers(0, 256, (1356, 2040, 3), dtype=np.uint8)

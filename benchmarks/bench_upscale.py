@@ -141,7 +141,7 @@ def reset_peak_rss() -> bool:
 
 def child(args: argparse.Namespace) -> None:
     """One upscale in a fresh process; prints seconds and peak RSS as JSON."""
-    from srpipe.upscale import Upscaler
+    from srpipe.upscaling.upscaler import Upscaler
 
     hyper = {} if args.child_model == "baseline" else {"n_resblocks": 2, "n_feats": 16}
     model = ours_model(args.scale, **hyper)
@@ -149,7 +149,7 @@ def child(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(0)
     # smooth random content (upscaled noise) so the model sees image-like input
     small = rng.integers(0, 256, (max(h // 8, 2), max(w // 8, 2), 3), dtype=np.uint8)
-    from srpipe.resize import imresize
+    from srpipe.image.resize import imresize
 
     img = imresize(small, output_size=(h, w))
     del small
@@ -211,7 +211,7 @@ def run_child(
 
 
 def bench_reference(args: argparse.Namespace, report: dict[str, Any]) -> None:
-    from srpipe.upscale import Upscaler
+    from srpipe.upscaling.upscaler import Upscaler
 
     scale, size = args.scale, args.size
     model = ours_model(scale)

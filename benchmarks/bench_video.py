@@ -10,7 +10,8 @@ What it does, on one machine in one process:
    (640x272), degraded x``--scale`` with srpipe's MATLAB bicubic and written as H.264, so the
    SR output has the clip's original size;
 2. builds the SR model (``--model``, default ``edsr`` = EDSR-baseline x4) through
-   ``srpipe.upscale.Upscaler`` with its bundled weights when they exist; otherwise the same
+   ``srpipe.upscaling.upscaler.Upscaler`` with its bundled weights when they exist; otherwise the
+   same
    architecture from the model registry (EDSR-baseline: 1.52M parameters) with random
    weights, wrapped by ``Upscaler.from_module``: the cost of a forward pass does not depend
    on the weights' values;
@@ -47,7 +48,7 @@ def make_input(path: Path, frames: int, scale: int) -> dict[str, Any]:
     from srpipe_video.task import packaged_clip_path
     from srpipe_video.writer import FrameWriter
 
-    from srpipe.resize import degrade
+    from srpipe.image.resize import degrade
 
     source = FrameSequence(packaged_clip_path("bikes"), end=frames)
     writer = None
@@ -66,7 +67,7 @@ def build_upscaler(name: str, scale: int, precision: str, batch_size: int) -> tu
     from srpipe.errors import SrpipeError
     from srpipe.models.networks import count_parameters
     from srpipe.plugins import get_plugin_manager
-    from srpipe.upscale import Upscaler
+    from srpipe.upscaling.upscaler import Upscaler
 
     options = {"device": "cpu", "precision": precision, "batch_size": batch_size}
     try:

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def score(upscale, pairs, scale: int) -> list[tuple[str, float, float]]:
     """(image, Y-PSNR, Y-SSIM) per validation pair for ``upscale(lr_uint8) -> sr_uint8``."""
-    from srpipe.metrics import psnr, ssim
+    from srpipe.image.metrics import psnr, ssim
 
     rows = []
     for pair in pairs:
@@ -83,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import yaml
 
-    from srpipe.imageio import read_image  # noqa: F401  (fail early if the engine is missing)
+    from srpipe.image.io import read_image  # noqa: F401  (fail early if the engine is missing)
+    from srpipe.image.resize import imresize
     from srpipe.models.checkpoint import load_checkpoint, save_checkpoint
-    from srpipe.resize import imresize
     from srpipe.train.datasets import load_pairs
     from srpipe.weights import update_index, weights_path
 

@@ -47,7 +47,7 @@ def face_chips() -> list[tuple[str, np.ndarray]]:
     from srpipe_faces.models import shared_detector
 
     from srpipe.data import sources
-    from srpipe.imageio import read_image
+    from srpipe.image.io import read_image
 
     detector = shared_detector(20, "cpu")
     embedder = get_embedder("facenet-casia")

@@ -114,8 +114,8 @@ def check_images() -> list[np.ndarray]:
 
 def max_level_change(model32, model16, scale: int) -> int:
     """Largest uint8 difference between fp32 and fp16-stored weights on the check images."""
-    from srpipe.resize import degrade
-    from srpipe.upscale import Upscaler
+    from srpipe.image.resize import degrade
+    from srpipe.upscaling.upscaler import Upscaler
 
     worst = 0
     for hr in check_images():

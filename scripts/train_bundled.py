@@ -108,7 +108,7 @@ def prepare(out: Path, liif: Path) -> None:
 
     from srpipe.data import sources
     from srpipe.data.samples import build_samples
-    from srpipe.resize import imresize
+    from srpipe.image.resize import imresize
 
     out.mkdir(parents=True, exist_ok=True)
     root = build_samples()
@@ -164,8 +164,8 @@ def teach(args: argparse.Namespace) -> None:
     teacher (DAT-light, the authors' DIV2K weights) never sees a validation or test image.
     Stored beside the corpus as ``teacher_x<scale>.npz`` (LR uint8, teacher output uint8).
     """
-    from srpipe.resize import imresize
-    from srpipe.upscale import Upscaler
+    from srpipe.image.resize import imresize
+    from srpipe.upscaling.upscaler import Upscaler
     from srpipe.weights import weights_path
 
     names = json.loads((args.data / "corpus.json").read_text())["train"]
@@ -323,7 +323,7 @@ def _tail(model, features):
 def _y_psnr(out, hr, shave: int) -> float:
     """Y-PSNR of a rounded (1, 3, H, W) output in 0..255 against an HR uint8 (3, H, W) tensor.
 
-    The protocol of srpipe.metrics.psnr, in torch so the GPU run needs no other package."""
+    The protocol of srpipe.image.metrics.psnr, in torch so the GPU run needs no other package."""
     a = _y(out)[:, shave:-shave, shave:-shave]
     b = _y(hr[None].float())[:, shave:-shave, shave:-shave]
     mse = float(((a - b) ** 2).mean())
@@ -645,9 +645,9 @@ def bundle(args: argparse.Namespace) -> None:
     import torch
 
     from srpipe.data import sources
-    from srpipe.metrics import psnr, ssim
+    from srpipe.image.metrics import psnr, ssim
+    from srpipe.image.resize import imresize
     from srpipe.models.checkpoint import load_checkpoint, load_model, save_checkpoint
-    from srpipe.resize import imresize
     from srpipe.train.datasets import load_pairs
     from srpipe.train.trainer import sr_image
     from srpipe.weights import update_index, weights_path

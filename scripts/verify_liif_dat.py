@@ -53,10 +53,10 @@ def images() -> list[tuple[str, np.ndarray]]:
 
 def low_res(hr: np.ndarray, scale: float) -> np.ndarray:
     """MATLAB-bicubic LR; HR cut so that the LR grid is whole (as the protocol's modcrop)."""
-    from srpipe.resize import imresize
+    from srpipe.image.resize import imresize
 
     if float(scale).is_integer():
-        from srpipe.resize import degrade
+        from srpipe.image.resize import degrade
 
         return degrade(hr, int(scale))
     lr_h, lr_w = int(hr.shape[0] / scale), int(hr.shape[1] / scale)

@@ -1,7 +1,7 @@
 """``srpipe.compare``: the Python face of ``srpipe eval``, and how it finds task and data.
 
 The CLI (:mod:`srpipe.commands.evaluate`) calls :func:`compare` with the parsed options;
-a notebook calls it with keywords. Both end in :class:`srpipe.harness.Comparison`.
+a notebook calls it with keywords. Both end in :class:`srpipe.comparison.harness.Comparison`.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from typing import Any
 
 import numpy as np
 
+from srpipe.comparison.harness import Comparison
+from srpipe.comparison.results import ComparisonResult, plain
+from srpipe.comparison.settings import EvalSettings
 from srpipe.distributed import workers
 from srpipe.errors import UsageError
-from srpipe.harness import Comparison
 from srpipe.legacy import read_with, setup_task
 from srpipe.plugins import get_plugin_manager
 from srpipe.report import write_reports
-from srpipe.results import ComparisonResult, plain
-from srpipe.settings import EvalSettings
 from srpipe.task import Dataset, Item, Task, TaskContext
-from srpipe.upscale_cache import UpscaleCache
+from srpipe.upscaling.cache import UpscaleCache
 
 
 def compare(
@@ -40,8 +40,8 @@ def compare(
     ``task`` is a registered name, a Task class, or a set-up Task instance; ``data`` a path
     or name the task (or a registered dataset reader) understands, a ready
     :class:`~srpipe.task.Dataset`, or None for the task's default set. Keywords ``changes``
-    are fields of :class:`~srpipe.settings.EvalSettings` (``sr``, ``compare``, ``scales``,
-    ``device``, ``precision``, ``limit``, ``bootstrap``, ``seed``, ...), whose defaults
+    are fields of :class:`~srpipe.comparison.settings.EvalSettings` (``sr``, ``compare``,
+    ``scales``, ``device``, ``precision``, ``limit``, ``bootstrap``, ``seed``, ...), whose defaults
     are those of ``srpipe eval``. With ``out`` the same reports as the CLI are written
     there. Example::
 

@@ -92,21 +92,34 @@ class Workers:
             if status is not None:
                 raise RankFailed(f"rank {rank} failed: {status}", here=rank == self.rank)
 
-    def run_share(self, work: Callable[[], Any], where: Callable[[], str]) -> Any:
+    def run_share(
+        self,
+        work: Callable[[], Any],
+        where: Callable[[], str],
+        on_failure: Callable[[], None] | None = None,
+    ) -> Any:
         """``work()`` on this rank's share, then :meth:`check` with its failure, if any.
 
+        The one guarded share every sharded pipeline (eval, run, upscale) goes through.
         ``where()`` names what the rank was working on when it failed (e.g. ``image
-        'a.png'``). A single process just runs ``work`` and lets errors through.
+        'a.png'``). ``on_failure()`` runs on every rank when any rank failed, before the
+        error is raised (a rank's partial output is removed there). A single process just
+        runs ``work`` and lets errors through (``on_failure`` included).
         """
-        if not self.distributed:
-            return work()
-        result, error = None, None
         try:
-            result = work()
-        except Exception as exc:
-            error = f"{where()}: {one_line(exc)}"
-        self.check(error)
-        return result
+            if not self.distributed:
+                return work()
+            result, error = None, None
+            try:
+                result = work()
+            except Exception as exc:
+                error = f"{where()}: {one_line(exc)}"
+            self.check(error)
+            return result
+        except SrpipeError:
+            if on_failure is not None:
+                on_failure()
+            raise
 
     def gather(self, payload: Any) -> list[Any] | None:
         """Every rank's ``payload``, in rank order, on rank 0 (None on the others)."""

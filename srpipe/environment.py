@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from srpipe.plugins import get_plugin_manager
+from srpipe.plugins import call_optional_hook
 from srpipe.version import __version__
 
 #: distributions whose versions every report records (what the core itself computes with)
@@ -44,12 +43,7 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
     }
     versions.update({dist: distribution_version(dist) for dist in CORE_DISTRIBUTIONS})
-    try:
-        batches = get_plugin_manager().hook.srpipe_environment()
-    except Exception as exc:  # a plugin's version lookup must not lose the user a report
-        print(f"srpipe: a plugin failed to report its environment: {exc}", file=sys.stderr)
-        batches = []
-    for batch in batches:
+    for batch in call_optional_hook("srpipe_environment"):
         for key, value in (batch or {}).items():
             versions.setdefault(str(key), value)
     return versions

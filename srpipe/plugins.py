@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pluggy
 
@@ -300,6 +301,20 @@ def get_plugin_manager() -> SrpipePluginManager:
             manager.enable_tracing()
         _MANAGER = manager
     return _MANAGER
+
+
+def call_optional_hook(hook: str, **kwargs: Any) -> list[Any]:
+    """Call a hook whose plugins only observe or add extras (observers, report figures,
+    environment versions); its results, or ``[]`` when a plugin raised.
+
+    A plugin failing there must not lose the user an hour-long evaluation or its report: the
+    failure is one line on stderr naming the hook, and the work goes on.
+    """
+    try:
+        return list(getattr(get_plugin_manager().hook, hook)(**kwargs))
+    except Exception as exc:
+        print(f"srpipe: a plugin's {hook} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return []
 
 
 def reset_plugin_manager() -> None:

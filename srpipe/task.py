@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from srpipe.imageio import read_image
+from srpipe.image.io import read_image
 
 if TYPE_CHECKING:
     import click
@@ -187,7 +187,7 @@ class Task:
     def read_input(self, path: Path) -> np.ndarray:
         """How ``srpipe run`` decodes one image file for this task.
 
-        Default: RGB uint8 (H, W, 3) through :func:`srpipe.imageio.read_image`. A task on
+        Default: RGB uint8 (H, W, 3) through :func:`srpipe.image.io.read_image`. A task on
         high-bit-depth data (``medical``) returns a single-channel uint16 (H, W) array
         instead; the Upscaler and the annotated-image writer keep it 16-bit.
         """

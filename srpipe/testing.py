@@ -30,9 +30,9 @@ from typing import Any
 import click
 import numpy as np
 
-from srpipe.imageio import write_image
+from srpipe.image.io import write_image
+from srpipe.image.resize import degrade, modcrop, upscale_classic
 from srpipe.plugins import get_plugin_manager
-from srpipe.resize import degrade, modcrop, upscale_classic
 from srpipe.task import Command, Item, Task, TaskContext
 
 

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from srpipe.comparison.harness import Comparison
 from srpipe.distributed import FrameRange, Workers, assign, describe_items, frame_ranges
-from srpipe.harness import Comparison
 from srpipe.task import Dataset, Item, Task
 from tests.golden.make_inputs import detect_folder, sr_folder
 from tests.plugins.video.video_clips import write_cv2_video

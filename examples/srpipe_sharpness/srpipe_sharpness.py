@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from srpipe import Dataset, Item, SrpipeError, Task, TaskContext, hookimpl
-from srpipe.imageio import is_image_path, read_image
+from srpipe.image.io import is_image_path, read_image
 
 
 class SharpnessTask(Task):

@@ -15,7 +15,7 @@ from srpipe_faces.datasets import identity_folders, read_rgb
 from srpipe_faces.models import shared_detector, shared_embedder
 from srpipe_faces.synth import ensure_synth_faces
 
-from srpipe.resize import degrade, imresize
+from srpipe.image.resize import degrade, imresize
 
 
 def main() -> None:

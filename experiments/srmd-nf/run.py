@@ -13,9 +13,9 @@ import time
 import torch
 from skimage import data
 
-from srpipe.metrics import psnr, ssim
+from srpipe.image.metrics import psnr, ssim
+from srpipe.image.resize import degrade, imresize, modcrop
 from srpipe.models.checkpoint import load_model
-from srpipe.resize import degrade, imresize, modcrop
 
 
 def main() -> None:

@@ -62,8 +62,8 @@ def train_side() -> dict:
     from skimage import data as skdata
     from srpipe_faces.models import shared_detector, shared_embedder
 
-    from srpipe.resize import degrade, imresize, modcrop
-    from srpipe.upscale import Upscaler
+    from srpipe.image.resize import degrade, imresize, modcrop
+    from srpipe.upscaling.upscaler import Upscaler
 
     torch.set_num_threads(1)
     stack = skdata.lfw_subset()  # (200, 25, 25) float in [0, 1]: 100 faces, then 100 non-faces

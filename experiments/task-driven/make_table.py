@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srpipe.statistics import jackknife_interval
+from srpipe.comparison.statistics import jackknife_interval
 
 HERE = Path(__file__).resolve().parent
 ROWS = [  # (label, report folder, variant)

@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from srpipe.errors import SrpipeError
-from srpipe.imageio import read_image
+from srpipe.image.io import read_image
 from srpipe.task import Dataset, DatasetReader, Item
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")

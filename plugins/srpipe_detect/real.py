@@ -16,7 +16,6 @@ labels are computed once per detector file (keyed by its sha256) and cached as J
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -28,6 +27,7 @@ from srpipe.atomic import write_json
 from srpipe.data import sources
 from srpipe.environment import cache_dir
 from srpipe.errors import SrpipeError
+from srpipe.hashing import sha256_file
 from srpipe.task import Dataset, Item
 from srpipe_detect import coco
 from srpipe_detect.coco import DESCRIPTION, PACKAGE
@@ -79,10 +79,6 @@ def _frames(source: sources.Source) -> list[tuple[int, np.ndarray]]:
     return frames
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _labels_path(detector_sha: str) -> Path:
 
     return cache_dir() / "datasets" / f"detect-real-v{VERSION}-{detector_sha[:12]}.json"
@@ -124,7 +120,7 @@ def load_real_dataset(device: Any = "cpu", detector: Path | None = None) -> Data
         )
     chosen = real_sources()
     frames = {s.name: _frames(s) for s in chosen}
-    cache = _labels_path(_sha256(Path(detector)))
+    cache = _labels_path(sha256_file(detector))
     labels = None
     if cache.is_file():
         try:

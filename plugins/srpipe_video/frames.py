@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from srpipe.errors import SrpipeError
-from srpipe.imageio import check_image_header
-from srpipe.limits import check_pixel_count
+from srpipe.image.io import check_image_header
+from srpipe.image.limits import check_pixel_count
 from srpipe_video.pipeline import run_video_pipeline
 
 if TYPE_CHECKING:

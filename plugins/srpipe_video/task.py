@@ -38,7 +38,7 @@ import numpy as np
 
 from srpipe.data import sources
 from srpipe.errors import SrpipeError
-from srpipe.metrics import psnr, ssim
+from srpipe.image.metrics import psnr, ssim
 from srpipe.task import Dataset, Item, Task, TaskContext
 from srpipe_video.frames import SEQUENCE_IMAGE_EXTENSIONS, FrameSequence, is_glob, is_video_path
 from srpipe_video.temporal import (

@@ -16,7 +16,7 @@ from srpipe.commands.task_group import (
     parse_scales,
     split_csv,
 )
-from srpipe.settings import DEFAULTS
+from srpipe.comparison.settings import DEFAULTS
 
 
 def _common_params() -> list[click.Parameter]:

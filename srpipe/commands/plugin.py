@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 
 from srpipe import Dataset, Item, SrpipeError, Task, TaskContext, hookimpl
-from srpipe.imageio import is_image_path, read_image
+from srpipe.image.io import is_image_path, read_image
 
 
 class $cls(Task):

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from srpipe.commands.task_group import TaskGroup, device_option
-from srpipe.runner import run_task
+from srpipe.running.runner import run_task
 
 
 def _common_params() -> list[click.Parameter]:

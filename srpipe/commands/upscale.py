@@ -18,9 +18,9 @@ from tqdm import tqdm
 
 from srpipe.distributed import assign, workers
 from srpipe.errors import SrpipeError, UsageError
-from srpipe.imageio import IMAGE_EXTENSIONS, is_image_path, load_image, write_image
-from srpipe.limits import parse_bytes
-from srpipe.upscale import Upscaler
+from srpipe.image.io import IMAGE_EXTENSIONS, is_image_path, load_image, write_image
+from srpipe.image.limits import parse_bytes
+from srpipe.upscaling.upscaler import Upscaler
 
 
 @click.command("upscale")

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tarfile
@@ -27,17 +26,9 @@ from tqdm import tqdm
 
 from srpipe.data.registry import datasets_root, get_dataset
 from srpipe.errors import SrpipeError
+from srpipe.hashing import sha256_file
 
 CHUNK = 1 << 20
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download(
@@ -53,7 +44,7 @@ def download(
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.exists() and (sha256 is None or sha256_of(dest) == sha256):
+    if dest.exists() and (sha256 is None or sha256_file(dest) == sha256):
         return dest
     part = dest.with_name(dest.name + ".part")
     have = part.stat().st_size if part.exists() else 0
@@ -98,7 +89,7 @@ def download(
                         f"download of {dest.name} interrupted ({exc}); run the same command "
                         "again to resume"
                     ) from None
-    actual = sha256_of(part)
+    actual = sha256_file(part)
     if sha256 is not None and actual != sha256:
         part.unlink()
         raise SrpipeError(

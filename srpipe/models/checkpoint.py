@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
+from srpipe.hashing import sha256_file
 from srpipe.models.official import (
     OPTIONAL_KEYS,
     SUPPORTED,
@@ -37,7 +38,6 @@ from srpipe.models.official import (
 from srpipe.models.spec import scale_error, supports_scale
 from srpipe.plugins import get_plugin_manager
 from srpipe.version import __version__
-from srpipe.weights import sha256_file
 
 if TYPE_CHECKING:
     from torch import nn

@@ -6,15 +6,14 @@ is announced to observers through the ``srpipe_report_written`` hook.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from srpipe.plugins import get_plugin_manager
+from srpipe.plugins import call_optional_hook
 from srpipe.report import html, json_report, markdown, plots
 
 if TYPE_CHECKING:
-    from srpipe.results import ComparisonResult
+    from srpipe.comparison.results import ComparisonResult
 
 
 def write_reports(result: ComparisonResult, out: Path) -> dict[str, Path]:
@@ -49,12 +48,7 @@ def plugin_figures(report_json: Path, out: Path) -> list[Path]:
     """Figures that plugins draw for this report (``srpipe_report_figures``), inside ``out``."""
 
     found: list[Path] = []
-    try:
-        batches = get_plugin_manager().hook.srpipe_report_figures(report_json=report_json, out=out)
-    except Exception as exc:  # a plugin's figure must not lose the user their report
-        print(f"srpipe: a plugin failed to draw report figures: {exc}", file=sys.stderr)
-        return found
-    for batch in batches:
+    for batch in call_optional_hook("srpipe_report_figures", report_json=report_json, out=out):
         for path in batch or []:
             path = Path(path)
             if path.exists() and path.resolve().is_relative_to(out.resolve()):
@@ -64,8 +58,4 @@ def plugin_figures(report_json: Path, out: Path) -> list[Path]:
 
 def announce(path: Path, kind: str) -> None:
     """Tell observers (``srpipe_report_written``) that ``path`` was written."""
-
-    try:
-        get_plugin_manager().hook.srpipe_report_written(path=Path(path), kind=kind)
-    except Exception as exc:  # an observer must not lose the user their report
-        print(f"srpipe: observer srpipe_report_written failed: {exc}", file=sys.stderr)
+    call_optional_hook("srpipe_report_written", path=Path(path), kind=kind)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from srpipe.results import Crop
+from srpipe.comparison.results import Crop
 
 #: side of the crop window in HR pixels (whole image when smaller)
 WINDOW = 160
@@ -69,7 +69,8 @@ def make_crop(
     panels: Sequence[tuple[str, np.ndarray, str, np.ndarray]],
     reason: str,
 ) -> Crop | None:
-    """A :class:`~srpipe.results.Crop` from (label, annotated image, caption, raw image) panels.
+    """A :class:`~srpipe.comparison.results.Crop` from (label, annotated image, caption, raw image)
+    panels.
 
     The window is chosen on the raw (unannotated) images of the last two panels, i.e. the
     baseline and the SR variant.

@@ -15,7 +15,7 @@ from srpipe.atomic import write_text
 from srpipe.report import text
 
 if TYPE_CHECKING:
-    from srpipe.results import ComparisonResult
+    from srpipe.comparison.results import ComparisonResult
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;

@@ -1,7 +1,7 @@
 """report.json: every number, setting and version of a comparison, machine-readable.
 
 It is the single source of truth: report.md and report.html are views of the same
-:class:`~srpipe.results.ComparisonResult`, and ``srpipe eval --json`` prints this file.
+:class:`~srpipe.comparison.results.ComparisonResult`, and ``srpipe eval --json`` prints this file.
 Non-finite numbers (an HR image's PSNR against itself) are written as ``null`` so the
 file is strict JSON that any parser accepts.
 """
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from srpipe.atomic import write_text
 
 if TYPE_CHECKING:
-    from srpipe.results import ComparisonResult
+    from srpipe.comparison.results import ComparisonResult
 
 
 def strict(value: Any) -> Any:

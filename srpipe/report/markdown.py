@@ -9,7 +9,7 @@ from srpipe.atomic import write_text
 from srpipe.report import text
 
 if TYPE_CHECKING:
-    from srpipe.results import ComparisonResult
+    from srpipe.comparison.results import ComparisonResult
 
 
 def render(result: ComparisonResult) -> str:

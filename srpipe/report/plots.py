@@ -17,7 +17,7 @@ from srpipe.atomic import atomic_path
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from srpipe.results import ComparisonResult
+    from srpipe.comparison.results import ComparisonResult
 
 #: colour per variant kind (oracle, baselines, SR models, plugin variants)
 KIND_COLOURS = {"oracle": "#4d4d4d", "baseline": "#9ecae1", "sr": "#e6550d", "task": "#31a354"}

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from srpipe.results import ComparisonResult
-    from srpipe.statistics import Estimate
+    from srpipe.comparison.results import ComparisonResult
+    from srpipe.comparison.statistics import Estimate
 
 HEADERS = ("variant", "kind", "value [95% CI]", "Δ vs {baseline} [95% CI]", "gap recovered")
 

@@ -27,8 +27,8 @@ from srpipe.data.registry import DATASETS, resolve_dataset
 from srpipe.data.samples import build_samples
 from srpipe.errors import SrpipeError
 from srpipe.hookspecs import hookimpl
-from srpipe.imageio import is_image_path, read_image
-from srpipe.metrics import psnr, ssim
+from srpipe.image.io import is_image_path, read_image
+from srpipe.image.metrics import psnr, ssim
 from srpipe.task import Dataset, Item, Task, TaskContext
 
 

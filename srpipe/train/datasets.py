@@ -2,7 +2,8 @@
 
 Training samples are random LR patches (48x48 by default) with the matching HR patch,
 randomly flipped and rotated by multiples of 90 degrees. The LR image is either read from
-an LR folder or made from the HR image with the protocol's bicubic (:func:`srpipe.resize.degrade`)
+an LR folder or made from the HR image with the protocol's bicubic
+(:func:`srpipe.image.resize.degrade`)
 *once per image* when the dataset is built: degrading the whole image and then cropping
 matches how test LR images are made, whereas degrading a crop would mirror-pad its borders.
 
@@ -25,8 +26,8 @@ from torch.utils.data import Dataset
 from srpipe.data.registry import resolve_dataset
 from srpipe.data.samples import split_files
 from srpipe.errors import SrpipeError
-from srpipe.imageio import is_image_path, read_image
-from srpipe.resize import degrade, modcrop
+from srpipe.image.io import is_image_path, read_image
+from srpipe.image.resize import degrade, modcrop
 
 
 def resolve_images(spec: str | Path) -> list[Path]:

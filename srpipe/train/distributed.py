@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
-from srpipe.upscale import resolve_device
+from srpipe.upscaling.upscaler import resolve_device
 
 
 @dataclass(frozen=True)

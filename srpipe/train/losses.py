@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from srpipe.errors import SrpipeError
-from srpipe.resize import imresize
+from srpipe.image.resize import imresize
 
 if TYPE_CHECKING:
     import torch

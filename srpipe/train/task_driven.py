@@ -30,9 +30,9 @@ from torch.utils.data import Dataset as TorchDataset
 
 from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
-from srpipe.metrics import psnr, ssim
+from srpipe.image.metrics import psnr, ssim
+from srpipe.image.resize import degrade, modcrop
 from srpipe.plugins import get_plugin_manager
-from srpipe.resize import degrade, modcrop
 from srpipe.task import DifferentiableView, Task, TaskContext
 from srpipe.train import distributed as D
 from srpipe.train.datasets import to_tensor

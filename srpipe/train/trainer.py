@@ -50,11 +50,11 @@ from tqdm import tqdm
 
 from srpipe.atomic import atomic_path, write_text
 from srpipe.errors import SrpipeError
-from srpipe.metrics import psnr, ssim
+from srpipe.image.metrics import psnr, ssim
+from srpipe.image.resize import imresize
 from srpipe.models.checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from srpipe.models.layout import to_channels_last
 from srpipe.plugins import get_plugin_manager
-from srpipe.resize import imresize
 from srpipe.train import distributed as D
 from srpipe.train.config import dump_config, run_dir
 from srpipe.train.curves import plot_curves

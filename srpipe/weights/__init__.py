@@ -10,20 +10,16 @@ imports no torch: model plugins call :func:`bundled_weights` when they register.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from srpipe import atomic
+from srpipe.hashing import sha256_file
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
 INDEX_PATH = WEIGHTS_DIR / "index.json"
-
-# (path, size, mtime_ns) -> sha256: hashing a 40 MB file on every call would be wasteful.
-_HASH_CACHE: dict[tuple[str, int, int], str] = {}
 
 
 def weights_path(name: str, scale: int | None, directory: Path = WEIGHTS_DIR) -> Path:
@@ -50,21 +46,6 @@ def bundled_weights(
         if path.is_file():
             found[scale] = path
     return found
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file's bytes (cached per path, size and modification time)."""
-    path = Path(path)
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    cached = _HASH_CACHE.get(key)
-    if cached is None:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        cached = _HASH_CACHE[key] = digest.hexdigest()
-    return cached
 
 
 def read_index(index_path: Path = INDEX_PATH) -> dict[str, dict[str, Any]]:

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from srpipe.cli import main
-from srpipe.imageio import load_image
+from srpipe.image.io import load_image
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:

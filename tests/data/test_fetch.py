@@ -11,8 +11,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from srpipe.data.fetch import download, fetch_dataset, safe_extract, sha256_of
+from srpipe.data.fetch import download, fetch_dataset, safe_extract
 from srpipe.errors import SrpipeError
+from srpipe.hashing import sha256_file
 
 
 def _zip(path, members):
@@ -135,7 +136,7 @@ def test_download_resumes_a_partial_file(tmp_path):
         dest.parent.mkdir()
         (dest.parent / "data.bin.part").write_bytes(payload[:1000])  # an interrupted download
         url = f"http://127.0.0.1:{server.server_address[1]}/data.bin"
-        expected = sha256_of(served / "data.bin")
+        expected = sha256_file(served / "data.bin")
         download(url, dest, sha256=expected, progress=False)
         assert dest.read_bytes() == payload
         with pytest.raises(SrpipeError, match="does not match"):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srpipe.imageio import write_image
+from srpipe.image.io import write_image
 
 
 def sr_folder(root: Path) -> Path:

@@ -42,7 +42,7 @@ def overfit():
     """
     import torch
 
-    from srpipe.resize import imresize
+    from srpipe.image.resize import imresize
     from srpipe.train.losses import build_loss
 
     def run(model, scale: int, *, steps: int = 50, lr: float = 1e-3, loss: str = "l1", size=24):

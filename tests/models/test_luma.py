@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from srpipe.metrics import rgb_to_y
+from srpipe.image.metrics import rgb_to_y
 from srpipe.models.networks.luma import LumaSR
 
 

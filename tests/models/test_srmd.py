@@ -108,9 +108,9 @@ def test_locating_does_not_import_the_package():
 def test_real_weights_beat_bicubic_on_astronaut():
     from skimage import data
 
-    from srpipe.metrics import psnr
+    from srpipe.image.metrics import psnr
+    from srpipe.image.resize import degrade, imresize
     from srpipe.models.checkpoint import load_model
-    from srpipe.resize import degrade, imresize
 
     hr = data.astronaut()[120:216, 180:276]  # 96x96 face crop keeps this fast
     lr = degrade(hr, 4)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from srpipe.image.resize import imresize
 from srpipe.plugins import get_plugin_manager
-from srpipe.resize import imresize
 
 
 @pytest.mark.parametrize("scale", [2, 4])

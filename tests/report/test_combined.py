@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 from srpipe.report.combined import Section, write_combined
-from tests.test_compare import write_pngs
+from tests.comparison.test_compare import write_pngs
 
 
 def test_combined_page_summarises_each_report(tmp_path: Path) -> None:
     import torch
 
     import srpipe
-    from srpipe.upscale import Upscaler
+    from srpipe.upscaling.upscaler import Upscaler
 
     data = write_pngs(tmp_path / "hr")
     blocky = Upscaler.from_module(torch.nn.Upsample(scale_factor=2), 2, name="blocky")

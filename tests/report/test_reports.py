@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from srpipe.harness import Comparison
+from srpipe.comparison.harness import Comparison
+from srpipe.comparison.results import ComparisonResult
 from srpipe.report import write_reports
 from srpipe.report.crops import choose_items, window
-from srpipe.results import ComparisonResult
-from srpipe.upscale_cache import UpscaleCache
-from tests.test_compare import BrightnessTask, OracleUpscaler, make_dataset
+from srpipe.upscaling.cache import UpscaleCache
+from tests.comparison.test_compare import BrightnessTask, OracleUpscaler, make_dataset
 
 
 class BoxTask(BrightnessTask):

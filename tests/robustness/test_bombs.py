@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from srpipe.imageio import write_image
+from srpipe.image.io import write_image
 
 from .conftest import assert_one_line_error
 

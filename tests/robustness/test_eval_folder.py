@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from srpipe.imageio import write_image
+from srpipe.image.io import write_image
 
 from .conftest import assert_one_line_error
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from torch import nn
 
-from srpipe.imageio import write_image
-from srpipe.upscale import Upscaler
+from srpipe.image.io import write_image
+from srpipe.upscaling.upscaler import Upscaler
 
 CPU_OOM = "DefaultCPUAllocator: can't allocate memory: you tried to allocate 7000000000 bytes."
 

@@ -7,7 +7,7 @@ from subprocess import Popen  # noqa: F401 - the test below asks for it through 
 import numpy as np
 import pytest
 
-from srpipe.imageio import write_image
+from srpipe.image.io import write_image
 from srpipe.pickle_check import _allowed_class
 
 from .conftest import assert_one_line_error, write_malicious_pickle

@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from srpipe.api import compare
-from srpipe.metrics import psnr, ssim
+from srpipe.image.metrics import psnr, ssim
+from srpipe.image.resize import degrade, modcrop, upscale_classic
 from srpipe.plugins import get_plugin_manager
-from srpipe.resize import degrade, modcrop, upscale_classic
 from srpipe.task import TaskContext
 from srpipe.tasks.image_quality import ImageQualityTask
-from srpipe.upscale_cache import UpscaleCache
-from tests.test_compare import write_pngs
+from srpipe.upscaling.cache import UpscaleCache
+from tests.comparison.test_compare import write_pngs
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_values_follow_the_protocol(hr_folder: Path, tmp_path: Path) -> None:
         bootstrap=20,
         cache=UpscaleCache(tmp_path / "c"),
     )
-    from srpipe.imageio import read_image
+    from srpipe.image.io import read_image
 
     expected_psnr, expected_ssim = [], []
     for path in sorted(hr_folder.iterdir()):
@@ -171,7 +171,7 @@ def test_a_fetched_benchmark_is_found_by_name(tmp_path, monkeypatch) -> None:
     import numpy as np
 
     from srpipe.data.registry import datasets_root, get_dataset
-    from srpipe.imageio import write_image
+    from srpipe.image.io import write_image
     from srpipe.tasks.image_quality import ImageQualityTask
 
     monkeypatch.setenv("SRPIPE_CACHE", str(tmp_path))

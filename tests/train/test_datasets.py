@@ -11,7 +11,7 @@ from srpipe.train.datasets import PairedPatchDataset, load_pairs
 
 
 def test_pairs_are_protocol_degraded(tiny_data):
-    from srpipe.resize import degrade
+    from srpipe.image.resize import degrade
 
     pairs = load_pairs(tiny_data["train"], 2)
     assert len(pairs) == 3
@@ -70,7 +70,7 @@ def test_samples_depend_only_on_seed_epoch_index(tiny_data):
 def test_lr_folder_pairs_by_name(tmp_path, tiny_data):
     import cv2
 
-    from srpipe.resize import degrade
+    from srpipe.image.resize import degrade
 
     lr_dir = tmp_path / "lr"
     lr_dir.mkdir()

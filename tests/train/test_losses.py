@@ -31,7 +31,7 @@ def test_charbonnier_is_a_smooth_l1():
 
 
 def test_a_list_of_outputs_sums_the_loss_and_downscales_hr_for_smaller_ones():
-    from srpipe.resize import imresize
+    from srpipe.image.resize import imresize
 
     hr = torch.rand(1, 3, 8, 8)
     half, full = torch.rand(1, 3, 4, 4), torch.rand(1, 3, 8, 8)

@@ -7,15 +7,10 @@ import json
 
 import torch
 
+from srpipe.hashing import sha256_file
 from srpipe.models.checkpoint import save_checkpoint
 from srpipe.plugins import get_plugin_manager
-from srpipe.weights import (
-    bundled_weights,
-    read_index,
-    sha256_file,
-    update_index,
-    weights_path,
-)
+from srpipe.weights import bundled_weights, read_index, update_index, weights_path
 
 TINY = {"n_resblocks": 1, "n_feats": 4, "res_scale": 1.0, "rgb_range": 255.0}
 

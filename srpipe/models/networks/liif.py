@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from srpipe.image.resize import output_length
 from srpipe.models.blocks import ResBlock, conv3x3
-from srpipe.resize import output_length
 
 #: Shift that keeps a query on one side of a feature-cell border (the official value).
 _EPS_SHIFT = 1e-6

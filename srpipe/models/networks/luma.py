@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from srpipe.resize import imresize
+from srpipe.image.resize import imresize
 
 # BT.601 studio swing (the SR protocol's Y), on [0, 1] RGB, giving [0, 1]-scaled YCbCr
 # (Y = (16 + 65.481 R + 128.553 G + 24.966 B) / 255).

@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from srpipe.errors import SrpipeError
+from srpipe.hashing import sha256_file
 from srpipe.models.ncnn import load_ncnn
-from srpipe.weights import sha256_file
 
 #: PCA projection of the bicubic kernel that the SRMD-NF models were trained with for
 #: bicubic degradation (ASSETS.md, as srmd-ncnn-vulkan feeds them).

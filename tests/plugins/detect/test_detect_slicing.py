@@ -15,7 +15,7 @@ from srpipe_detect.slicing import run_config, sliced_variant, variant_config
 from srpipe_detect.task import Detections, DetectTask
 
 from srpipe.errors import SrpipeError
-from srpipe.resize import degrade
+from srpipe.image.resize import degrade
 
 SKIP = "sahi not installed: pip install 'srpipe[sahi]'"
 

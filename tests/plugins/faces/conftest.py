@@ -29,7 +29,7 @@ def grace_hopper() -> np.ndarray:
     """matplotlib's grace_hopper.jpg at 256x300 (one face, about 90 px wide)."""
     import matplotlib.cbook
 
-    from srpipe.imageio import read_image
+    from srpipe.image.io import read_image
 
     return _half(read_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
 
@@ -52,7 +52,7 @@ def dlib_embedder():
 def people(tmp_path_factory: pytest.TempPathFactory, astronaut, grace_hopper) -> Path:
     """DIR/<identity>/<image>: two astronaut images (one mirrored), one grace_hopper, and a
     'nobody' folder whose image holds no face."""
-    from srpipe.imageio import write_image
+    from srpipe.image.io import write_image
 
     root = tmp_path_factory.mktemp("people")
     write_image(root / "astronaut" / "astronaut_0001.png", astronaut)

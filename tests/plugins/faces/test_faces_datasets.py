@@ -21,7 +21,7 @@ from srpipe.errors import SrpipeError
 
 def _tiny_lfw(root: Path, pairs: str, names: dict[str, int]) -> Path:
     """LFW layout: root/pairs.txt and root/lfw/<name>/<name>_NNNN.jpg (grey placeholders)."""
-    from srpipe.imageio import write_image
+    from srpipe.image.io import write_image
 
     for name, count in names.items():
         for i in range(1, count + 1):

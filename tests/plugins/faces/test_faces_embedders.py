@@ -9,7 +9,7 @@ import pytest
 from srpipe_faces.embedders import FacenetEmbedder, get_embedder, resolve_facenet_weights
 
 from srpipe.errors import SrpipeError
-from srpipe.resize import degrade, imresize
+from srpipe.image.resize import degrade, imresize
 
 
 def test_mtcnn_finds_one_face_with_landmarks_inside_it(astronaut, detector) -> None:

@@ -12,7 +12,7 @@ from srpipe_faces.synth import FOLDS, PAIRS_PER_FOLD, _pairs
 from srpipe_faces.task import FaceTask, ScenePrediction
 
 from srpipe.errors import SrpipeError
-from srpipe.resize import degrade, imresize
+from srpipe.image.resize import degrade, imresize
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +47,8 @@ def test_run_explains_images_without_faces(run_task: FaceTask) -> None:
 
 
 def test_run_task_end_to_end(tmp_path: Path, people: Path, astronaut) -> None:
-    from srpipe.imageio import write_image
-    from srpipe.runner import run_task
+    from srpipe.image.io import write_image
+    from srpipe.running.runner import run_task
 
     inputs = tmp_path / "in"
     write_image(inputs / "astro_small.png", degrade(astronaut, 2))  # face about 21 px

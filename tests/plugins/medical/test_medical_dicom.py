@@ -10,9 +10,9 @@ import pytest
 from srpipe_medical.dicom import read_dicom, write_dicom
 
 from srpipe.errors import SrpipeError
-from srpipe.metrics import psnr
-from srpipe.resize import degrade
-from srpipe.upscale import Upscaler
+from srpipe.image.metrics import psnr
+from srpipe.image.resize import degrade
+from srpipe.upscaling.upscaler import Upscaler
 
 
 def pydicom_file(name: str) -> Path:

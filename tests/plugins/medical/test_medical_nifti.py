@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from srpipe.upscale import Upscaler
+from srpipe.upscaling.upscaler import Upscaler
 
 nib = pytest.importorskip("nibabel", reason="nibabel not installed (srpipe[medical])")
 

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from srpipe.cli import cli
 from srpipe.errors import SrpipeError
-from srpipe.imageio import load_image, write_image
-from srpipe.metrics import psnr
-from srpipe.resize import degrade, imresize
+from srpipe.image.io import load_image, write_image
+from srpipe.image.metrics import psnr
+from srpipe.image.resize import degrade, imresize
 
 
 def pydicom_file(name: str) -> Path:

@@ -55,7 +55,7 @@ def test_plugin_manager_loads_the_plugin_and_calls_its_hooks(cv2_video):
 
 
 def test_srpipe_run_video_writes_the_upscaled_video(tmp_path, cv2_video):
-    pytest.importorskip("srpipe.runner")
+    pytest.importorskip("srpipe.running.runner")
     from click.testing import CliRunner
 
     from srpipe.cli import cli

@@ -105,7 +105,7 @@ def test_flickering_output_has_the_larger_warp_error_and_evaluate_agrees(cv2_vid
 
 
 def test_eval_through_the_comparison_harness(cv2_video):
-    from srpipe.harness import Comparison
+    from srpipe.comparison.harness import Comparison
 
     path = cv2_video("street.mp4", count=8, size=(96, 64))
     task = _task(segments=1, segment_frames=4, crop=0)

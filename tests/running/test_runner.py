@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from srpipe.errors import SrpipeError
-from srpipe.runner import _merge_rows
+from srpipe.running.runner import _merge_rows
 
 COUNTER = """
 from srpipe import hookimpl
@@ -39,7 +39,7 @@ def srpipe_register_tasks():
 
 
 def _pictures(folder: Path) -> Path:
-    from srpipe.imageio import write_image
+    from srpipe.image.io import write_image
 
     folder.mkdir()
     for i in range(2):

@@ -7,7 +7,7 @@
 What it takes care of, so callers do not have to:
 
 * **methods**: ``none`` (identity), ``nearest`` / ``bilinear`` / ``bicubic`` (MATLAB
-  kernels from :mod:`srpipe.resize`), a registered model name or a checkpoint path
+  kernels from :mod:`srpipe.image.resize`), a registered model name or a checkpoint path
   (through :func:`srpipe.models.checkpoint.load_model`), or any ``nn.Module`` via
   :meth:`Upscaler.from_module`;
 * **devices**: ``auto`` picks CUDA, then MPS, then CPU;
@@ -15,10 +15,10 @@ What it takes care of, so callers do not have to:
   clear error elsewhere). The model runs in ``channels_last`` layout under
   ``torch.inference_mode``, which is measurably faster on CPU (see BENCHMARKS.md);
 * **tiling**: ``tile > 0`` cuts the input into tiles with ``tile_overlap`` pixels of
-  context and blended seams (:mod:`srpipe.tiling`); tiles are moved to the device one at
+  context and blended seams (:mod:`srpipe.upscaling.tiling`); tiles are moved to the device one at
   a time and the output is assembled on the CPU, so memory stays bounded. ``tile=0``
   plans from a **memory budget** (``memory=``, ``$SRPIPE_MEMORY``, else a share of the
-  free RAM/VRAM, :func:`srpipe.limits.memory_budget`): an image whose activations
+  free RAM/VRAM, :func:`srpipe.image.limits.memory_budget`): an image whose activations
   (:meth:`Upscaler.bytes_per_pixel`, measured from the model) fit runs whole, a larger one
   gets the largest tile that fits. An out-of-memory error, on CUDA or CPU, retries the
   image with half the tile size (down to 32);
@@ -50,18 +50,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from srpipe.errors import SrpipeError
-from srpipe.imageio import Picture
-from srpipe.limits import memory_budget
+from srpipe.image.io import Picture
+from srpipe.image.limits import memory_budget
+from srpipe.image.resize import METHODS as CLASSIC_METHODS
+from srpipe.image.resize import imresize, output_length
 from srpipe.models.checkpoint import load_model, looks_like_path
-from srpipe.resize import METHODS as CLASSIC_METHODS
-from srpipe.resize import imresize, output_length
-from srpipe.tiling import upscale_tiled
+from srpipe.upscaling.tiling import upscale_tiled
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from srpipe.imageio import Picture
+    from srpipe.image.io import Picture
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +289,7 @@ class Upscaler:
         return self._run_model([img], out_dtype=np.float32)[0]
 
     def upscale_picture(self, picture: Picture) -> Picture:
-        """Upscale a :class:`~srpipe.imageio.Picture`, keeping 16-bit depth and alpha.
+        """Upscale a :class:`~srpipe.image.io.Picture`, keeping 16-bit depth and alpha.
 
         The alpha channel is upscaled on its own with MATLAB bicubic (an SR model is trained
         on colour, not on masks). Grey pictures stay grey (the channel mean of the output).
@@ -549,7 +549,7 @@ def _check_rgb(img: np.ndarray) -> np.ndarray:
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
         raise SrpipeError(
             f"Upscaler expects RGB uint8 (H, W, 3) images, got {img.dtype} {img.shape}; "
-            "read files with srpipe.imageio.read_image"
+            "read files with srpipe.image.io.read_image"
         )
     return img
 

@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from srpipe.statistics import JACKKNIFE, NO_INTERVAL, Estimate, MetricComparison
+from srpipe.comparison.statistics import JACKKNIFE, NO_INTERVAL, Estimate, MetricComparison
 
 
 @dataclass(frozen=True)

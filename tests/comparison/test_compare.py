@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from srpipe.api import compare
+from srpipe.comparison.harness import Comparison
 from srpipe.errors import UsageError
-from srpipe.harness import Comparison
 from srpipe.hookspecs import hookimpl
+from srpipe.image.resize import degrade
 from srpipe.plugins import get_plugin_manager
-from srpipe.resize import degrade
 from srpipe.task import Dataset, Item, Task, Variant
-from srpipe.upscale_cache import UpscaleCache, image_digest
+from srpipe.upscaling.cache import UpscaleCache, image_digest
 from tests.conftest import load_script
 
 
@@ -59,7 +59,7 @@ class OracleUpscaler:
     weights_hash = "0" * 64
 
     def __init__(self, items: Sequence[Item], scale: int) -> None:
-        from srpipe.resize import modcrop
+        from srpipe.image.resize import modcrop
 
         self.scale = scale
         self.table = {}
@@ -285,7 +285,7 @@ class _Plugin:
 
     @hookimpl
     def srpipe_add_variants(self, task: Task, scale: int) -> list[Variant]:
-        from srpipe.resize import upscale_classic
+        from srpipe.image.resize import upscale_classic
 
         def sharpened(hr: np.ndarray, lr: np.ndarray) -> np.ndarray:
             up = upscale_classic(lr, scale, "bicubic").astype(np.int16)
@@ -363,7 +363,7 @@ def tiny_upscaler(scale: int) -> Any:
     import torch
     from torch import nn
 
-    from srpipe.upscale import Upscaler
+    from srpipe.upscaling.upscaler import Upscaler
 
     class Tiny(nn.Module):
         def __init__(self) -> None:
@@ -516,7 +516,8 @@ def test_srpipe_compare_is_callable_whatever_the_import_order(tmp_path: Path) ->
     data = write_pngs(tmp_path / "hr", n=2)
     code = (
         "import srpipe\n"
-        "from srpipe.harness import Comparison\n"  # binds the submodule to srpipe.compare
+        # binds the submodule srpipe.comparison.harness (and its parents) on srpipe
+        "from srpipe.comparison.harness import Comparison\n"
         f"r = srpipe.compare('sr', {str(data)!r}, sr=[], scales=[2], bootstrap=0)\n"
         "print(r.variant_names(2))\n"
     )

@@ -10,7 +10,7 @@ A frame source may offer ``run_pipeline(process_batch, writer, batch_size, desc)
 runner iterates it in batches itself.
 
 Under ``torchrun`` a folder is shared out in whole batches, and one video in contiguous
-frame ranges whose parts rank 0 joins (:mod:`srpipe.frame_shards`).
+frame ranges whose parts rank 0 joins (:mod:`srpipe.running.frame_shards`).
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ from tqdm import tqdm
 from srpipe import atomic
 from srpipe.distributed import Workers, assign, workers
 from srpipe.errors import SrpipeError
-from srpipe.frame_shards import FrameShards
 from srpipe.frames import FrameSource, PipelinedFrameSource
-from srpipe.imageio import is_image_path, read_image, write_image
+from srpipe.image.io import is_image_path, read_image, write_image
 from srpipe.legacy import setup_task
 from srpipe.plugins import get_plugin_manager
+from srpipe.running.frame_shards import FrameShards
 from srpipe.task import TaskContext
-from srpipe.upscale import Upscaler
+from srpipe.upscaling.upscaler import Upscaler
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from srpipe.errors import SrpipeError
-from srpipe.imageio import (
+from srpipe.image.io import (
     IMAGE_EXTENSIONS,
     is_image_path,
     load_image,
@@ -153,7 +153,7 @@ def test_not_an_image_after_ultralytics_patched_pil(tmp_path) -> None:
     from srpipe_detect.offline import import_ultralytics
 
     from srpipe.errors import SrpipeError
-    from srpipe.imageio import read_image
+    from srpipe.image.io import read_image
 
     import_ultralytics()
     import ultralytics.utils.patches  # noqa: F401  (installs the patch where this version has it)

@@ -9,7 +9,7 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from srpipe.errors import SrpipeError
-from srpipe.metrics import mae, mean, mse, psnr, rgb_to_y, ssim
+from srpipe.image.metrics import mae, mean, mse, psnr, rgb_to_y, ssim
 
 
 def test_seed_mse_mae_examples():

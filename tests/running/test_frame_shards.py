@@ -12,7 +12,7 @@ import pytest
 
 from srpipe.distributed import Workers, one_line
 from srpipe.errors import SrpipeError
-from srpipe.frame_shards import FrameShards
+from srpipe.running.frame_shards import FrameShards
 
 
 class _SecondRank(Workers):
@@ -23,12 +23,19 @@ class _SecondRank(Workers):
         self.parts = parts
         self.folder_when_rank0_wrote: list[bool] = []
 
-    def run_share(self, work: Callable[[], Any], where: Callable[[], str]) -> Any:
+    def run_share(
+        self,
+        work: Callable[[], Any],
+        where: Callable[[], str],
+        on_failure: Callable[[], None] | None = None,
+    ) -> Any:
         try:
             return work()
         except Exception as exc:
             # the slower rank 0 now writes its first frames into the shared folder
             self.folder_when_rank0_wrote.append(self.parts.is_dir())
+            if on_failure is not None:  # as Workers.run_share: once every rank has stopped
+                on_failure()
             raise SrpipeError(f"rank 1 failed: {where()}: {one_line(exc)}") from exc
 
     def broadcast(self, value: Any) -> Any:

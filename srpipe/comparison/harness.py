@@ -1,23 +1,24 @@
 """The comparison harness: one task model on HR, baseline and SR inputs, with statistics.
 
 This is what srpipe exists for. For every scale, every HR item is cropped to a multiple of
-the scale and degraded with the protocol's MATLAB bicubic (:func:`srpipe.resize.degrade`);
+the scale and degraded with the protocol's MATLAB bicubic (:func:`srpipe.image.resize.degrade`);
 every *variant* then produces the image the task sees:
 
 * ``hr``: the HR image itself, the oracle (upper bound);
 * ``lr``: the LR image as it is; predictions are mapped back to HR coordinates with
   ``Task.rescale`` (skipped, with a note, for tasks that cannot);
 * ``nearest`` / ``bilinear`` / ``bicubic``: classic upscaling of the LR image;
-* one variant per ``--sr`` model, through :class:`srpipe.upscale.Upscaler`, cached on disk
-  (:class:`srpipe.upscale_cache.UpscaleCache`) so a re-run never recomputes SR;
+* one variant per ``--sr`` model, through :class:`srpipe.upscaling.upscaler.Upscaler`, cached on
+  disk
+  (:class:`srpipe.upscaling.cache.UpscaleCache`) so a re-run never recomputes SR;
 * variants that plugins add through ``srpipe_add_variants`` (e.g. sliced inference).
 
 The *same* task model predicts on every variant and scores each item (``item_scores``);
-the dataset metrics come from ``Task.evaluate``. :mod:`srpipe.statistics` turns them into
+the dataset metrics come from ``Task.evaluate``. :mod:`srpipe.comparison.statistics` turns them into
 values with paired CIs (their method chosen by the number of independent clusters),
 differences to the baseline and the share of the HR-vs-baseline gap each method recovers;
-:mod:`srpipe.verdicts` gives one verdict line per SR model, or none when the set cannot tell
-HR from the baseline.
+:mod:`srpipe.comparison.verdicts` gives one verdict line per SR model, or none when the set
+cannot tell HR from the baseline.
 
 Memory stays bounded on big datasets: items are processed in chunks, upscaled images are
 dropped once predicted and scored, and only predictions (not images) are kept. A task
@@ -25,15 +26,14 @@ that declares ``evaluate_is_item_mean = True`` (its metrics are plain means of i
 scores) does not even keep predictions, and its bootstrap is vectorised.
 
 This module is long because one :class:`Comparison` carries the state every step shares
-(cache, oracle predictions, notes); its result types live in :mod:`srpipe.results`, its
-settings in :mod:`srpipe.settings`, the Python API in :mod:`srpipe.api`.
+(cache, oracle predictions, notes); its result types live in :mod:`srpipe.comparison.results`, its
+settings in :mod:`srpipe.comparison.settings`, the Python API in :mod:`srpipe.api`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -41,22 +41,22 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from srpipe import statistics
+from srpipe.comparison import statistics
+from srpipe.comparison.results import KIND_ORDER, ComparisonResult, Crop, VariantInfo, plain
+from srpipe.comparison.settings import EvalSettings
+from srpipe.comparison.statistics import MetricComparison
+from srpipe.comparison.verdicts import Power, sr_verdicts
 from srpipe.distributed import Workers, assign, describe_items, one_line, workers
 from srpipe.environment import environment
 from srpipe.errors import SrpipeError, UsageError
-from srpipe.metrics import psnr
-from srpipe.plugins import get_plugin_manager
+from srpipe.image.metrics import psnr
+from srpipe.image.resize import METHODS as CLASSIC_METHODS
+from srpipe.image.resize import degrade, modcrop, upscale_classic
+from srpipe.plugins import call_optional_hook, get_plugin_manager
 from srpipe.report.crops import choose_items, make_crop
-from srpipe.resize import METHODS as CLASSIC_METHODS
-from srpipe.resize import degrade, modcrop, upscale_classic
-from srpipe.results import KIND_ORDER, ComparisonResult, Crop, VariantInfo, plain
-from srpipe.settings import EvalSettings
-from srpipe.statistics import MetricComparison
 from srpipe.task import Dataset, Item, Task, Variant
-from srpipe.upscale import Upscaler
-from srpipe.upscale_cache import UpscaleCache
-from srpipe.verdicts import Power, sr_verdicts
+from srpipe.upscaling.cache import UpscaleCache
+from srpipe.upscaling.upscaler import Upscaler
 
 #: what ``--compare`` accepts besides the classic methods
 BASELINE_NAMES = ("lr", *CLASSIC_METHODS)
@@ -67,7 +67,7 @@ class Comparison:
     """Runs one task on every variant of a dataset at one or more scales.
 
     ``task`` must already be set up. ``sr`` holds model names / checkpoint paths (an
-    :class:`~srpipe.upscale.Upscaler` is built per scale) or ready upscaler objects
+    :class:`~srpipe.upscaling.upscaler.Upscaler` is built per scale) or ready upscaler objects
     (anything with ``name``, ``method``, ``scale``, ``weights_hash`` and
     ``upscale_batch``), used at their own scale only.
     """
@@ -319,7 +319,9 @@ class Comparison:
                 "seed": self.seed,
                 "chunk_size": self.chunk_size,
                 "evaluate_is_item_mean": mean_task,
-                "degradation": "modcrop + MATLAB bicubic 1/scale, uint8 (srpipe.resize.degrade)",
+                "degradation": (
+                    "modcrop + MATLAB bicubic 1/scale, uint8 (srpipe.image.resize.degrade)"
+                ),
             },
             environment=environment(),
             paper_metrics=getattr(task, "paper_table_metrics", None),
@@ -448,7 +450,7 @@ class Comparison:
                     if described is not None:
                         row["prediction"] = plain(described)
                     rows.append(row)
-                    _notify(
+                    call_optional_hook(
                         "srpipe_item_scored",
                         task_name=task.name,
                         variant=variant.name,
@@ -494,7 +496,7 @@ class Comparison:
             info.cache_hits += sum(hits)
             for item, hit in zip(chunk, hits, strict=True):
                 if not hit:
-                    _notify(
+                    call_optional_hook(
                         "srpipe_item_upscaled",
                         item_id=item.id,
                         method=variant.name,
@@ -507,7 +509,7 @@ class Comparison:
                 start = time.perf_counter()
                 images.append(variant.prepare(item.image, lr))
                 if variant.meta.get("method") in CLASSIC_METHODS:
-                    _notify(
+                    call_optional_hook(
                         "srpipe_item_upscaled",
                         item_id=item.id,
                         method=variant.name,
@@ -777,14 +779,6 @@ def _evaluate(
             "return every metric in Task.metrics"
         )
     return {m: float(values[m]) for m in metrics}
-
-
-def _notify(hook: str, **kwargs: Any) -> None:
-    """Call an observer hook; a failing observer must not end an hour-long evaluation."""
-    try:
-        getattr(get_plugin_manager().hook, hook)(**kwargs)
-    except Exception as exc:  # observers are for logging; report and carry on
-        print(f"srpipe: observer {hook} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 def _describe_dataset(dataset: Dataset) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from srpipe.errors import SrpipeError
-from srpipe.resize import (
+from srpipe.image.resize import (
     box,
     contributions,
     cubic,
@@ -263,7 +263,7 @@ def test_integer_scales_are_flip_equivariant(method):
 
 def test_torch_kernel_path_matches_numpy_route(monkeypatch):
     """The gather-and-sum torch code (used on GPUs, under autograd and tracing) on the CPU."""
-    import srpipe.resize as resize
+    import srpipe.image.resize as resize
 
     rng = np.random.default_rng(12)
     img_f = torch.from_numpy(rng.random((2, 3, 11, 9))).float()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from srpipe import statistics as st
+from srpipe.comparison import statistics as st
 
 
 def _dists(scores: dict[str, np.ndarray], counts: np.ndarray) -> dict[str, dict[str, np.ndarray]]:

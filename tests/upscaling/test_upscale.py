@@ -12,10 +12,10 @@ import torch
 from torch import nn
 
 from srpipe.errors import SrpipeError
-from srpipe.imageio import Picture
-from srpipe.resize import imresize
-from srpipe.tiling import spans
-from srpipe.upscale import Upscaler
+from srpipe.image.io import Picture
+from srpipe.image.resize import imresize
+from srpipe.upscaling.tiling import spans
+from srpipe.upscaling.upscaler import Upscaler
 
 
 class TinySR(nn.Module):
@@ -86,7 +86,7 @@ def test_small_overlap_still_blends_without_seams(tiny, image):
 
 
 def test_spans_cover_and_blend_weights_sum_to_one():
-    from srpipe.tiling import _ramp
+    from srpipe.upscaling.tiling import _ramp
 
     for length, tile, overlap in [(29, 8, 4), (100, 32, 16), (7, 10, 4), (50, 7, 30)]:
         parts = spans(length, tile, overlap)

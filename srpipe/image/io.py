@@ -26,7 +26,7 @@ import numpy as np
 
 from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
-from srpipe.limits import check_pixel_count, max_pixels
+from srpipe.image.limits import check_pixel_count, max_pixels
 
 #: file extensions srpipe reads and writes as still images (lower case, with the dot)
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")

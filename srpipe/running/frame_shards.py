@@ -26,7 +26,7 @@ from srpipe.errors import SrpipeError
 from srpipe.frames import FrameSource
 
 if TYPE_CHECKING:
-    from srpipe.runner import RunResult, StageTimer
+    from srpipe.running.runner import RunResult, StageTimer
 
 
 class FrameShards:
@@ -111,20 +111,20 @@ class FrameShards:
                 self.run_frames(frames, self.writer, quiet_here)
             except Exception:
                 # keep the folder: another rank may not have created its part in it yet,
-                # and would then fail writing it; ``guarded`` removes it once all stopped
+                # and would then fail writing it; ``abandon`` removes it once all stopped
                 self.discard(keep_folder=True)
                 raise
             except BaseException:
                 self.discard()
                 raise
 
-        self.guarded(open_part, lambda: where)
+        self.ranks.run_share(open_part, lambda: where, on_failure=self.abandon)
         # rank 0 always has frames, so its writer says whether parts can be joined
         if not ranks.broadcast(bool(getattr(self.writer, "joinable", False))):
             self.discard()
             self.finish()
             return None
-        self.guarded(run_part, lambda: where)
+        self.ranks.run_share(run_part, lambda: where, on_failure=self.abandon)
         parts = ranks.gather(
             (str(getattr(self.writer, "path", self.part)) if frames is not None else None, *records,
              result.failed, dict(timer.seconds), result.frames)
@@ -133,14 +133,10 @@ class FrameShards:
             return False
         return self.stitch(parts, timer, result, records)
 
-    def guarded(self, work: Callable[[], None], where: Callable[[], str]) -> None:
-        """``ranks.run_share``; when any rank failed, every rank's part is removed first."""
-        try:
-            self.ranks.run_share(work, where)
-        except SrpipeError:
-            self.discard()
-            self.finish()
-            raise
+    def abandon(self) -> None:
+        """Any rank failed: every rank removes its part, then rank 0 the folder."""
+        self.discard()
+        self.finish()
 
     def stitch(
         self,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from srpipe import statistics as st
-from srpipe import verdicts as vd
-from tests.test_statistics import _compare
+from srpipe.comparison import statistics as st
+from srpipe.comparison import verdicts as vd
+from tests.comparison.test_statistics import _compare
 
 
 def _lines(result: dict, names: list[str], **kwargs) -> tuple[list[str], vd.Power]:

@@ -1,7 +1,7 @@
 """The settings of one comparison, each default written once.
 
 ``srpipe eval`` (its option defaults), :func:`srpipe.compare` and
-:class:`srpipe.harness.Comparison` all read their defaults from :class:`EvalSettings`,
+:class:`srpipe.comparison.harness.Comparison` all read their defaults from :class:`EvalSettings`,
 so changing one here changes all three. ``report.json``'s ``settings`` records them.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from srpipe.statistics import CONFIDENCE
+from srpipe.comparison.statistics import CONFIDENCE
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What a comparison measured: the result types, whose ``to_dict()`` is report.json.
 
-A leaf of the evaluation: the harness (:mod:`srpipe.harness`) fills these in, the
+A leaf of the evaluation: the harness (:mod:`srpipe.comparison.harness`) fills these in, the
 reports (:mod:`srpipe.report`) read them, and neither needs the other to do so.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from srpipe.comparison.statistics import MetricComparison
 from srpipe.report import text as report_text
-from srpipe.statistics import MetricComparison
 
 #: variant kinds in report order
 KIND_ORDER = ("oracle", "baseline", "sr", "task")
@@ -74,7 +74,7 @@ class ComparisonResult:
     paper_metrics: tuple[str, ...] | None = None
     crops: list[Crop] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
-    #: per scale: can the set tell whether SR helps (srpipe.verdicts.Power.to_dict)
+    #: per scale: can the set tell whether SR helps (srpipe.comparison.verdicts.Power.to_dict)
     power: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from srpipe.upscale_cache import UpscaleCache, image_digest
+from srpipe.upscaling.cache import UpscaleCache, image_digest
 
 
 def _images(n: int = 3, seed: int = 0) -> list[np.ndarray]:

@@ -1,0 +1,2 @@
+"""``srpipe run``: frames in, SR, a task's predictions and annotated frames out, sharded under
+torchrun."""

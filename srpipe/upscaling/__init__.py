@@ -1,0 +1,1 @@
+"""The SR engine at run time: the Upscaler, its tiling plan and its on-disk cache."""
