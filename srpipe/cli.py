@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "models": "srpipe.commands.info:models",
     "tasks": "srpipe.commands.info:tasks",
     "plugins": "srpipe.commands.info:plugins",
+    "info": "srpipe.commands.info:info",
     "plugin": "srpipe.commands.plugin:plugin",
 }
 

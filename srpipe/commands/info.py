@@ -1,4 +1,5 @@
-"""`srpipe plugins`, `srpipe models`, `srpipe tasks`: what is installed and registered."""
+"""`srpipe plugins`, `srpipe models`, `srpipe tasks`, `srpipe info`: what is installed and
+registered, and what this machine computes fast."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 
 from srpipe.models.checkpoint import read_checkpoint_metadata
 from srpipe.plugins import get_plugin_manager
+from srpipe.upscaling import hardware
 
 
 @click.command()
@@ -184,3 +186,22 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     click.echo("  ".join("-" * w for w in widths))
     for row in rows:
         click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--refresh", is_flag=True, help="Measure the peaks again (they are cached).")
+def info(as_json: bool, refresh: bool) -> None:
+    """What this machine computes fast: CPU flags, native bf16/fp16, CUDA devices, and the
+    measured fp32/bf16 matmul peaks (measured once, about two seconds, then cached).
+
+    `--precision bf16` on a CPU that only emulates bf16 (no AVX512-BF16 or AMX) runs fp32
+    instead and says so: emulated bf16 is several times slower than fp32.
+    """
+
+    found = hardware.detect(measure=True, refresh=refresh)
+    if as_json:
+        click.echo(json.dumps(found.to_dict(), indent=2))
+        return
+    for line in hardware.describe(found):
+        click.echo(line)
