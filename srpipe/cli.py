@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         # under torchrun every rank stops on a rank's failure; the failing rank says why
         if getattr(exc, "here", True):
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_flat(exc)}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -142,13 +142,19 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         click.echo(
-            f"Error: {type(exc).__name__}: {exc} (re-run with --debug for the traceback)",
+            f"Error: {type(exc).__name__}: {_flat(exc)} (re-run with --debug for the traceback)",
             err=True,
         )
         sys.exit(1)
     else:
         # standalone_mode=False returns ctx.exit()'s code instead of exiting
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _flat(exc: BaseException) -> str:
+    """An error's text on one line: a message from a library (or a plugin) may hold newlines,
+    and an error is one line whatever raised it."""
+    return " ".join(str(exc).split())
 
 
 def entry() -> None:

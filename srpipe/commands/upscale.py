@@ -19,7 +19,7 @@ from tqdm import tqdm
 from srpipe.distributed import assign, workers
 from srpipe.errors import SrpipeError, UsageError
 from srpipe.image.io import IMAGE_EXTENSIONS, is_image_path, load_image, write_image
-from srpipe.image.limits import parse_bytes
+from srpipe.image.limits import check_output_pixels, parse_bytes
 from srpipe.upscaling.upscaler import Upscaler
 
 
@@ -230,9 +230,12 @@ def _run(
             current[:] = [str(s) for s, _ in jobs[start : start + upscaler.batch_size]]
         for source, target in jobs[start : start + upscaler.batch_size]:
             try:
-                batch.append((source, target, load_image(source)))
-            except SrpipeError as exc:
-                failed.append({"input": str(source), "error": str(exc)})
+                picture = load_image(source)
+                check_output_pixels(str(source), *picture.size, upscaler.scale)
+                batch.append((source, target, picture))
+            except (SrpipeError, OSError, ValueError, MemoryError) as exc:
+                # unreadable, vanished or undecodable: listed at the end, the batch goes on
+                failed.append({"input": str(source), "error": _one_line(source, exc)})
         if batch:
             t0 = time.perf_counter()
             try:

@@ -171,6 +171,14 @@ def _decode_pil(path: Path, data: bytes) -> np.ndarray:
 
     try:
         with Image.open(io.BytesIO(data)) as im:
+            # a TIFF stack, an animated GIF/WebP/PNG: reading page 1 alone would silently
+            # measure a fraction of what the user gave
+            pages = int(getattr(im, "n_frames", 1) or 1)
+            if pages > 1:
+                raise SrpipeError(
+                    f"{path}: holds {pages} pages/frames, srpipe reads one image per file; "
+                    "split it into single images (a video: convert it to .mp4 for `run video`)"
+                )
             # the size was checked against srpipe's limit (check_image_header) before
             im.load()  # decode now: truncation shows up here, not later
             return _pil_to_array(path, im)

@@ -51,6 +51,19 @@ def check_pixel_count(name: str, width: int, height: int) -> None:
         )
 
 
+def check_output_pixels(name: str, width: int, height: int, scale: float) -> None:
+    """Refuse an upscale whose *output* would exceed the decode limit, before any work: a
+    32x24 image at x1000 asks for 768 MP, which no later step could hold or write."""
+    out_w, out_h = round(int(width) * scale), round(int(height) * scale)
+    limit = max_pixels()
+    if out_w * out_h > limit:
+        raise SrpipeError(
+            f"{name}: x{scale:g} would make {out_w}x{out_h} pixels ({out_w * out_h / 1e6:.0f} "
+            f"MP), over the {limit / 1e6:.0f} MP limit; use a smaller --scale, or raise the "
+            "limit with SRPIPE_MAX_PIXELS=<pixels>"
+        )
+
+
 def parse_bytes(text: str, what: str = "--memory") -> int:
     """``"2G"``, ``"512M"``, ``"1.5GB"`` or a plain byte count -> bytes (one-line errors)."""
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)i?b?\s*", str(text).lower())
