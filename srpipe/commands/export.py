@@ -47,7 +47,13 @@ CHECK_SIZES = ((32, 32), (23, 41))
     default=None,
     help="Output file. Default: <name>_x<scale>.onnx in the current folder.",
 )
-@click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset version.")
+@click.option(
+    "--opset",
+    type=click.IntRange(min=9),
+    default=17,
+    show_default=True,
+    help="ONNX opset version (9 or later: the exporter's oldest).",
+)
 @click.option(
     "--atol",
     type=float,
@@ -183,7 +189,13 @@ def export_onnx(
         for key, value in props.items():
             entry = graph.metadata_props.add()
             entry.key, entry.value = key, value
-        onnx.checker.check_model(graph)
+        try:
+            onnx.checker.check_model(graph)
+        except Exception as exc:  # onnx's ValidationError: a page of text; one line here
+            first = " ".join(str(exc).split())[:160]
+            raise SrpipeError(
+                f"the exported ONNX graph does not validate ({first}); try another --opset"
+            ) from None
         onnx.save(graph, str(tmp))
     return {
         "output": str(target),
@@ -228,6 +240,13 @@ def check_onnx(
         x = torch.rand(batch, 3, h, w, generator=generator)
         with torch.no_grad():
             expected = model(x).numpy()
+        if not np.isfinite(expected).all():
+            # NaN - NaN compares as nothing: without this a broken model "checks" with 0.00
+            path.unlink(missing_ok=True)
+            raise SrpipeError(
+                "the model itself outputs NaN/Inf on a random input (broken weights?); "
+                "the export was removed"
+            )
         try:
             got = session.run(["sr"], {"lr": x.numpy()})[0]
         except Exception as exc:
@@ -240,7 +259,8 @@ def check_onnx(
                 f"the exported graph {detail} for input {tuple(x.shape)}; the model's "
                 "forward depends on the input size, export with --static-size HxW"
             )
-        worst = max(worst, float(np.abs(got - expected).max()))
+        difference = float(np.abs(got - expected).max())
+        worst = max(worst, difference if np.isfinite(difference) else float("inf"))
         sizes.append(f"{batch}x3x{h}x{w}")
     if worst > atol:
         path.unlink(missing_ok=True)

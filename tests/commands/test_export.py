@@ -128,3 +128,27 @@ def test_bad_static_size(capsys, tiny):
     ckpt, _ = tiny
     code, _, err = run_cli(capsys, "export", "--sr", ckpt, "--scale", "2", "--static-size", "big")
     assert code == 2 and "HxW" in err
+
+
+def test_a_model_that_outputs_nan_fails_the_check_instead_of_passing_it(tmp_path, tiny):
+    """NaN - NaN compares as nothing: the check once reported max |diff| 0.00 for it."""
+    from srpipe.commands.export import check_onnx, export_onnx
+    from srpipe.errors import SrpipeError
+
+    _, model = tiny
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    target = tmp_path / "nan.onnx"
+    export_onnx(model, target, scale=2, meta={"name": "nan"})
+    with pytest.raises(SrpipeError, match="NaN/Inf"):
+        check_onnx(model, target, scale=2)
+    assert not target.exists()
+
+
+def test_an_opset_the_exporter_cannot_write_is_a_usage_error(tmp_path, capsys, tiny):
+    ckpt, _ = tiny
+    code, _, err = run_cli(
+        capsys, "export", "--sr", ckpt, "--scale", "2", "--opset", "1", "-o", tmp_path / "m.onnx"
+    )
+    assert code == 2 and "--opset" in err and "Traceback" not in err
+    assert not (tmp_path / "m.onnx").exists()
