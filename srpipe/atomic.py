@@ -25,9 +25,11 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp's name is unique per process and call; the stem is cut so that a target whose
+    # own name is near the file system's 255-byte limit still gets a legal temporary name
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.",
-        suffix=suffix if suffix is not None else target.suffix,
+        prefix=f".{_cut(target.stem, 80)}.",
+        suffix=_cut(suffix if suffix is not None else target.suffix, 32),
         dir=target.parent,
     )
     os.close(fd)
@@ -40,6 +42,11 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _cut(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8 (never mid-character)."""
+    return text.encode("utf-8", "surrogateescape")[:max_bytes].decode("utf-8", "ignore")
 
 
 def _umask() -> int:
