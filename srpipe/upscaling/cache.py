@@ -19,6 +19,11 @@ Several writers (torchrun ranks, machines sharing a filesystem): a reader opens 
 file or a complete one (a rename replaces the directory entry; an open file keeps the
 content it had), so there are no torn reads. A corrupt entry is removed only if it is
 still the file that was read, never a good one another writer put there meanwhile.
+
+Nothing read back is trusted as it is: the README invites sharing the cache between machines,
+and an entry rewritten with another dtype, shape or range would otherwise flow into a report
+(PSNR -52 dB with exit 0). :meth:`UpscaleCache.upscale_many` checks every hit against what the
+input and scale imply; a bad entry is said on stderr, removed and recomputed.
 Sharded runs give each item to one rank, so work is duplicated only when two ranks (or
 two jobs) miss the same key at the same time: both compute it, both write the same
 bytes, and the last rename wins.
@@ -29,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -47,6 +53,22 @@ def image_digest(image: np.ndarray) -> str:
     digest.update(f"{array.dtype.str}:{array.shape}".encode())
     digest.update(memoryview(array).cast("B"))
     return digest.hexdigest()
+
+
+def entry_problem(entry: np.ndarray, source: np.ndarray, scale: float) -> str | None:
+    """What is wrong with ``entry`` as the upscaled ``source`` (None: it is plausible)."""
+    if entry.dtype != source.dtype:
+        return f"holds {entry.dtype}, the input is {source.dtype}"
+    if entry.ndim != source.ndim or entry.shape[2:] != source.shape[2:]:
+        return f"has shape {entry.shape}, the input {source.shape}"
+    for axis in (0, 1):
+        want = source.shape[axis] * scale
+        # a fractional scale rounds the output size; an integer one is exact
+        if abs(entry.shape[axis] - want) > (0 if float(scale).is_integer() else 1):
+            return f"has shape {entry.shape}, x{scale:g} of {source.shape} is not that"
+    if entry.dtype.kind == "f" and not np.isfinite(entry).all():
+        return "holds NaN/Inf"
+    return None
 
 
 def _slug(text: str) -> str:
@@ -74,17 +96,24 @@ class UpscaleCache:
         self.hits = 0
         self.misses = 0
 
-    def key(self, image: np.ndarray, method: str, scale: int, weights_hash: str | None) -> str:
+    def key(self, image: np.ndarray, method: str, scale: float, weights_hash: str | None) -> str:
         """The cache key of upscaling ``image`` by ``method`` at ``scale`` with those weights."""
-        parts = f"{image_digest(image)}|{method}|x{int(scale)}|{weights_hash or '-'}"
+        # x3.5 and x3 are different outputs (int() once folded them into one key)
+        parts = f"{image_digest(image)}|{method}|x{scale:g}|{weights_hash or '-'}"
         return hashlib.sha256(parts.encode()).hexdigest()
 
-    def path(self, key: str, method: str, scale: int) -> Path:
+    def path(self, key: str, method: str, scale: float) -> Path:
         """Where the entry for ``key`` lives."""
-        return self.root / _slug(method) / f"x{int(scale)}" / key[:2] / f"{key}.{self.fmt}"
+        return self.root / _slug(method) / f"x{scale:g}" / key[:2] / f"{key}.{self.fmt}"
 
-    def get(self, key: str, method: str, scale: int) -> np.ndarray | None:
-        """The cached image, or None (a corrupt entry counts as a miss and is removed)."""
+    def get(
+        self, key: str, method: str, scale: float, like: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """The cached image, or None (a corrupt entry counts as a miss and is removed).
+
+        With ``like`` (the input image) the entry must also be what upscaling it by ``scale``
+        gives: same dtype and channels, ``scale`` times its size, finite values.
+        """
         if not self.enabled:
             self.misses += 1
             return None
@@ -100,10 +129,16 @@ class UpscaleCache:
             self._remove_if_unchanged(path, seen)
             self.misses += 1
             return None
+        problem = entry_problem(image, like, scale) if like is not None else None
+        if problem is not None:
+            print(f"srpipe: upscale cache entry {path} {problem}; recomputed", file=sys.stderr)
+            self._remove_if_unchanged(path, seen)
+            self.misses += 1
+            return None
         self.hits += 1
         return image
 
-    def put(self, key: str, method: str, scale: int, image: np.ndarray) -> None:
+    def put(self, key: str, method: str, scale: float, image: np.ndarray) -> None:
         """Store ``image`` under ``key`` atomically (no-op when disabled)."""
         if not self.enabled:
             return
@@ -115,7 +150,7 @@ class UpscaleCache:
         self,
         images: Sequence[np.ndarray],
         method: str,
-        scale: int,
+        scale: float,
         weights_hash: str | None,
         compute: Callable[[list[np.ndarray]], list[np.ndarray]],
     ) -> tuple[list[np.ndarray], list[bool]]:
@@ -124,7 +159,7 @@ class UpscaleCache:
         Returns the upscaled images and, per image, whether it came from the cache.
         """
         keys = [self.key(img, method, scale, weights_hash) for img in images]
-        found = [self.get(k, method, scale) for k in keys]
+        found = [self.get(k, method, scale, like=img) for k, img in zip(keys, images)]
         missing = [i for i, img in enumerate(found) if img is None]
         if missing:
             computed = compute([images[i] for i in missing])

@@ -144,3 +144,37 @@ def test_a_good_entry_written_meanwhile_is_not_removed(tmp_path: Path) -> None:
     cache.put(key, "edsr", 4, image)  # another writer replaces the bad entry
     cache._remove_if_unchanged(path, seen)
     assert np.array_equal(cache.get(key, "edsr", 4), image)
+
+
+@pytest.mark.parametrize(
+    ("tamper", "said"),
+    [
+        (lambda a: (a / 255.0).astype(np.float64), "holds float64"),  # another dtype and range
+        (lambda a: a[:-2], "has shape"),  # another size
+        (lambda a: a[:, :, :1], "has shape"),  # another channel count
+    ],
+)
+def test_an_entry_rewritten_by_someone_else_is_recomputed_and_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tamper, said: str
+) -> None:
+    """A shared cache is read back, never trusted as it is (PSNR -52 dB once came of it)."""
+    cache = UpscaleCache(tmp_path)
+    compute = Counter()
+    images = _images(1)
+    (first,), _ = cache.upscale_many(images, "edsr", 2, "w", compute)
+    entry = next(tmp_path.rglob("*.npy"))
+    np.save(entry, tamper(first), allow_pickle=False)
+    (again,), hits = cache.upscale_many(images, "edsr", 2, "w", compute)
+    assert hits == [False] and compute.computed == 2
+    assert again.dtype == np.uint8 and np.array_equal(again, first)
+    assert said in capsys.readouterr().err
+    # and the recomputed entry replaced the bad one
+    (third,), hits = cache.upscale_many(images, "edsr", 2, "w", compute)
+    assert hits == [True] and np.array_equal(third, first)
+
+
+def test_a_fractional_scale_has_its_own_key() -> None:
+    """x3.5 and x3 are different outputs (they once shared int(scale) in the key)."""
+    cache, image = UpscaleCache(enabled=False), _images(1)[0]
+    assert cache.key(image, "liif", 3.5, None) != cache.key(image, "liif", 3, None)
+    assert cache.path("k" * 64, "liif", 3.5).parent.parent.name == "x3.5"
