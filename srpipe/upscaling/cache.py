@@ -95,6 +95,8 @@ class UpscaleCache:
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
+        #: set when a write failed (full disk, read-only): lookups go on, stores stop
+        self.unwritable = False
 
     def key(self, image: np.ndarray, method: str, scale: float, weights_hash: str | None) -> str:
         """The cache key of upscaling ``image`` by ``method`` at ``scale`` with those weights."""
@@ -140,11 +142,21 @@ class UpscaleCache:
 
     def put(self, key: str, method: str, scale: float, image: np.ndarray) -> None:
         """Store ``image`` under ``key`` atomically (no-op when disabled)."""
-        if not self.enabled:
+        if not self.enabled or self.unwritable:
             return
-
-        with atomic_path(self.path(key, method, scale)) as tmp:
-            self._write(tmp, image)
+        try:
+            with atomic_path(self.path(key, method, scale)) as tmp:
+                self._write(tmp, image)
+        except OSError as exc:
+            # a full disk or a read-only cache must not end an evaluation whose results are
+            # in memory: say which cache, once, and go on computing without storing
+            self.unwritable = True
+            print(
+                f"srpipe: cannot write the upscale cache under {self.root} "
+                f"({exc.strerror or exc}); going on without storing SR outputs (free space "
+                "there, or set SRPIPE_CACHE to another folder)",
+                file=sys.stderr,
+            )
 
     def upscale_many(
         self,

@@ -178,3 +178,23 @@ def test_a_fractional_scale_has_its_own_key() -> None:
     cache, image = UpscaleCache(enabled=False), _images(1)[0]
     assert cache.key(image, "liif", 3.5, None) != cache.key(image, "liif", 3, None)
     assert cache.path("k" * 64, "liif", 3.5).parent.parent.name == "x3.5"
+
+
+def test_a_cache_that_cannot_be_written_is_named_once_and_the_work_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    cache = UpscaleCache(tmp_path / "cache")
+
+    def disk_full(path: Path, image: np.ndarray) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache, "_write", disk_full)
+    compute = Counter()
+    out, hits = cache.upscale_many(_images(3), "edsr", 2, "w", compute)
+    assert len(out) == 3 and hits == [False] * 3 and compute.computed == 3
+    err = capsys.readouterr().err
+    assert err.count("cannot write the upscale cache") == 1
+    assert str(tmp_path / "cache") in err and "No space left" in err
+    assert not list((tmp_path / "cache").rglob("*.npy*"))  # no temporary left behind
