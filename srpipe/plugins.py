@@ -157,7 +157,18 @@ class SrpipePluginManager(pluggy.PluginManager):
     def load_modules(self, specs: Iterable[str], blocked: set[str], source: str = "-p") -> None:
         """Load plugins that are not installed: module names or ``.py`` files."""
         for spec in specs:
-            module = _import_plugin(spec)
+            try:
+                module = _import_plugin(spec)
+            except UsageError as exc:
+                if source == "-p":  # named on the command line: the user asked for this one
+                    raise
+                # one broken file in a plugins folder must not hide the others (as with a
+                # broken entry point): listed by `srpipe plugins` with its error, said once
+                name = Path(spec).stem
+                record = PluginRecord(name, f"{source} ({spec})", "-", name, error=str(exc))
+                self.records.setdefault(name, record)
+                print(f"srpipe: skipped {exc}", file=sys.stderr)
+                continue
             name = module.__name__
             if name in self.records:
                 raise UsageError(
@@ -172,8 +183,10 @@ class SrpipePluginManager(pluggy.PluginManager):
                 self.records[name] = record
                 continue
             self._register_checked(module, record)
-            if record.error:
+            if record.error and source == "-p":
                 raise UsageError(f"plugin {spec!r}: {record.error}")
+            if record.error:
+                print(f"srpipe: skipped plugin file {spec}: {record.error}", file=sys.stderr)
 
     def _register_checked(self, module: ModuleType | object, record: PluginRecord) -> None:
         """Register, then validate the plugin alone, so one bad plugin cannot poison the rest."""

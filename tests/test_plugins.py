@@ -164,6 +164,24 @@ def test_plugins_dir_loads_every_file(
     assert "echo" in manager.tasks()
 
 
+def test_a_broken_file_in_a_plugins_dir_is_listed_and_the_others_load(
+    tmp_path: Path, clean_manager, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """As with a broken entry point: `srpipe plugins` shows it with its error, the rest work."""
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "lp_echo.py").write_text(GOOD)
+    (folder / "lp_broken.py").write_text(BROKEN_IMPORT)
+    (folder / "lp_typo.py").write_text(MISSPELLED)
+    monkeypatch.setenv("SRPIPE_PLUGINS_DIR", str(folder))
+    manager = get_plugin_manager()
+    assert "echo" in manager.tasks()
+    assert "failed to import" in manager.records["lp_broken"].error
+    assert "srpipe_register_taks" in manager.records["lp_typo"].error
+    err = capsys.readouterr().err
+    assert "lp_broken.py" in err and "lp_typo.py" in err
+
+
 @pytest.mark.parametrize(
     ("source", "message"),
     [
