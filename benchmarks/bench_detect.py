@@ -182,13 +182,16 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     from srpipe_detect.task import DetectTask
 
+    from srpipe.task import TaskContext
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         video = tmp_path / "input_320x180.mp4"
         info = make_input(video, args.frames, 4)
         up, model = build_upscaler(args.sr, 4, args.batch_size)
         task = DetectTask()
-        task.configure(detector=args.detector, device="cpu")
+        options = {"detector": args.detector} if args.detector else {}
+        task.setup(TaskContext("run", device="cpu", options=options))
         staged_result = staged(video, up, task, args.batch_size, tmp_path / "staged.mp4")
         runner_result = (
             {"skipped": "--skip-runner"}

@@ -67,8 +67,9 @@ def srpipe_register_datasets() -> Sequence[DatasetReader]:
 def srpipe_add_options(task_name: str, command: str) -> Sequence[click.Parameter]:
     """Return extra click options for ``srpipe COMMAND TASK`` (``command`` is "run" or "eval").
 
-    The parsed values reach the task as keyword arguments of ``Task.setup``. Use this to
-    extend a task you did not write (e.g. add ``--tta`` to ``detect``).
+    The parsed values reach the task in ``ctx.options`` of ``Task.setup(ctx)``, by parameter
+    name, beside the task's own options (an option the user did not give holds its default).
+    Use this to extend a task you did not write (e.g. add ``--tta`` to ``detect``).
     """
 
 

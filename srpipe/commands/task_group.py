@@ -2,7 +2,8 @@
 
 A task contributes its own options (``Task.options``) and any plugin may add more
 (``srpipe_add_options``); the verb supplies the options every task shares. The values
-of task and plugin options are handed to ``Task.setup`` as keyword arguments.
+of task and plugin options, by parameter name, become ``TaskContext.options``: the task
+reads them from the ``ctx`` its ``Task.setup(ctx)`` is given.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def test_library_class_from_foreign_module_is_refused(tmp_path):
 
 
 def test_bundled_detector_passes_the_check():
-    from srpipe_detect.task import BUNDLED_WEIGHTS
+    from srpipe_detect.detector import BUNDLED_WEIGHTS
 
     from srpipe import check_pickle
 

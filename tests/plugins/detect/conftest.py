@@ -20,6 +20,9 @@ def untrained_task():
     """DetectTask with an untrained yolov8n built from ultralytics' yaml (no download)."""
     from srpipe_detect.task import DetectTask
 
+    from srpipe.task import TaskContext
+
     task = DetectTask()
-    task.configure(detector="yolov8n.yaml", conf=0.0, device="cpu")
+    options = {"detector": "yolov8n.yaml", "conf": 0.0}
+    task.setup(TaskContext("run", device="cpu", options=options))
     return task

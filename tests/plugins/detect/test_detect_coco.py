@@ -8,7 +8,14 @@ from typing import ClassVar
 import numpy as np
 import pytest
 from srpipe_detect import coco, task
-from srpipe_detect.task import BUNDLED_CLASSES, BUNDLED_WEIGHTS, DetectTask, default_detector
+from srpipe_detect.boxes import Detections
+from srpipe_detect.detector import (
+    BUNDLED_CLASSES,
+    BUNDLED_WEIGHTS,
+    default_detector,
+    resolve_weights,
+)
+from srpipe_detect.task import DetectTask
 
 from srpipe.task import TaskContext
 
@@ -51,7 +58,7 @@ def test_eval_waits_for_the_data_to_choose(
         loaded.append(path)
         return Model
 
-    monkeypatch.setattr(DetectTask, "_load", staticmethod(load))
+    monkeypatch.setattr(task, "load_detector", load)
     det = DetectTask()
     det.setup(TaskContext("eval", device="cpu"))
     assert det.model is None and loaded == []
@@ -66,7 +73,7 @@ def test_eval_waits_for_the_data_to_choose(
 def test_summary_with_the_synthetic_detector_names_its_classes() -> None:
     det = DetectTask()
     det.detector_path = str(BUNDLED_WEIGHTS)
-    pred = task.Detections.empty({0: "plain"}, (8, 8))
+    pred = Detections.empty({0: "plain"}, (8, 8))
     knows = det.summarize([pred])["detector_knows"]
     assert all(name in knows for name in BUNDLED_CLASSES) and "srpipe[coco]" in knows
     det.detector_path = "yolo11n.onnx"
@@ -79,7 +86,8 @@ def test_packaged_coco_detector_finds_the_people_on_the_bus() -> None:
     from srpipe.image.io import read_image
 
     det = DetectTask()
-    det.configure(detector=str(coco.coco_detector_path()), device="cpu")
+    options = {"detector": str(coco.coco_detector_path())}
+    det.setup(TaskContext("run", device="cpu", options=options))
     assert len(det.names) == 80 and det.names[0] == "person"
     found = det.predict([read_image(sources.get("bus").path())])[0]
     classes = [det.names[int(c)] for c in found.classes]
@@ -88,9 +96,6 @@ def test_packaged_coco_detector_finds_the_people_on_the_bus() -> None:
 
 
 def test_detector_names_resolve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from srpipe_detect import coco
-    from srpipe_detect.task import resolve_weights
-
     from srpipe.errors import SrpipeError
 
     assert resolve_weights("tiny-objects") == str(BUNDLED_WEIGHTS)

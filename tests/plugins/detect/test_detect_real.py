@@ -8,10 +8,13 @@ from typing import ClassVar
 import numpy as np
 import pytest
 from srpipe_detect import coco, real
-from srpipe_detect.task import Detections, DetectTask
+from srpipe_detect import task as task_module
+from srpipe_detect.boxes import Detections
+from srpipe_detect.task import DetectTask
 
 from srpipe.data import sources
 from srpipe.errors import SrpipeError
+from srpipe.task import TaskContext
 
 
 def test_reads_only_detect_test_sources() -> None:
@@ -70,9 +73,9 @@ def test_labels_are_cached_per_detector_file(one_still: Path) -> None:
 
 
 def test_task_scores_agreement_not_map(one_still: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(DetectTask, "_load", staticmethod(lambda path, trust=False: _Model))
+    monkeypatch.setattr(task_module, "load_detector", lambda path, trust=False: _Model)
     task = DetectTask()
-    task.configure(device="cpu", defer_default=True)
+    task.setup(TaskContext("eval", device="cpu"))
     dataset = task.load_dataset("real")
     assert task.metrics == DetectTask.AGREEMENT_METRICS
     (item,) = dataset.items

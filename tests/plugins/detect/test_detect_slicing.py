@@ -11,8 +11,9 @@ import cv2
 import numpy as np
 import pytest
 from srpipe_detect import slicing
+from srpipe_detect.boxes import Detections
 from srpipe_detect.slicing import run_config, sliced_variant, variant_config
-from srpipe_detect.task import Detections, DetectTask
+from srpipe_detect.task import DetectTask
 
 from srpipe.errors import SrpipeError
 from srpipe.image.resize import degrade

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
-from srpipe_detect.task import Detections, DetectTask, resolve_weights
+from srpipe_detect import task as task_module
+from srpipe_detect.boxes import Detections
+from srpipe_detect.detector import BUNDLED_WEIGHTS
+from srpipe_detect.task import DetectTask
 
 from srpipe.errors import SrpipeError
-from srpipe.task import Item
+from srpipe.task import Item, TaskContext
 
 
 def _dets(boxes, classes, scores, names) -> Detections:
@@ -85,39 +91,20 @@ def test_evaluate_rejects_disjoint_classes() -> None:
         DetectTask().evaluate([pred], [item])
 
 
-def test_weights_resolution_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("YOLO_OFFLINE", "true")
-    with pytest.raises(SrpipeError, match=r"yolo11n\.pt is not a local file and srpipe is offline"):
-        resolve_weights("yolo11n.pt")
-    with pytest.raises(SrpipeError, match="detector weights not found"):
-        resolve_weights(tmp_path / "nope" / "best.pt")
-    assert resolve_weights("yolov8n.yaml") == "yolov8n.yaml"
-    real = tmp_path / "w.pt"
-    real.write_bytes(b"x")
-    assert resolve_weights(real) == str(real)
-
-
 def test_corrupt_weights_one_line_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"definitely not a checkpoint")
     with pytest.raises(SrpipeError, match=r"bad\.pt is not a readable torch checkpoint") as info:
-        DetectTask().configure(detector=str(bad), device="cpu")
+        DetectTask().setup(TaskContext("run", device="cpu", options={"detector": str(bad)}))
     assert "\n" not in str(info.value)
 
 
 def test_option_validation_and_class_filter(untrained_task: DetectTask) -> None:
     with pytest.raises(SrpipeError, match="--conf"):
-        DetectTask().configure(detector="yolov8n.yaml", conf=2.0)
+        DetectTask().setup(TaskContext("run", options={"detector": "yolov8n.yaml", "conf": 2.0}))
     with pytest.raises(SrpipeError, match="unknown class 'giraffe'"):
         untrained_task._class_ids(["giraffe"])
     assert untrained_task._class_ids(["0", "2"]) == [0, 2]
-
-
-def test_options_differ_for_run_and_eval() -> None:
-    run = {p.name: p for p in DetectTask.options("run")}
-    ev = {p.name: p for p in DetectTask.options("eval")}
-    assert "slice_size" in run and "variant_slice" in ev
-    assert run["conf"].default == 0.25 and ev["conf"].default == 0.001
 
 
 def test_class_filter_restricts_ground_truth_too() -> None:
@@ -164,3 +151,58 @@ def test_meets_the_task_contract(tiny_synth: Path) -> None:
 
     done = check_task(DetectTask, data=tiny_synth, n=2)
     assert "rescale" in done and "item_scores / evaluate" in done
+
+
+def test_setup_reads_the_options_from_the_context() -> None:
+    task = DetectTask()
+    options = {"conf": 0.01, "iou": 0.5, "imgsz": 640, "variant_slice": 128, "overlap": 0.3}
+    task.setup(TaskContext("eval", device="cpu", options={**options, "other_plugin": True}))
+    assert (task.conf, task.iou, task.imgsz) == (0.01, 0.5, 640)
+    assert (task.variant_slice, task.overlap, task.slice) == (128, 0.3, 0)
+    assert task.model is None  # eval without --detector: chosen when the data is known
+
+
+class _Model:
+    names: ClassVar[dict[int, str]] = {0: "plain", 1: "stripes", 2: "checker", 3: "dot"}
+
+
+def _coco_json(tiny_synth: Path, tmp_path: Path) -> Path:
+    image = sorted((tiny_synth / "images" / "val").glob("*.png"))[0]
+    shutil.copy(image, tmp_path / image.name)
+    path = tmp_path / "instances.json"
+    coco = {
+        "images": [{"id": 1, "file_name": image.name}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 4, "bbox": [4, 6, 10, 12]}],
+        "categories": [{"id": 4, "name": "dot"}],
+    }
+    path.write_text(json.dumps(coco))
+    return path
+
+
+def test_paths_are_read_once_by_the_registered_readers(
+    tiny_synth: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """YOLO folder / data.yaml and COCO json reach the task through the core's reader
+    dispatch (srpipe.api.load_dataset); the task itself reads only the sets named by no path."""
+    from srpipe.api import load_dataset
+
+    loaded: list[str] = []
+
+    def load(path: str, trust: bool = False) -> type[_Model]:
+        loaded.append(path)
+        return _Model
+
+    monkeypatch.setattr(task_module, "load_detector", load)
+    task = DetectTask()
+    task.setup(TaskContext("eval", device="cpu"))
+    folder = load_dataset(task, tiny_synth)
+    assert folder.meta["format"] == "yolo" and len(folder) == 2  # the val split
+    assert loaded == [str(BUNDLED_WEIGHTS)]  # the reader let the task choose for its classes
+    assert load_dataset(task, tiny_synth / "data.yaml").meta["format"] == "yolo"
+    coco = load_dataset(task, _coco_json(tiny_synth, tmp_path))
+    assert coco.meta["format"] == "coco" and coco.meta["names"] == {0: "dot"}
+    with pytest.raises(SrpipeError, match=r"as a detection dataset; give a YOLO data\.yaml"):
+        task.load_dataset(str(tiny_synth))
+    with pytest.raises(SrpipeError, match="no such file or folder") as info:
+        load_dataset(task, tmp_path / "missing.yaml")
+    assert "\n" not in str(info.value)

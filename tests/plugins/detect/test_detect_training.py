@@ -61,7 +61,7 @@ def test_saved_detector_loads_with_the_detector_option(view, tmp_path, tiny_synt
     path = tmp_path / "task_best.pt"
     view.save(path)
     task = DetectTask()
-    task.configure(detector=str(path), device="cpu")
+    task.setup(TaskContext("run", device="cpu", options={"detector": str(path)}))
     image = view.training_data("val", str(tiny_synth)).items[0].image
     assert task.names == view.task.names
     assert len(task.predict([image])) == 1

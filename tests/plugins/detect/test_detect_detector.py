@@ -1,0 +1,56 @@
+"""srpipe_detect.detector: which weights load, and one image through a loaded detector."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from srpipe_detect.boxes import Detections
+from srpipe_detect.detector import detect, device_for_ultralytics, resolve_weights
+
+from srpipe.errors import SrpipeError
+
+
+def test_weights_resolution_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YOLO_OFFLINE", "true")
+    with pytest.raises(SrpipeError, match=r"yolo11n\.pt is not a local file and srpipe is offline"):
+        resolve_weights("yolo11n.pt")
+    with pytest.raises(SrpipeError, match="detector weights not found"):
+        resolve_weights(tmp_path / "nope" / "best.pt")
+    assert resolve_weights("yolov8n.yaml") == "yolov8n.yaml"
+    real = tmp_path / "w.pt"
+    real.write_bytes(b"x")
+    assert resolve_weights(real) == str(real)
+
+
+class _NoBoxes:
+    """A YOLO stand-in that records how it was called and finds nothing."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def predict(self, image: np.ndarray, **settings: Any) -> list[Any]:
+        self.calls.append({"shape": image.shape, **settings})
+        return [SimpleNamespace(boxes=None)]
+
+
+def test_detect_runs_at_the_native_size_rounded_to_the_stride() -> None:
+    model = _NoBoxes()
+    detector = SimpleNamespace(
+        model=model, names={0: "dot"}, conf=0.3, iou=0.6, class_filter=[0], device="cpu"
+    )
+    found = detect(detector, np.zeros((50, 70, 3), np.uint8), None)
+    assert isinstance(found, Detections) and len(found) == 0
+    assert found.image_size == (70, 50) and found.names == {0: "dot"}
+    (call,) = model.calls
+    assert call["imgsz"] == 96  # the long side (70), up to a multiple of 32
+    assert (call["conf"], call["iou"], call["classes"]) == (0.3, 0.6, [0])
+    detect(detector, np.zeros((50, 70, 3), np.uint8), 200)
+    assert model.calls[-1]["imgsz"] == 224
+
+
+def test_device_in_ultralytics_vocabulary() -> None:
+    assert device_for_ultralytics("cpu") == "cpu"
