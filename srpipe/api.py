@@ -17,7 +17,6 @@ from srpipe.comparison.results import ComparisonResult, plain
 from srpipe.comparison.settings import EvalSettings
 from srpipe.distributed import workers
 from srpipe.errors import UsageError
-from srpipe.legacy import read_with, setup_task
 from srpipe.plugins import get_plugin_manager
 from srpipe.report import write_reports
 from srpipe.task import Dataset, Item, Task, TaskContext
@@ -62,9 +61,7 @@ def compare(
         options=options,
     )
     task_obj = make_task(task, context)
-    dataset = load_dataset(
-        task_obj, data, limit=settings.limit, seed=settings.seed, options=options
-    )
+    dataset = load_dataset(task_obj, data, limit=settings.limit, seed=settings.seed)
     comparison = Comparison(task_obj, dataset, settings, cache=cache, ranks=ranks)
     result = comparison.run()
     if result is None:
@@ -86,7 +83,7 @@ def make_task(task: str | type[Task] | Task, context: TaskContext) -> Task:
         return task
     task_cls = get_plugin_manager().task(task) if isinstance(task, str) else task
     instance = task_cls()
-    setup_task(instance, context)
+    instance.setup(context)
     return instance
 
 
@@ -96,7 +93,6 @@ def load_dataset(
     *,
     limit: int | None = None,
     seed: int = 0,
-    options: dict[str, Any] | None = None,
 ) -> Dataset:
     """``data`` as a Dataset: registered readers first, then ``Task.load_dataset``.
 
@@ -111,7 +107,7 @@ def load_dataset(
             path = Path(data)
             for reader in get_plugin_manager().readers(task.name):
                 if path.exists() and reader.can_read(path):
-                    dataset = read_with(reader, path, task, options or {})
+                    dataset = reader.read(path, task)
                     break
         if dataset is None:
             dataset = task.load_dataset(None if data is None else str(data))

@@ -1,6 +1,6 @@
 """A bounded, overlapped video pipeline: decode -> process (SR + task) -> encode.
 
-Contract, for callers such as ``srpipe.running.runner``::
+Contract, for callers such as ``srpipe.running.frame_stream``::
 
     from srpipe_video.pipeline import run_video_pipeline
 

@@ -9,6 +9,7 @@ import click
 
 from srpipe.commands.task_group import TaskGroup, device_option
 from srpipe.running.runner import run_task
+from srpipe.running.settings import DEFAULTS
 
 
 def _common_params() -> list[click.Parameter]:
@@ -16,7 +17,7 @@ def _common_params() -> list[click.Parameter]:
         click.Argument(["input"], type=click.Path(path_type=Path)),
         click.Option(
             ["--sr"],
-            default="none",
+            default=DEFAULTS.sr,
             show_default=True,
             help="How to upscale first: none, nearest, bilinear, bicubic, a model name "
             "(`srpipe models`) or a checkpoint path.",
@@ -24,7 +25,7 @@ def _common_params() -> list[click.Parameter]:
         click.Option(
             ["--scale"],
             type=int,
-            default=4,
+            default=DEFAULTS.scale,
             show_default=True,
             help="Upscaling factor (ignored with --sr none).",
         ),
@@ -38,14 +39,14 @@ def _common_params() -> list[click.Parameter]:
         click.Option(
             ["--precision"],
             type=click.Choice(["fp32", "bf16", "fp16"]),
-            default="fp32",
+            default=DEFAULTS.precision,
             show_default=True,
             help="SR arithmetic.",
         ),
         click.Option(
             ["--tile"],
             type=click.IntRange(min=0),
-            default=0,
+            default=DEFAULTS.tile,
             show_default=True,
             help="SR tile size in LR pixels (0 = planned from the memory budget, "
             "$SRPIPE_MEMORY: whole frames when they fit).",
@@ -53,27 +54,27 @@ def _common_params() -> list[click.Parameter]:
         click.Option(
             ["--batch-size"],
             type=click.IntRange(min=1),
-            default=4,
+            default=DEFAULTS.batch_size,
             show_default=True,
             help="Frames upscaled and predicted together.",
         ),
         click.Option(
             ["--start"],
             type=int,
-            default=0,
+            default=DEFAULTS.start,
             show_default=True,
             help="Video: first frame index to process.",
         ),
         click.Option(
             ["--end"],
             type=int,
-            default=None,
+            default=DEFAULTS.end,
             help="Video: stop before this frame index (default: the last frame).",
         ),
         click.Option(
             ["--stride"],
             type=int,
-            default=1,
+            default=DEFAULTS.stride,
             show_default=True,
             help="Video: process every N-th frame (output fps divided by N).",
         ),
@@ -86,7 +87,8 @@ def _common_params() -> list[click.Parameter]:
 
 
 def _invoke(*, task_cls: type, task_options: dict[str, Any], **values: Any) -> None:
-
+    """Run the task: ``input``, ``out`` and ``as_json`` as they are, the rest are the
+    :class:`~srpipe.running.settings.RunSettings` fields the options set."""
     run_task(task_cls=task_cls, task_options=task_options, **values)
 
 

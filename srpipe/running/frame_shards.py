@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from srpipe.distributed import Workers, frame_ranges
+from srpipe.distributed import FrameRange, Workers, frame_ranges
 from srpipe.errors import SrpipeError
 from srpipe.frames import FrameSource
-
-if TYPE_CHECKING:
-    from srpipe.running.runner import RunResult, StageTimer
+from srpipe.running.frame_stream import FrameStream
+from srpipe.running.settings import RunSettings
+from srpipe.running.state import Handoff, RecordSlice
 
 
 class FrameShards:
@@ -35,138 +34,113 @@ class FrameShards:
     def __init__(
         self,
         ranks: Workers,
-        name: str,
+        stream: FrameStream,
         source: FrameSource,
-        selection: tuple[int, int],
         video_path: Path,
-        batch_size: int,
-        *,
-        reopen: Callable[[int, int, int], FrameSource],
-        open_writer: Callable[[FrameSource, Path], Any],
-        run_frames: Callable[[FrameSource, Any, bool], None],
+        settings: RunSettings,
     ) -> None:
-        """``reopen(start, end, stride)`` opens the video again for some frames (source
-        indices, end exclusive); ``open_writer(frames, path)`` opens the usual frame writer
-        at ``path``; ``run_frames(frames, writer, quiet)`` processes ``frames`` into
-        ``writer`` and closes it (or aborts it and raises)."""
-        self.ranks, self.name, self.source = ranks, name, source
-        self.reopen, self.open_writer, self.run_frames = reopen, open_writer, run_frames
-        self.selection, self.video_path, self.batch_size = selection, video_path, batch_size
+        """``stream`` reopens the video for this rank's range, opens the writer of its part
+        and runs the frames through; ``source`` is the whole selection (rank 0 joins into
+        ``video_path`` against it); ``settings`` give the selection and the batch size."""
+        self.ranks, self.stream, self.source = ranks, stream, source
+        self.video_path, self.settings = video_path, settings
+        self.name = stream.input.name
         self.parts = video_path.parent / f".{video_path.name}.parts"
         self.part = self.parts / f"rank{ranks.rank:05d}{video_path.suffix}"
         self.writer: Any = None
+        #: this rank's range of the selected frames, and those frames reopened (None: none)
+        self.range = FrameRange(0, 0, 0)
+        self.frames: FrameSource | None = None
 
     def source_index(self, position: int) -> int:
         """The source frame index of the ``position``-th selected frame."""
-        start, stride = self.selection
-        return start + position * stride
+        return self.settings.start + position * self.settings.stride
 
-    def run(
-        self,
-        context: int,
-        context_below: list[int],
-        timer: StageTimer,
-        result: RunResult,
-        quiet: bool,
-        records: tuple[list[Any], list[Any]],
-    ) -> bool | None:
-        """True on rank 0 once stitched, False on the others, None: the writer cannot join.
+    def run(self, context: int, quiet: bool) -> Handoff:
+        """Run this rank's range with ``context`` frames before it; rank 0 stitches.
 
-        ``records`` are the predictions and record rows ``run_frames`` appends to (on rank 0
-        they end up holding every rank's, in frame order); ``context_below[0]`` is set to
-        the first source index to record (the frames before it are context).
+        WRITE_HERE on rank 0 once stitched (its state then holds every rank's records in
+        frame order), LEFT_TO_RANK0 on the others, RUN_WHOLE when the writer cannot join.
         """
         ranks = self.ranks
         count = self.source.frame_count
-        mine = frame_ranges(count, self.batch_size, ranks.world_size, context)[ranks.rank]
-        frames: Any = None
-        where = (
-            f"frames {self.source_index(mine.start)}..{self.source_index(mine.stop - 1)} "
-            f"of {self.name}"
-            if mine.stop > mine.start
-            else f"no frames of {self.name}"
-        )
-
-        def open_part() -> None:
-            nonlocal frames
-            if mine.stop == mine.start:
-                return
-            stride = self.selection[1]
-            end = self.source_index(mine.stop - 1) + 1
-            frames = self.reopen(self.source_index(mine.context), end, stride)
-            if frames.frame_count != mine.stop - mine.context:
-                raise SrpipeError(
-                    f"reopening {self.name} at frame {self.source_index(mine.context)} "
-                    f"gave {frames.frame_count} frames, not {mine.stop - mine.context}"
-                )
-            self.parts.mkdir(parents=True, exist_ok=True)
-            self.writer = self.open_writer(frames, self.part)
-
-        def run_part() -> None:
-            if frames is None:
-                return
-            context_below[0] = self.source_index(mine.start)
-            try:
-                quiet_here = quiet or not ranks.is_main  # one progress bar
-                self.run_frames(frames, self.writer, quiet_here)
-            except Exception:
-                # keep the folder: another rank may not have created its part in it yet,
-                # and would then fail writing it; ``abandon`` removes it once all stopped
-                self.discard(keep_folder=True)
-                raise
-            except BaseException:
-                self.discard()
-                raise
-
-        self.ranks.run_share(open_part, lambda: where, on_failure=self.abandon)
+        self.range = frame_ranges(count, self.settings.batch_size, ranks.world_size, context)[
+            ranks.rank
+        ]
+        ranks.run_share(self.open_part, self.where, on_failure=self.abandon)
         # rank 0 always has frames, so its writer says whether parts can be joined
         if not ranks.broadcast(bool(getattr(self.writer, "joinable", False))):
             self.discard()
             self.finish()
-            return None
-        self.ranks.run_share(run_part, lambda: where, on_failure=self.abandon)
-        parts = ranks.gather(
-            (str(getattr(self.writer, "path", self.part)) if frames is not None else None, *records,
-             result.failed, dict(timer.seconds), result.frames)
-        )  # fmt: skip
+            return Handoff.RUN_WHOLE
+        ranks.run_share(lambda: self.run_part(quiet), self.where, on_failure=self.abandon)
+        state = self.stream.state
+        part = str(getattr(self.writer, "path", self.part)) if self.frames is not None else None
+        parts = ranks.gather((part, state.since(), dict(state.timer.seconds)))
         if parts is None:
-            return False
-        return self.stitch(parts, timer, result, records)
+            return Handoff.LEFT_TO_RANK0
+        self.stitch(parts)
+        return Handoff.WRITE_HERE
+
+    def where(self) -> str:
+        """This rank's frames, for the line naming where it failed."""
+        mine = self.range
+        if mine.stop == mine.start:
+            return f"no frames of {self.name}"
+        first, last = self.source_index(mine.start), self.source_index(mine.stop - 1)
+        return f"frames {first}..{last} of {self.name}"
+
+    def open_part(self) -> None:
+        """Reopen the video for this rank's range (context included); open its part."""
+        mine = self.range
+        if mine.stop == mine.start:
+            return
+        first = self.source_index(mine.context)
+        end = self.source_index(mine.stop - 1) + 1
+        frames = self.stream.reopen(first, end, self.settings.stride)
+        if frames.frame_count != mine.stop - mine.context:
+            raise SrpipeError(
+                f"reopening {self.name} at frame {first} "
+                f"gave {frames.frame_count} frames, not {mine.stop - mine.context}"
+            )
+        self.frames = frames
+        self.parts.mkdir(parents=True, exist_ok=True)
+        self.writer = self.stream.open_writer(frames, self.part)
+
+    def run_part(self, quiet: bool) -> None:
+        """This rank's frames into its part; the context frames are predicted, not recorded."""
+        if self.frames is None:
+            return
+        self.stream.state.record_from = self.source_index(self.range.start)
+        try:
+            quiet_here = quiet or not self.ranks.is_main  # one progress bar
+            self.stream.run(self.frames, self.writer, quiet_here)
+        except Exception:
+            # keep the folder: another rank may not have created its part in it yet,
+            # and would then fail writing it; ``abandon`` removes it once all stopped
+            self.discard(keep_folder=True)
+            raise
+        except BaseException:
+            self.discard()
+            raise
 
     def abandon(self) -> None:
         """Any rank failed: every rank removes its part, then rank 0 the folder."""
         self.discard()
         self.finish()
 
-    def stitch(
-        self,
-        parts: list[Any],
-        timer: StageTimer,
-        result: RunResult,
-        records: tuple[list[Any], list[Any]],
-    ) -> bool:
+    def stitch(self, parts: list[tuple[str | None, RecordSlice, dict[str, float]]]) -> None:
         """Rank 0: everyone's records in frame order, the parts joined into the output."""
-        all_predictions, all_rows = records
-        all_predictions.clear()
-        all_rows.clear()
-        result.failed, result.frames = [], 0
-        timer.seconds.clear()
-        files = []
-        for part, predictions, rows, failed, seconds, frames in parts:  # rank = frame order
-            files += [Path(part)] if part is not None else []
-            all_predictions += predictions
-            all_rows += rows
-            result.failed += failed
-            result.frames += frames
-            for stage, value in seconds.items():
-                timer.add(stage, value)  # compute time summed over ranks, not wall time
+        state = self.stream.state
+        # rank order is frame order
+        state.replace_records((records for _, records, _ in parts), (s for _, _, s in parts))
+        files = [Path(part) for part, _, _ in parts if part is not None]
         try:
-            with timer.time("encode"):
+            with state.timer.time("encode"):
                 joined = self.writer.join(files, self.video_path, self.source)
         finally:
             shutil.rmtree(self.parts, ignore_errors=True)
-        result.outputs.append(str(joined if joined is not None else self.video_path))
-        return True
+        state.result.outputs.append(str(joined if joined is not None else self.video_path))
 
     def discard(self, keep_folder: bool = False) -> None:
         """Remove this rank's part (finished or not), and the folder when it is empty."""

@@ -13,6 +13,8 @@ import pytest
 from srpipe.distributed import Workers, one_line
 from srpipe.errors import SrpipeError
 from srpipe.running.frame_shards import FrameShards
+from srpipe.running.settings import RunSettings
+from srpipe.running.state import RunResult, RunState
 
 
 class _SecondRank(Workers):
@@ -55,25 +57,53 @@ class _Writer:
         self.partial_path.unlink(missing_ok=True)
 
 
-def test_a_failing_rank_keeps_the_parts_folder_until_every_rank_stopped(tmp_path: Path) -> None:
-    video = tmp_path / "long.mp4"
-    frames = SimpleNamespace(frame_count=4)
-    ranks = _SecondRank(tmp_path / ".long.mp4.parts")
+class _Stream:
+    """A FrameStream stand-in: reopens by counting, fails after writing half a part."""
 
-    def run_frames(frames: Any, writer: _Writer, quiet: bool) -> None:
+    def __init__(self, input: Path) -> None:
+        self.input = input
+        self.state = RunState(RunResult("t", str(input), "none", 1, str(input)))
+        self.reopened: list[tuple[int, int, int]] = []
+
+    def reopen(self, start: int, end: int, stride: int) -> Any:
+        self.reopened.append((start, end, stride))
+        return SimpleNamespace(frame_count=len(range(start, end, stride)))
+
+    def open_writer(self, frames: Any, path: Path) -> _Writer:
+        return _Writer(path)
+
+    def run(self, frames: Any, writer: _Writer, quiet: bool) -> None:
         writer.partial_path.write_bytes(b"half a video")
         raise RuntimeError("the tracker fell over")
 
-    shards = FrameShards(
-        ranks, "long.mp4", frames, (0, 1), video, 2,  # type: ignore[arg-type]
-        reopen=lambda start, end, stride: SimpleNamespace(frame_count=end - start),
-        open_writer=lambda frames, path: _Writer(path),
-        run_frames=run_frames,
-    )  # fmt: skip
+
+def test_a_failing_rank_keeps_the_parts_folder_until_every_rank_stopped(tmp_path: Path) -> None:
+    video = tmp_path / "long.mp4"
+    stream = _Stream(video)
+    ranks = _SecondRank(tmp_path / ".long.mp4.parts")
+    whole = SimpleNamespace(frame_count=4)
+    shards = FrameShards(ranks, stream, whole, video, RunSettings(batch_size=2))  # type: ignore[arg-type]
     failure = re.escape("rank 1 failed: frames 2..3 of long.mp4: RuntimeError")
     with pytest.raises(SrpipeError, match=failure):
-        shards.run(0, [0], SimpleNamespace(), SimpleNamespace(), True, ([], []))  # type: ignore[arg-type]
+        shards.run(0, quiet=True)
     # rank 0 could still write into the folder when rank 1 had failed ...
     assert ranks.folder_when_rank0_wrote == [True]
     # ... and once every rank stopped, nothing was left
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_rank_reopens_its_range_with_the_context_before_it(tmp_path: Path) -> None:
+    video = tmp_path / "long.mp4"
+    stream = _Stream(video)
+    # frames 10, 13, ... 31 selected (8 frames); rank 1 records positions 4..7 and, with one
+    # frame of context, decodes from position 2 (whole batches of 2)
+    settings = RunSettings(batch_size=2, start=10, stride=3)
+    shards = FrameShards(
+        _SecondRank(tmp_path / ".long.mp4.parts"), stream, SimpleNamespace(frame_count=8),  # type: ignore[arg-type]
+        video, settings,
+    )  # fmt: skip
+    with pytest.raises(SrpipeError, match=re.escape("frames 22..31 of long.mp4")):
+        shards.run(1, quiet=True)
+    assert stream.reopened == [(16, 32, 3)]
+    # the context frames are predicted but not recorded
+    assert stream.state.record_from == 22

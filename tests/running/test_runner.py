@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from srpipe.errors import SrpipeError
-from srpipe.running.runner import _merge_rows
 
 COUNTER = """
 from srpipe import hookimpl
@@ -67,8 +66,76 @@ def test_run_api_writes_records_and_lists_bad_files(third_party, tmp_path: Path)
     assert summary["frames"] == 2 and summary["failed"][0]["input"] == "broken.png"
 
 
-def test_moved_fields_are_decided_over_the_whole_run() -> None:
-    pairs = [({"x": 0, "c": 1}, {"x": 0, "c": 1}), ({"x": 3, "c": 1}, {"x": 12, "c": 1})]
-    merged = _merge_rows(pairs)
-    assert merged[0] == {"x": 0, "c": 1, "x_sr": 0}
-    assert merged[1] == {"x": 3, "c": 1, "x_sr": 12}
+def test_setup_gets_the_context_even_when_it_has_a_default(tmp_path: Path) -> None:
+    """``setup(self, ctx=None)`` is a valid contract method: it is called with the context."""
+    from srpipe.image.io import write_image
+    from srpipe.running.runner import run_task
+    from srpipe.task import Task, TaskContext
+
+    seen: list[TaskContext | None] = []
+
+    class Remembers(Task):
+        name = "remembers"
+
+        def setup(self, ctx: TaskContext | None = None) -> None:
+            seen.append(ctx)
+
+        def predict(self, images):
+            return [None for _ in images]
+
+        def records(self, prediction):
+            return []
+
+    write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
+    run_task(
+        task_cls=Remembers,
+        task_options={"level": 3},
+        input=tmp_path / "a.png",
+        out=tmp_path / "out",
+        quiet=True,
+        sr="nearest",
+        scale=2,
+    )
+    (ctx,) = seen
+    assert ctx is not None and ctx.command == "run" and ctx.scales == (2,)
+    assert dict(ctx.options) == {"level": 3}
+
+
+def test_run_api_sends_setting_keywords_to_settings_and_the_rest_to_the_task(
+    tmp_path: Path,
+) -> None:
+    import srpipe
+    from srpipe.image.io import write_image
+    from srpipe.task import Task, TaskContext
+
+    contexts: list[TaskContext] = []
+
+    class Options(Task):
+        name = "options"
+
+        def setup(self, ctx: TaskContext) -> None:
+            contexts.append(ctx)
+
+        def predict(self, images):
+            return [image.shape for image in images]
+
+        def records(self, prediction):
+            return [{"height": prediction[0]}]
+
+    write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
+    result = srpipe.run(Options, tmp_path / "a.png", out=tmp_path / "out", sr="nearest", scale=3,
+                        batch_size=1, conf=0.3)  # fmt: skip
+    assert result.scale == 3 and result.frames == 1
+    assert dict(contexts[0].options) == {"conf": 0.3}
+    # the task saw the frame upscaled x3
+    assert json.loads((tmp_path / "out" / "records.json").read_text())[0]["height"] == 24
+
+
+def test_bad_settings_are_refused_before_the_input_is_opened(tmp_path: Path) -> None:
+    from srpipe.running.runner import run_task
+    from srpipe.task import Task
+
+    with pytest.raises(SrpipeError, match="--batch-size must be at least 1, got 0"):
+        run_task(task_cls=Task, task_options={}, input=tmp_path / "missing", batch_size=0)
+    with pytest.raises(TypeError, match="unknown run setting"):
+        run_task(task_cls=Task, task_options={}, input=tmp_path / "missing", scales=[2])

@@ -1,0 +1,156 @@
+"""A frame source (video, glob of frames, DICOM series) through ``srpipe run`` into a writer.
+
+A source may offer ``run_pipeline(process_batch, writer, batch_size, desc)`` (the video
+plugin does: decode, process and encode overlap in threads); otherwise frames are read here
+in batches. Run whole, a SIGTERM or Ctrl-C keeps what was done (a playable ``.partial``
+video and the records that match it). Under torchrun :mod:`~srpipe.running.frame_shards`
+drives the same :class:`FrameStream` over one range of frames per rank.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from tqdm import tqdm
+
+from srpipe.errors import SrpipeError
+from srpipe.frames import Frame, FrameSource, FrameWriter, PipelinedFrameSource
+from srpipe.plugins import get_plugin_manager
+from srpipe.running.inputs import open_input
+from srpipe.running.processing import BatchProcessor
+from srpipe.running.records import RunOutputs
+from srpipe.running.state import InputFrame, RunState
+
+
+@dataclass
+class FrameStream:
+    """How one input's frames go through ``processor``: (re)open, write, loop."""
+
+    input: Path
+    processor: BatchProcessor
+    batch_size: int
+
+    @property
+    def state(self) -> RunState:
+        return self.processor.state
+
+    def reopen(self, start: int, end: int, stride: int) -> FrameSource:
+        """The input opened again for some frames (source indices, ``end`` exclusive)."""
+        source = open_input(self.input, start, end, stride).source
+        if source is None:  # the same input opened as a frame source before
+            raise SrpipeError(f"{self.input} no longer opens as frames")
+        return source
+
+    def open_writer(self, source: FrameSource, path: Path) -> FrameWriter:
+        """A ``srpipe_open_frame_writer`` writer for the upscaled frames of ``source``."""
+        width, height = source.size
+        scale = self.processor.scale
+        writer = get_plugin_manager().hook.srpipe_open_frame_writer(
+            path=path,
+            fps=float(source.fps or 25.0),
+            size=(int(width * scale), int(height * scale)),
+            source=source,
+        )
+        if writer is None:
+            raise SrpipeError(f"no plugin can write {path.suffix} video; see `srpipe plugins`")
+        return writer
+
+    def run(self, source: FrameSource, writer: FrameWriter, quiet: bool = False) -> None:
+        """``source``'s frames through the processor into ``writer`` (closed at the end, or
+        aborted when anything fails)."""
+        timer, desc = self.state.timer, self.state.result.task
+        if isinstance(source, PipelinedFrameSource):
+            stats = source.run_pipeline(
+                self._process, writer, batch_size=self.batch_size, desc=desc, progress=not quiet
+            )
+            for stage, seconds in (stats or {}).get("seconds", {}).items():
+                timer.add(stage, seconds)
+            return
+        try:
+            with tqdm(total=source.frame_count, desc=desc, unit="frame", disable=quiet) as bar:
+                iterator = iter(source)
+                while True:
+                    with timer.time("decode"):
+                        batch = [f for _, f in zip(range(self.batch_size), iterator)]
+                    if not batch:
+                        break
+                    outputs = self._process(batch)
+                    with timer.time("encode"):
+                        for image in outputs:
+                            if image is not None:
+                                writer.write(image)
+                    bar.update(len(batch))
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()
+
+    def run_whole(
+        self, source: FrameSource, outputs: RunOutputs, task: Any, quiet: bool = False
+    ) -> None:
+        """Every frame of ``source`` into ``outputs.video`` in this process.
+
+        SIGTERM is taken like Ctrl-C: the partial video and the records of the frames done
+        are kept, and the process exits 128 + signal (Ctrl-C: KeyboardInterrupt goes on).
+        """
+        result = self.state.result
+        terminated: list[int] = []
+        try:
+            with _sigterm_as_interrupt(terminated):
+                writer = self.open_writer(source, outputs.video)
+                # a writer may choose its own file (medical: DICOM/NIfTI, not video)
+                result.outputs.append(str(getattr(writer, "path", outputs.video)))
+                self.run(source, writer, quiet)
+        except KeyboardInterrupt as exc:
+            stats = getattr(exc, "stats", None)
+            partial = getattr(stats, "output", None)
+            result.outputs = [o for o in result.outputs if o != str(outputs.video)]
+            if partial:
+                result.outputs.append(str(partial))
+            result.outputs += [str(p) for p in outputs.record_files]
+            result.partial = True
+            result.summary = {
+                "interrupted": True,
+                "signal": terminated[0] if terminated else signal.SIGINT.value,
+                "message": str(exc) or "interrupted",
+            }
+            outputs.write(self.state, task)
+            click.echo(f"records of the frames done: {outputs.summary}", err=True)
+            if terminated:
+                raise SystemExit(128 + terminated[0]) from None
+            raise
+
+    def _process(self, frames: list[Frame]) -> list[np.ndarray | None]:
+        wrapped = [
+            InputFrame(f.index, f"frame_{f.index:06d}", f.image, f.timestamp) for f in frames
+        ]
+        return self.processor(wrapped)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(received: list[int]) -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while frames are processed (a playable partial is kept).
+
+    The signal number is appended to ``received`` so the caller can exit 128 + signal.
+    """
+
+    def handler(signum: int, frame: Any) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (an embedding application): leave it alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,71 @@
+"""One batch of frames through ``srpipe run``: upscale, predict, draw, record.
+
+The one step every input kind shares (images, folders, videos whole or in ranges per rank);
+the loops that feed it live beside it (:mod:`~srpipe.running.image_batches`,
+:mod:`~srpipe.running.frame_stream`). It knows nothing about any task beyond the contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from srpipe.running.state import InputFrame, RowPair, RunState
+from srpipe.upscaling.upscaler import Upscaler
+
+
+@dataclass
+class BatchProcessor:
+    """Upscales a batch, lets the task predict and draw, and records into ``state``."""
+
+    upscaler: Upscaler
+    #: a set-up task (a :class:`~srpipe.task.Task`, or anything with its run methods)
+    task: Any
+    #: the factor frames are upscaled by (1 with ``--sr none``)
+    scale: int
+    state: RunState
+
+    def __call__(self, batch: list[InputFrame]) -> list[np.ndarray | None]:
+        """The annotated frames of ``batch``, in order (None: failed, or context only)."""
+        state, timer = self.state, self.state.timer
+        good = [f for f in batch if f.image is not None]
+        for f in batch:
+            if f.image is None:
+                state.result.failed.append({"input": f.name, "error": f.error or "unreadable"})
+        if not good:
+            return [None] * len(batch)
+        with timer.time("sr"):
+            upscaled = self.upscaler.upscale_batch([f.image for f in good])
+        recorded = [f.index >= state.record_from for f in good]
+        with timer.time("task"):
+            predictions = self.task.predict(upscaled)
+            drawn = {
+                id(f): self.task.draw(image, p)
+                for f, image, p, keep in zip(good, upscaled, predictions, recorded)
+                if keep
+            }
+        for f, prediction, keep in zip(good, predictions, recorded):
+            if keep:
+                state.predictions.append(prediction)
+                state.rows.extend(record_rows(self.task, prediction, f, self.scale))
+                state.result.frames += 1
+        return [drawn.get(id(f)) for f in batch]
+
+
+def record_rows(task: Any, prediction: Any, frame: InputFrame, scale: int) -> list[RowPair]:
+    """(row in input coordinates, row in upscaled coordinates) for each of a frame's records."""
+    rows_sr = task.records(prediction)
+    try:
+        rows_in = task.records(task.rescale(prediction, 1.0 / scale)) if scale != 1 else rows_sr
+    except NotImplementedError:
+        rows_in = rows_sr  # a task whose predictions have no coordinates
+    pairs = []
+    for row_in, row_sr in zip(rows_in, rows_sr):
+        row = {"input": frame.name, "frame": frame.index}
+        if frame.timestamp is not None:
+            row["time_s"] = round(frame.timestamp, 4)
+        row.update(row_in)
+        pairs.append((row, row_sr))
+    return pairs

@@ -1,0 +1,57 @@
+"""One batch through SR, the task and drawing: failed frames and context frames."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srpipe.running.processing import BatchProcessor
+from srpipe.running.state import InputFrame, RunResult, RunState
+from srpipe.task import Task
+
+
+class Mean(Task):
+    name = "mean"
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def predict(self, images):
+        self.seen += [image.shape[0] for image in images]
+        return [float(image.mean()) for image in images]
+
+    def records(self, prediction):
+        return [{"mean": prediction}]
+
+    def draw(self, image, prediction):
+        return image + 1
+
+
+def _processor(task: Task) -> BatchProcessor:
+    from srpipe.upscaling.upscaler import Upscaler
+
+    state = RunState(RunResult("mean", "in", "nearest", 2, "out"))
+    return BatchProcessor(Upscaler("nearest", 2, device="cpu"), task, 2, state)
+
+
+def test_failed_frames_are_listed_and_the_rest_processed() -> None:
+    task = Mean()
+    processor = _processor(task)
+    image = np.full((4, 4, 3), 10, np.uint8)
+    batch = [InputFrame(0, "a.png", image), InputFrame(1, "b.png", None, error="truncated")]
+    drawn = processor(batch)
+    assert drawn[1] is None and drawn[0] is not None and drawn[0].shape == (8, 8, 3)
+    assert int(drawn[0][0, 0, 0]) == 11
+    assert processor.state.result.failed == [{"input": "b.png", "error": "truncated"}]
+    assert processor.state.result.frames == 1 and task.seen == [8]
+
+
+def test_context_frames_are_predicted_but_not_recorded_or_drawn() -> None:
+    task = Mean()
+    processor = _processor(task)
+    processor.state.record_from = 5
+    image = np.zeros((4, 4, 3), np.uint8)
+    drawn = processor([InputFrame(4, "frame_000004", image), InputFrame(5, "frame_000005", image)])
+    assert task.seen == [8, 8]  # a temporal task sees the frame before its range
+    assert drawn[0] is None and drawn[1] is not None
+    assert [row["frame"] for row, _ in processor.state.rows] == [5]
+    assert processor.state.result.frames == len(processor.state.predictions) == 1
