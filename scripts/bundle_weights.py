@@ -86,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     from srpipe.image.io import read_image  # noqa: F401  (fail early if the engine is missing)
     from srpipe.image.resize import imresize
     from srpipe.models.checkpoint import load_checkpoint, save_checkpoint
+    from srpipe.models.weights_index import update_index
     from srpipe.train.datasets import load_pairs
-    from srpipe.weights import update_index, weights_path
+    from srpipe.weights import weights_path
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     run = args.run_dir

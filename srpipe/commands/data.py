@@ -108,22 +108,23 @@ def samples(dest: Path | None, force: bool) -> None:
 @data.command("sources")
 @click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
 def sources_command(as_json: bool) -> None:
-    """The offline media srpipe reads and the one role each plays.
+    """The offline media srpipe and its plugins read, and the one role each plays.
 
     train: fits a bundled model (SR weights, the tiny-object detector); validation: selects
-    its checkpoint; test: measured and published, by the evaluations listed. No source plays
-    two roles (tests/data/test_sources.py), so no published number was fitted or selected on
-    the data it is measured on.
+    its checkpoint; test: measured and published, by the evaluations listed. Every plugin
+    declares the media it reads (srpipe_register_sources); no source plays two roles
+    (tests/data/test_sources.py), so no published number was fitted or selected on the data
+    it is measured on.
     """
 
-    sources.check_roles()
+    registry = sources.registered()
     if as_json:
-        rows = [dataclasses.asdict(s) for s in sources.SOURCES]
+        rows = [dataclasses.asdict(s) for s in registry]
         click.echo(json.dumps(rows, indent=2))
         return
     for role in sources.ROLES:
         click.echo(f"{role}:")
-        for s in sources.with_role(role):
+        for s in (s for s in registry if s.role == role):
             reads = f"  [{', '.join(s.tasks)}]" if s.tasks else ""
             click.echo(f"  {s.name:18s} {s.kind:5s} {s.package:11s} {s.description}{reads}")
 

@@ -25,11 +25,13 @@ import numpy as np
 
 from srpipe.data.registry import DATASETS, resolve_dataset
 from srpipe.data.samples import build_samples
+from srpipe.data.sources import Source
 from srpipe.errors import SrpipeError
 from srpipe.hookspecs import hookimpl
 from srpipe.image.io import is_image_path, read_image
 from srpipe.image.metrics import psnr, ssim
 from srpipe.task import Dataset, Item, Task, TaskContext
+from srpipe.tasks.sr_sources import SR_SOURCES
 
 
 class ImageQualityTask(Task):
@@ -180,7 +182,7 @@ def samples_dataset() -> Dataset:
     """The test split of the offline corpus (``srpipe data samples``), one group per source.
 
     Its images are the registry's ``test`` sources read by the ``sr`` evaluation: no bundled
-    weights were trained or selected on them (srpipe/data/sources.py).
+    weights were trained or selected on them (srpipe/tasks/sr_sources.py).
     """
 
     root = build_samples()
@@ -205,3 +207,10 @@ def samples_dataset() -> Dataset:
 @hookimpl
 def srpipe_register_tasks() -> list[type[Task]]:
     return [ImageQualityTask]
+
+
+@hookimpl
+def srpipe_register_sources() -> list[Source]:
+    """The SR corpus: the stills that fit and select the bundled SR weights, and the test
+    stills of the ``eval sr`` default set."""
+    return list(SR_SOURCES)

@@ -4,8 +4,10 @@ A model that works at any scale (LIIF) has one scale-free ``<name>.safetensors``
 
 The index records, per file, its sha256 and the metadata stored in its header
 (architecture, scale, hyper-parameters, training data, validation PSNR), so
-``srpipe models`` and caches can use them without reading the tensors. This module
-imports no torch: model plugins call :func:`bundled_weights` when they register.
+``srpipe models`` and caches can use them without reading the tensors. This module finds
+files and reads the index; it imports no torch and nothing of ``srpipe.models``, because
+model plugins call :func:`bundled_weights` when they register. Writing the index reads
+checkpoint headers, so it lives in :mod:`srpipe.models.weights_index`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,6 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-
-from srpipe import atomic
-from srpipe.hashing import sha256_file
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
 INDEX_PATH = WEIGHTS_DIR / "index.json"
@@ -54,26 +53,3 @@ def read_index(index_path: Path = INDEX_PATH) -> dict[str, dict[str, Any]]:
         return {}
     with index_path.open(encoding="utf-8") as handle:
         return json.load(handle)
-
-
-def index_entry(path: Path) -> dict[str, Any]:
-    """The index record for one checkpoint file: its hash, size and header metadata."""
-    # here, not at the top: srpipe.models.checkpoint imports this module (an import cycle)
-    from srpipe.models.checkpoint import read_checkpoint_metadata  # noqa: PLC0415
-
-    meta = read_checkpoint_metadata(path) or {}
-    return {"sha256": sha256_file(path), "bytes": path.stat().st_size, **meta}
-
-
-def update_index(paths: Iterable[Path] | None = None, index_path: Path = INDEX_PATH) -> dict:
-    """Re-hash the given checkpoints (default: every ``*.safetensors`` beside the index),
-    drop entries whose file is gone, and rewrite ``index.json`` atomically."""
-    directory = index_path.parent
-    index = read_index(index_path)
-    targets = sorted(directory.glob("*.safetensors")) if paths is None else [Path(p) for p in paths]
-    for path in targets:
-        index[path.name] = index_entry(path)
-    index = {name: entry for name, entry in sorted(index.items()) if (directory / name).is_file()}
-
-    atomic.write_text(index_path, json.dumps(index, indent=2, sort_keys=True) + "\n")
-    return index

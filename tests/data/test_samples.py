@@ -32,7 +32,7 @@ SMALL = (
 
 
 def test_build_is_split_by_source_and_deterministic(tmp_path, monkeypatch):
-    monkeypatch.setattr(sources, "SOURCES", SMALL)
+    monkeypatch.setattr(sources, "registered", lambda: SMALL)  # as if plugins declared these
     first = build_samples(tmp_path / "a")
     second = build_samples(tmp_path / "b")
     m1 = json.loads((first / "manifest.json").read_text())

@@ -1,17 +1,23 @@
 """The source registry: no piece of offline content plays two roles (`pytest -k leak`).
 
-Every consumer of packaged media (the SR corpus, the detect tiny-object set, the faces set,
-the default video clips, the bundled weights' metadata) is checked here against the registry
-through the source names it records, so frames, crops and derived images count too.
+Every plugin declares the media it reads through ``srpipe_register_sources``; a third party's
+declarations are checked like the shipped ones. Every consumer of packaged media (the SR
+corpus, the detect tiny-object set, the faces set, the default video clips, the bundled
+weights' metadata) is checked here against the registry through the source names it records,
+so frames, crops and derived images count too.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from srpipe.cli import cli, main
 from srpipe.data import sources
 from srpipe.data.sources import TEST, TRAIN, VALIDATION, RoleCheck, Source
 from srpipe.errors import SrpipeError
@@ -21,7 +27,7 @@ WEIGHTS = Path(__file__).resolve().parents[2] / "srpipe" / "weights"
 
 def test_leak_registry_gives_every_source_one_role():
     sources.check_roles()
-    names = [s.name for s in sources.SOURCES]
+    names = [s.name for s in sources.registered()]
     assert len(names) == len(set(names))
     # each evaluation keeps real content to measure on
     for task in ("sr", "detect", "faces", "video", "medical"):
@@ -117,13 +123,143 @@ def tiny_synth_any(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_data_sources_command_lists_every_source_with_its_role():
-    from click.testing import CliRunner
-
-    from srpipe.cli import cli
-
     result = CliRunner().invoke(cli, ["data", "sources", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
-    assert {r["name"]: r["role"] for r in rows} == {s.name: s.role for s in sources.SOURCES}
+    assert {r["name"]: r["role"] for r in rows} == {s.name: s.role for s in sources.registered()}
     text = CliRunner().invoke(cli, ["data", "sources"]).output
-    assert "validation:" in text and "bikes" in text and "[video, detect]" in text
+    assert "validation:" in text and "bikes" in text and "[detect, video]" in text
+
+
+# -- declarations: every plugin, shipped or third party, through srpipe_register_sources ----
+
+#: a third party's task and the files it reads: its own scans, plus a shipped test photo
+THIRD_PARTY = """
+from srpipe import hookimpl
+from srpipe.data.sources import TEST, TRAIN, VALIDATION, Source
+from srpipe.task import Task
+
+class Scans(Task):
+    name = "scans"
+    summary = "a third party's task"
+    def predict(self, images):
+        return list(images)
+
+@hookimpl
+def srpipe_register_tasks():
+    return [Scans]
+
+@hookimpl
+def srpipe_register_sources():
+    return [
+        Source("tp_fit", "tp_data", ("fit.png",), TRAIN, description="fits the scans model"),
+        Source("tp_pick", "tp_data", ("pick.png",), VALIDATION),
+        Source("tp_scan", "tp_data", ("scan.png",), TEST, tasks=("scans",),
+               description="a scan the third party measures on"),
+        Source("coffee", "skimage", ("data/coffee.png",), TEST, tasks=("scans",)),
+        EXTRA
+    ]
+"""
+
+
+def _install(third_party, extra: str = "") -> Path:
+    """Install the third-party plugin (``EXTRA``: further rows it declares) with its data."""
+    module = textwrap.dedent(THIRD_PARTY).replace("EXTRA", extra)
+    root = third_party("tp-scans", {"tp_scans": module}, {"scans": "tp_scans"})
+    (root / "tp_data").mkdir(exist_ok=True)
+    (root / "tp_data" / "__init__.py").write_text("")
+    for name in ("fit.png", "pick.png", "scan.png"):
+        (root / "tp_data" / name).write_bytes(b"")
+    return root
+
+
+def test_a_third_party_declares_its_own_sources_and_roles(third_party):
+    root = _install(third_party)
+    sources.check_roles()
+    assert sources.get("tp_scan").path() == root / "tp_data" / "scan.png"
+    assert [s.name for s in sources.for_task("scans")] == ["coffee", "tp_scan"]
+    assert "tp_fit" in [s.name for s in sources.with_role(TRAIN)]
+    assert "tp_pick" in [s.name for s in sources.with_role(VALIDATION)]
+    # a source two plugins read is one source: tasks join, the first description stays
+    coffee = sources.get("coffee")
+    assert coffee.tasks == ("detect", "scans", "sr") and coffee.description.startswith("a cup")
+    rows = json.loads(CliRunner().invoke(cli, ["data", "sources", "--json"]).output)
+    assert {r["name"]: r["role"] for r in rows if r["name"].startswith("tp_")} == {
+        "tp_fit": TRAIN,
+        "tp_pick": VALIDATION,
+        "tp_scan": TEST,
+    }
+    text = CliRunner().invoke(cli, ["data", "sources"]).output
+    assert "a scan the third party measures on  [scans]" in text
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # its own source declared again in another role
+        (
+            'Source("tp_scan", "tp_data", ("scan.png",), TRAIN),',
+            "source 'tp_scan' is declared 'test' by plugin 'scans' and 'train' by plugin "
+            "'scans'; one source plays one role",
+        ),
+        # its training file is also its test file, under another name
+        (
+            'Source("tp_scan_copy", "tp_data", ("fit.png",), TEST, tasks=("scans",)),',
+            "tp_data/fit.png is both 'tp_fit' and 'tp_scan_copy'",
+        ),
+        # a shipped test photo taken for training, under its own name
+        (
+            'Source("coffee_too", "skimage", ("data/coffee.png",), TRAIN),',
+            "skimage/data/coffee.png is both 'coffee' and 'coffee_too'",
+        ),
+        # a shipped test photo taken for training, under its registry name
+        (
+            'Source("chelsea", "skimage", ("data/chelsea.png",), TRAIN),',
+            "source 'chelsea' is declared 'test' by plugin 'image_quality' and 'train' by plugin "
+            "'scans'",
+        ),
+        # one name for other content than the shipped source's
+        (
+            'Source("camera", "skimage", ("data/camera2.png",), TEST, tasks=("scans",)),',
+            "source 'camera' is declared by plugins 'image_quality' and 'scans' with different "
+            "relpaths",
+        ),
+        # a stereo scene split: one view validates a shipped model, the other measures
+        (
+            'Source("motorcycle_right", "skimage", ("data/motorcycle_right.png",), VALIDATION, '
+            'group="motorcycle"), Source("moto_3", "tp_data", ("m3.png",), TEST, '
+            'tasks=("scans",), group="motorcycle"),',
+            "scene 'motorcycle' is in both 'validation' and 'test'",
+        ),
+        # an evaluation nobody registered
+        (
+            'Source("tp_other", "tp_data", ("o.png",), TEST, tasks=("nosuchtask",)),',
+            "source 'tp_other' names evaluations no registered task provides: ['nosuchtask']",
+        ),
+        # not a Source at all
+        ('"scan.png",', "plugin 'scans': srpipe_register_sources returned 'scan.png'"),
+    ],
+)
+def test_leak_a_third_party_declaration_that_leaks_is_refused(third_party, capsys, extra, message):
+    _install(third_party, extra)
+    with pytest.raises(SrpipeError, match=re.escape(message)):
+        sources.registered()
+    # every consumer asks the same registry, so none of them reads past the leak
+    with pytest.raises(SrpipeError, match=re.escape(message)):
+        sources.for_task("sr")
+
+    with pytest.raises(SystemExit) as exited:
+        main(["data", "sources"])
+    assert exited.value.code != 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: {message}") and err.count("\n") == 1  # one line
+
+
+def test_merging_keeps_one_source_per_name_in_first_seen_order():
+    a = Source("x", "pkg", ("x.png",), TEST, tasks=("video",), description="first")
+    b = Source("x", "pkg", ("x.png",), TEST, tasks=("detect",), licence="CC0", description="2nd")
+    c = Source("y", "pkg", ("y.png",), TRAIN)
+    merged = sources.merge_declarations([("one", a), ("two", c), ("three", b)])
+    assert [s.name for s in merged] == ["x", "y"]
+    assert merged[0].tasks == ("detect", "video")
+    assert (merged[0].licence, merged[0].description) == ("CC0", "first")

@@ -55,7 +55,8 @@ def test_some_missing_labels_are_listed(tmp_path, capsys):
 
 
 def test_faces_pairs_pointing_at_missing_files_fail(tmp_path):
-    from srpipe_faces.datasets import BuildOptions, PairSpec, build_face_dataset
+    from srpipe_faces.datasets import BuildOptions, build_face_dataset
+    from srpipe_faces.pairs import PairSpec
 
     from srpipe.errors import SrpipeError
 

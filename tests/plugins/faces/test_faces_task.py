@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from srpipe_faces.datasets import BuildOptions, build_face_dataset, folder_pairs
+from srpipe_faces.datasets import BuildOptions, build_face_dataset
+from srpipe_faces.pairs import folder_pairs
 from srpipe_faces.synth import FOLDS, PAIRS_PER_FOLD, _pairs
 from srpipe_faces.task import FaceTask, ScenePrediction
 
