@@ -30,6 +30,7 @@ any frame is processed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import os
@@ -39,6 +40,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+try:  # POSIX only; without it (Windows) a writer takes no cross-process lock
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 from srpipe.errors import SrpipeError
 
@@ -51,6 +57,51 @@ _TIME_BASE = Fraction(1, 90000)
 _CONSTANT_RATE_SUFFIXES = frozenset({".avi"})
 _H264_ENCODERS = ("libx264", "h264")  # "h264" may alias a hardware or openh264 encoder
 _OPENCV_FOURCC = {".avi": "MJPG"}  # everything else: mp4v
+
+
+class TargetLock:
+    """One writer per output name at a time, across processes.
+
+    Two ``run video ... -o same.mp4`` at once would share ``same.partial.mp4``: one died
+    with a raw ``FileNotFoundError`` and the other reported a video that was not the one
+    left under the name. The writer holds an exclusive ``flock`` on a hidden
+    ``.NAME.EXT.lock`` beside the target from its start until the video is renamed into place
+    (or aborted); a second writer is refused at once, in one line. The kernel releases the
+    lock when a process dies (kill -9), so a stale lock file never blocks a later run.
+    Without ``fcntl`` (Windows) there is no lock.
+    """
+
+    def __init__(self, target: Path) -> None:
+        name = target.name
+        if len(name.encode("utf-8", "surrogateescape")) > 200:  # stay a legal file name
+            name = hashlib.sha256(os.fsencode(name)).hexdigest()[:24]
+        self.path = target.with_name(f".{name}.lock")
+        self.target = target
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        if fcntl is None:  # pragma: no cover - not on POSIX
+            return
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise SrpipeError(
+                f"{self.target} is being written by another srpipe run right now; wait for it "
+                "to finish or choose another output name"
+            ) from None
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is None or fcntl is None:
+            return
+        # unlinked while still held: a run that opens the name now creates a fresh lock
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
 
 
 def partial_path_for(path: str | os.PathLike[str]) -> Path:
@@ -114,17 +165,21 @@ class FrameWriter:
         if self.fps <= 0 or self.size[0] <= 0 or self.size[1] <= 0:
             raise SrpipeError(f"cannot write video with fps={fps} and size={size}")
         self._check_writable()
-        self._last_pts = -1
-        self._first_time: float | None = None
-        self._audio_in: Any = None
-        encoder = None if codec == "opencv" else (h264_encoder() if codec == "auto" else codec)
-        if encoder is None and codec == "auto":
-            encoder = "mpeg4" if _pyav_has("mpeg4") else None
-        if encoder is not None:
-            self._open_pyav(encoder, crf)
-        else:
-            self._open_opencv()
-        self._setup_audio(keep_audio)
+        try:
+            self._last_pts = -1
+            self._first_time: float | None = None
+            self._audio_in: Any = None
+            encoder = None if codec == "opencv" else (h264_encoder() if codec == "auto" else codec)
+            if encoder is None and codec == "auto":
+                encoder = "mpeg4" if _pyav_has("mpeg4") else None
+            if encoder is not None:
+                self._open_pyav(encoder, crf)
+            else:
+                self._open_opencv()
+            self._setup_audio(keep_audio)
+        except BaseException:
+            self._lock.release()
+            raise
 
     # -- opening ---------------------------------------------------------------------------
     def _check_writable(self) -> None:
@@ -141,6 +196,8 @@ class FrameWriter:
             raise SrpipeError(
                 f"cannot write to {self.path.parent} (permission denied); choose another path"
             )
+        self._lock = TargetLock(self.path)
+        self._lock.acquire()
 
     def _open_pyav(self, encoder: str, crf: int) -> None:
         import av
@@ -335,18 +392,22 @@ class FrameWriter:
         if self.finished == "aborted":
             raise SrpipeError(f"{self.path.name} was aborted; its partial output is kept")
         try:
-            self._finalise()
-        except Exception as exc:
-            self.finished = "aborted"
-            raise SrpipeError(
-                f"finishing {self.path.name} failed ({exc}); partial output in {self.partial_path}"
-            ) from None
-        if self.frames_written == 0:
-            self.finished = "aborted"
-            self.partial_path.unlink(missing_ok=True)
-            raise SrpipeError(f"no frames were written to {self.path.name}; nothing to save")
-        os.replace(self.partial_path, self.path)
-        self.finished = "closed"
+            try:
+                self._finalise()
+            except Exception as exc:
+                self.finished = "aborted"
+                raise SrpipeError(
+                    f"finishing {self.path.name} failed ({exc}); partial output in "
+                    f"{self.partial_path}"
+                ) from None
+            if self.frames_written == 0:
+                self.finished = "aborted"
+                self.partial_path.unlink(missing_ok=True)
+                raise SrpipeError(f"no frames were written to {self.path.name}; nothing to save")
+            os.replace(self.partial_path, self.path)
+            self.finished = "closed"
+        finally:
+            self._lock.release()
         return self.path
 
     def abort(self) -> Path | None:
@@ -358,6 +419,8 @@ class FrameWriter:
             self._finalise()
         except Exception as exc:  # still leave what is on disk; say so
             log.warning("%s: could not finalise the partial video: %s", self.path.name, exc)
+        finally:
+            self._lock.release()
         if self.frames_written == 0:
             self.partial_path.unlink(missing_ok=True)
             return None
@@ -474,6 +537,7 @@ class _Joined(FrameWriter):
                 if hasattr(self, "_container"):
                     self._finalise()
             self.partial_path.unlink(missing_ok=True)
+            self._lock.release()
             if isinstance(exc, SrpipeError | KeyboardInterrupt):
                 raise
             raise SrpipeError(f"joining the parts of {self.path.name} failed: {exc}") from None

@@ -59,8 +59,11 @@ def test_atomic_partial_name_while_writing(tmp_path):
     writer = FrameWriter(out, 10, SIZE)
     _write(writer, 3)
     assert writer.partial_path == partial_path_for(out) == tmp_path / "clip.partial.mp4"
-    # the encoder may still hold the frames; whatever is on disk is the .partial file
-    assert [p.name for p in tmp_path.iterdir()] in ([], ["clip.partial.mp4"])
+    # the encoder may still hold the frames; whatever is on disk is the .partial file (and
+    # the hidden lock that keeps a second run off the same name)
+    on_disk = sorted(p.name for p in tmp_path.iterdir() if p.name != ".clip.mp4.lock")
+    assert on_disk in ([], ["clip.partial.mp4"])
+    assert (tmp_path / ".clip.mp4.lock").exists()
     writer.close()
     assert out.exists() and not writer.partial_path.exists()
 
@@ -203,3 +206,27 @@ def test_join_refuses_parts_encoded_differently(tmp_path, av_video):
     with pytest.raises(SrpipeError, match="encoded unlike"):
         parts[0].join([p.path for p in parts], tmp_path / "joined.mp4", FrameSequence(clip))
     assert not list(tmp_path.glob("joined*"))
+
+
+def test_a_second_writer_of_the_same_output_is_refused_while_the_first_writes(tmp_path) -> None:
+    """Two runs with one -o once shared NAME.partial.EXT: a raw error and a wrong summary."""
+    out = tmp_path / "same.mp4"
+    first = FrameWriter(out, 10.0, (32, 24))
+    first.write(np.zeros((24, 32, 3), np.uint8))
+    with pytest.raises(SrpipeError, match="being written by another srpipe run"):
+        FrameWriter(out, 10.0, (32, 24))
+    assert first.close() == out and out.is_file()
+    # once the first is done the name is free again, and no lock file is left behind
+    second = FrameWriter(out, 10.0, (32, 24))
+    second.write(np.full((24, 32, 3), 9, np.uint8))
+    second.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same.mp4"]
+
+
+def test_an_aborted_writer_frees_the_name(tmp_path) -> None:
+    out = tmp_path / "cut.mp4"
+    writer = FrameWriter(out, 10.0, (32, 24))
+    writer.write(np.zeros((24, 32, 3), np.uint8))
+    writer.abort()
+    FrameWriter(out, 10.0, (32, 24)).abort()  # not refused
+    assert not (tmp_path / ".cut.mp4.lock").exists()
