@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from srpipe import atomic
-from srpipe.report.text import number
+from srpipe.comparison.results import number
 
 
 @dataclass

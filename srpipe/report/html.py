@@ -9,13 +9,19 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from srpipe.atomic import write_text
-from srpipe.report import text
-
-if TYPE_CHECKING:
-    from srpipe.comparison.results import ComparisonResult
+from srpipe.comparison.results import (
+    VARIANT_HEADERS,
+    ComparisonResult,
+    direction,
+    headers,
+    metric_notes,
+    metric_rows,
+    paper_cells,
+    summary_line,
+    variant_rows,
+)
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;
@@ -53,7 +59,7 @@ def render(result: ComparisonResult, out: Path) -> str:
     esc = html.escape
     body = [
         f"<h1>srpipe eval {esc(result.task)}: HR vs baselines vs SR</h1>",
-        f'<p class="muted">{esc(text.summary_line(result))}</p>',
+        f'<p class="muted">{esc(summary_line(result))}</p>',
     ]
     if result.dataset.get("description"):
         body.append(f"<p>Dataset: {esc(result.dataset['description'])}</p>")
@@ -61,18 +67,16 @@ def render(result: ComparisonResult, out: Path) -> str:
         body.append('<h2>Verdicts</h2><ul class="verdicts">')
         body += [f"<li>{esc(v)}</li>" for v in result.verdicts]
         body.append("</ul>")
-    paper = text.paper_cells(result)
+    paper = paper_cells(result)
     if paper:
         body += ["<h2>In the papers' layout</h2>", _table(*paper)]
     body.append("<h2>Results</h2>")
     for scale in result.scales:
         kinds = [v.kind for v in result.variants[scale]]
         for metric in result.metrics:
-            body.append(f"<h3>x{scale} · {esc(metric)} ({text.direction(result, metric)})</h3>")
-            body.append(
-                _table(text.headers(result, scale), text.metric_rows(result, scale, metric), kinds)
-            )
-            notes = text.metric_notes(result, scale, metric)
+            body.append(f"<h3>x{scale} · {esc(metric)} ({direction(result, metric)})</h3>")
+            body.append(_table(headers(result, scale), metric_rows(result, scale, metric), kinds))
+            notes = metric_notes(result, scale, metric)
             if notes:
                 body.append(
                     '<ul class="muted">' + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"
@@ -92,11 +96,11 @@ def render(result: ComparisonResult, out: Path) -> str:
             "the two upscaled images differ most.</p>"
         )
         body += [_image(out / rel, role[5:]) for role, rel in crops]
-    rows = text.variant_rows(result)
+    rows = variant_rows(result)
     body += [
         "<h2>Variants</h2>",
         _table(
-            text.VARIANT_HEADERS,
+            VARIANT_HEADERS,
             rows,
         ),
     ]

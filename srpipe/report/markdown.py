@@ -3,37 +3,42 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from srpipe.atomic import write_text
-from srpipe.report import text
-
-if TYPE_CHECKING:
-    from srpipe.comparison.results import ComparisonResult
+from srpipe.comparison.results import (
+    VARIANT_HEADERS,
+    ComparisonResult,
+    direction,
+    headers,
+    markdown_table,
+    metric_notes,
+    metric_rows,
+    paper_table,
+    summary_line,
+    variant_rows,
+)
 
 
 def render(result: ComparisonResult) -> str:
     """The Markdown document."""
-    out = [f"# srpipe eval {result.task}: HR vs baselines vs SR", "", text.summary_line(result), ""]
+    out = [f"# srpipe eval {result.task}: HR vs baselines vs SR", "", summary_line(result), ""]
     ds = result.dataset
     if ds.get("description"):
         out += [f"Dataset: {ds['description']}", ""]
     if result.verdicts:
         out += ["## Verdicts", ""] + [f"- {v}" for v in result.verdicts] + [""]
-    paper = text.paper_table(result)
+    paper = paper_table(result)
     if paper:
         out += ["## In the papers' layout", "", paper, ""]
     out += ["## Results", ""]
     for scale in result.scales:
         for metric in result.metrics:
-            out += [f"### x{scale} · {metric} ({text.direction(result, metric)})", ""]
+            out += [f"### x{scale} · {metric} ({direction(result, metric)})", ""]
             out += [
-                text.markdown_table(
-                    text.headers(result, scale), text.metric_rows(result, scale, metric)
-                ),
+                markdown_table(headers(result, scale), metric_rows(result, scale, metric)),
                 "",
             ]
-            notes = text.metric_notes(result, scale, metric)
+            notes = metric_notes(result, scale, metric)
             if notes:
                 out += [f"- {note}" for note in notes] + [""]
     plots = [(role, rel) for role, rel in result.files.items() if role.startswith("plot_")]
@@ -44,10 +49,10 @@ def render(result: ComparisonResult) -> str:
         out += ["## Where SR and the baseline differ most", ""]
         out += [f"![{role[5:]}]({rel})" for role, rel in crops] + [""]
     out += ["## Variants", ""]
-    rows = text.variant_rows(result)
+    rows = variant_rows(result)
     out += [
-        text.markdown_table(
-            text.VARIANT_HEADERS,
+        markdown_table(
+            VARIANT_HEADERS,
             rows,
         ),
         "",

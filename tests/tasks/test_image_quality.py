@@ -150,7 +150,7 @@ def test_cli_end_to_end(hr_folder: Path, tmp_path: Path) -> None:
 
 
 def test_paper_table_of_several_datasets(hr_folder: Path, tmp_path: Path) -> None:
-    from srpipe.report.text import paper_table
+    from srpipe.comparison.results import paper_table
 
     other = write_pngs(tmp_path / "Urban2", n=2, size=(40, 40))
     kwargs = dict(

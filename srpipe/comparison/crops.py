@@ -4,6 +4,9 @@ Numbers convince; pictures explain. For the few items where the SR variant's sco
 the baseline's differ most, the report shows HR / baseline / SR side by side, each with
 the task's own annotations (``Task.draw``), cropped to the window where the two upscaled
 images differ most (so a 1080p frame still shows detail at report size).
+
+The comparison makes them (it alone still has the variants that make the images and the
+task that draws on them) and the result carries them; :mod:`srpipe.report` only writes them.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from srpipe.comparison.results import Crop
+from srpipe.comparison.degraded import DegradedSet
+from srpipe.comparison.journal import Journal
+from srpipe.comparison.results import Crop, VariantInfo
+from srpipe.comparison.scoring import predict
+from srpipe.comparison.summary import MeasuredVariant
+from srpipe.comparison.variants import chunk_images
+from srpipe.task import Task
+from srpipe.upscaling.cache import UpscaleCache
 
 #: side of the crop window in HR pixels (whole image when smaller)
 WINDOW = 160
@@ -85,3 +95,53 @@ def make_crop(
         if drawn.shape[:2] == a.shape[:2]
     ]
     return Crop(scale, item_id, (y0, x0, y1, x1), cropped, reason)
+
+
+def draw_crops(
+    inputs: DegradedSet,
+    measured: Sequence[MeasuredVariant],
+    baseline: str,
+    metric: str,
+    n: int,
+    *,
+    task: Task,
+    cache: UpscaleCache,
+    journal: Journal,
+) -> list[Crop]:
+    """Crops of the ``n`` items where the first SR variant and the baseline differ most.
+
+    The images are made again (SR from the cache) and predicted again for the few items
+    chosen: the run itself keeps no images. Nothing is drawn without an HR-sized contender.
+    """
+    live = {m.name: m for m in measured}
+    contender = next((m.name for m in measured if m.variant.kind == "sr"), None)
+    contender = contender or next((m.name for m in measured if m.variant.kind == "task"), None)
+    if (
+        contender is None
+        or live[baseline].variant.to_hr != 1.0
+        or live[contender].variant.to_hr != 1.0
+    ):
+        return []
+    chosen, reason = choose_items(live[baseline].rows, live[contender].rows, metric, n)
+    crops = []
+    for index in chosen:
+        item, lr = inputs.items[index], inputs.lr(index)
+        panels = []
+        for name in ("hr", baseline, contender):
+            if name not in live:
+                continue
+            variant = live[name].variant
+            # a throwaway info: the crops' image time and cache hits are not the run's
+            info = VariantInfo(name, inputs.scale, variant.kind)
+            image = chunk_images(variant, inputs.scale, [item], [lr], info, cache, journal)[0]
+            drawn = task.draw(image, predict(task, variant, [image])[0])
+            row = live[name].rows[index]
+            value = row["scores"].get(metric)
+            caption = f"{metric} {value:.4g}" if value is not None else ""
+            if row["psnr_vs_hr"] is not None and metric.lower() != "psnr":
+                caption += f"  PSNR {row['psnr_vs_hr']:.2f} dB"
+            panels.append((name if name != "hr" else "HR", drawn, caption.strip(), image))
+        crop = make_crop(inputs.scale, item.id, panels, reason)
+        if crop is not None:
+            crops.append(crop)
+    return crops

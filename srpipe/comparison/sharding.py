@@ -1,0 +1,97 @@
+"""Under torchrun: which chunks of items each rank runs, and a variant's runs gathered back.
+
+Each rank scores its share; rank 0 puts every rank's rows and predictions back into item
+order and sums their work, so the statistics it computes are those of one process. A world
+of one (a plain process) has one share, all of it, and gathers nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from srpipe.comparison.journal import Journal
+from srpipe.comparison.scoring import VariantRun
+from srpipe.distributed import Workers, assign
+from srpipe.task import Item
+
+
+def shares(
+    items: Sequence[Item], chunk_size: int, world_size: int, *, sequential_groups: bool
+) -> list[list[tuple[int, int]]]:
+    """Per rank, the chunks ``(start, end)`` of items it runs, in item order.
+
+    Chunks are the single-process ones (``chunk_size`` items from 0, never across a group
+    when the task has ``sequential_groups``), so every batch an upscaler or a task sees is
+    the batch a single process would give it and the numbers are the same. A task with
+    ``sequential_groups`` gets whole groups per rank. Units go to the least-loaded rank by
+    HR pixels (SR time grows with pixels).
+    """
+    units: list[list[tuple[int, int]]] = []
+    if sequential_groups:
+        start = 0
+        for i in range(1, len(items) + 1):
+            if (
+                i < len(items)
+                and items[i].group is not None
+                and items[i].group == items[i - 1].group
+            ):
+                continue
+            units.append([(s, min(s + chunk_size, i)) for s in range(start, i, chunk_size)])
+            start = i
+    else:
+        units = [[(s, min(s + chunk_size, len(items)))] for s in range(0, len(items), chunk_size)]
+    costs = [
+        sum(item.image.shape[0] * item.image.shape[1] for a, b in unit for item in items[a:b])
+        for unit in units
+    ]
+    return [
+        sorted(chunk for u in share for chunk in units[u]) for share in assign(costs, world_size)
+    ]
+
+
+def gather_run(
+    ranks: Workers,
+    run: VariantRun | None,
+    indices: Sequence[int],
+    n_items: int,
+    journal: Journal,
+) -> VariantRun | None:
+    """Every rank's rows and predictions for one variant, in item order, on rank 0.
+
+    ``indices`` are the items this rank ran. The other ranks get None (their share is with
+    rank 0 now), and so does rank 0 when a rank found the variant must be skipped. Every
+    rank's notes join rank 0's ``journal``.
+    """
+    parts = ranks.gather((run, list(indices), list(journal.notes)))
+    if parts is None:
+        return None
+    for _, _, notes in parts:
+        for note in notes:
+            journal.note(note)
+    # a rank with no items cannot tell that a variant must be skipped; one that can tells
+    if any(part is None and idx for part, idx, _ in parts):
+        return None
+    done: list[tuple[VariantRun, list[int]]] = [
+        (part, idx) for part, idx, _ in parts if part is not None
+    ]
+    first = done[0][0].info
+    info = dataclasses.replace(first, items=0, notes=list(first.notes))
+    info.seconds_image = info.seconds_predict = 0.0
+    info.cache_hits = 0
+    rows: list[Any] = [None] * n_items
+    predictions: list[Any] = [None] * n_items
+    keep = False
+    for part, idx in done:
+        # work summed over ranks: the report's seconds are compute time, not wall time
+        info.items += part.info.items
+        info.seconds_image += part.info.seconds_image
+        info.seconds_predict += part.info.seconds_predict
+        info.cache_hits += part.info.cache_hits
+        keep = keep or bool(part.predictions)
+        for k, i in enumerate(idx):
+            rows[i] = part.rows[k]
+            if part.predictions:
+                predictions[i] = part.predictions[k]
+    return VariantRun(info, predictions if keep else [], rows)
