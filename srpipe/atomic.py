@@ -44,6 +44,15 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
             tmp.unlink()
 
 
+def is_same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether writing ``b`` would replace ``a``: the same file however it is spelled
+    (relative, absolute, through a symlink, a hard link to the same inode)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet: compare where the names lead
+        return Path(a).resolve() == Path(b).resolve()
+
+
 def _cut(text: str, max_bytes: int) -> str:
     """``text`` cut to at most ``max_bytes`` of UTF-8 (never mid-character)."""
     return text.encode("utf-8", "surrogateescape")[:max_bytes].decode("utf-8", "ignore")
@@ -63,8 +72,20 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write UTF-8 ``text`` to ``path`` atomically."""
-    return write_bytes(path, text.encode("utf-8"))
+    """Write UTF-8 ``text`` to ``path`` atomically (a file name's undecodable bytes, carried
+    as surrogates, are written as ``\\xNN`` text: see :func:`printable`)."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = printable(text).encode("utf-8")
+    return write_bytes(path, data)
+
+
+def printable(text: str) -> str:
+    """``text`` with the bytes Python could not decode in a file name (``os.fsdecode`` keeps
+    them as lone surrogates, which no UTF-8 file can hold) written as ``\\xNN``: a records
+    file names ``caf\\xe9.png`` instead of failing after every image was processed."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:

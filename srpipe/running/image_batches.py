@@ -8,16 +8,58 @@ because images are read, shared and written one file at a time, a video as one s
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
+import click
 import numpy as np
 from tqdm import tqdm
 
+from srpipe.atomic import is_same_file
 from srpipe.distributed import Workers, assign
+from srpipe.errors import UsageError
 from srpipe.image.io import read_image, write_image
 from srpipe.running.inputs import describe_inputs, image_frames
 from srpipe.running.processing import BatchProcessor
 from srpipe.running.state import Handoff, InputFrame, RecordSlice
+
+
+def annotated_targets(files: list[Path], annotated: Path) -> tuple[list[Path], list[str]]:
+    """Where each input's annotated image goes, and one line per name clash resolved.
+
+    TIFF in, TIFF out (a 16-bit scan stays a 16-bit TIFF); anything else becomes PNG, so
+    ``a.png`` and ``a.jpg`` would both be ``a.png``: clashing inputs keep their own suffix in
+    the name (``a_png.png``, ``a_jpg.png``) instead of overwriting each other. Planned from
+    the whole list, so every rank under torchrun names the same file the same way.
+    """
+
+    def natural(path: Path) -> Path:
+        tiff = path.suffix.lower() in (".tif", ".tiff")
+        return annotated / (path.stem + (path.suffix if tiff else ".png"))
+
+    wanted = [natural(f) for f in files]
+    counts = Counter(wanted)
+    taken = {w for w in wanted if counts[w] == 1}
+    targets: list[Path] = []
+    for path, want in zip(files, wanted):
+        if counts[want] == 1:
+            targets.append(want)
+            continue
+        tag = path.suffix.lstrip(".").lower() or "noext"
+        candidate, n = annotated / f"{path.stem}_{tag}{want.suffix}", 2
+        while candidate in taken:
+            candidate, n = annotated / f"{path.stem}_{tag}_{n}{want.suffix}", n + 1
+        taken.add(candidate)
+        targets.append(candidate)
+    notes = []
+    for want, count in counts.items():
+        if count > 1:
+            names = [t.name for t, w in zip(targets, wanted) if w == want]
+            notes.append(
+                f"{count} inputs would each be annotated/{want.name}; written as "
+                + ", ".join(names)
+            )
+    return targets, notes
 
 
 class ImageBatches:
@@ -34,6 +76,15 @@ class ImageBatches:
         self.files, self.processor = files, processor
         self.batch_size, self.ranks = batch_size, ranks
         self.annotated = folder / "annotated"
+        self.targets, clashes = annotated_targets(files, self.annotated)
+        for source, target in zip(files, self.targets):
+            if is_same_file(source, target):
+                raise UsageError(
+                    f"{target} would replace the input {source}; choose another -o folder"
+                )
+        if ranks.is_main:
+            for line in clashes:
+                click.echo(f"srpipe: {line}", err=True)
         starts = range(0, len(files), batch_size)
         #: the first file of each of this rank's batches
         self.share = [starts[u] for u in assign([1.0] * len(starts), ranks.world_size)[ranks.rank]]
@@ -81,9 +132,6 @@ class ImageBatches:
             for frame, image in zip(batch, images):
                 if image is None:
                     continue
-                # TIFF in, TIFF out (a 16-bit scan stays a 16-bit TIFF); else PNG
-                name = Path(frame.name)
-                tiff = name.suffix.lower() in (".tif", ".tiff")
-                target = self.annotated / (name.stem + (name.suffix if tiff else ".png"))
+                target = self.targets[frame.index]
                 write_image(target, image)
                 state.result.outputs.append(str(target))

@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 
+from srpipe.atomic import printable
 from srpipe.errors import SrpipeError
 from srpipe.frames import FrameSource
 from srpipe.image.io import is_image_path, read_image
@@ -77,8 +78,12 @@ def image_frames(
             try:
                 image, error = read(file), None
             except SrpipeError as exc:
-                image, error = None, str(exc)
-        yield InputFrame(first_index + offset, file.name, image, error=error)
+                image, error = None, printable(str(exc))
+            except (OSError, ValueError, MemoryError) as exc:
+                # unreadable, vanished, undecodable: listed at the end, the folder goes on
+                reason = " ".join(str(exc.strerror if isinstance(exc, OSError) else exc).split())
+                image, error = None, f"{printable(file.name)}: {type(exc).__name__}: {reason}"
+        yield InputFrame(first_index + offset, printable(file.name), image, error=error)
 
 
 def describe_inputs(names: Sequence[str]) -> str:

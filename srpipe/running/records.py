@@ -16,6 +16,8 @@ from typing import Any
 import click
 
 from srpipe import atomic
+from srpipe.atomic import is_same_file
+from srpipe.errors import UsageError
 from srpipe.running.state import RowPair, RunResult, RunState
 
 #: suffixes that make ``-o`` the output video itself rather than a folder
@@ -41,13 +43,19 @@ class RunOutputs:
         video_out = frames and out.suffix.lower() in VIDEO_SUFFIXES
         folder = out.parent if video_out else out
         prefix = f"{out.stem}." if video_out else ""
-        return cls(
+        planned = cls(
             folder=folder,
             video=out if video_out else folder / f"{input.stem}_{task_name}.mp4",
             records_json=folder / f"{prefix}records.json",
             records_csv=folder / f"{prefix}records.csv",
             summary=folder / f"{prefix}summary.json",
         )
+        for path in [planned.video, *planned.record_files]:
+            if input.is_file() and is_same_file(input, path):
+                raise UsageError(
+                    f"-o {out}: {path} would replace the input {input}; choose another output"
+                )
+        return planned
 
     @property
     def record_files(self) -> list[Path]:

@@ -111,3 +111,82 @@ def test_an_error_text_with_newlines_prints_one_line(tmp_path, srpipe_cli, monke
     outcome = srpipe_cli("upscale", tmp_path / "a.png", tmp_path / "out.png", "--sr", "bicubic")
     assert_one_line_error(outcome, "first line second line third")
     assert len(outcome.err.strip().splitlines()) == 1, outcome.err
+
+
+def _tiny_video(path):
+    from srpipe_video.writer import FrameWriter
+
+    with FrameWriter(path, 10.0, (32, 24)) as writer:
+        for i in range(3):
+            writer.write(np.full((24, 32, 3), 30 * i, np.uint8))
+    return path
+
+
+@pytest.mark.parametrize("spelling", ["same", "absolute", "symlink", "hardlink"])
+def test_run_never_writes_its_output_over_its_input(tmp_path, srpipe_cli, monkeypatch, spelling):
+    monkeypatch.chdir(tmp_path)
+    video = _tiny_video(tmp_path / "x.mp4")
+    before = video.read_bytes()
+    out = {
+        "same": "x.mp4",
+        "absolute": str(video),
+        "symlink": "link.mp4",
+        "hardlink": "hard.mp4",
+    }[spelling]
+    if spelling == "symlink":
+        (tmp_path / "link.mp4").symlink_to(video)
+    if spelling == "hardlink":
+        os.link(video, tmp_path / "hard.mp4")
+    outcome = srpipe_cli("run", "video", "x.mp4", "-o", out, "--sr", "bicubic", "--scale", 2)
+    assert_one_line_error(outcome, "would replace the input", code=2)
+    assert video.read_bytes() == before
+
+
+def test_run_on_a_folder_gives_clashing_names_their_own_outputs(tmp_path, srpipe_cli):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_image(folder / "a.png", np.full((12, 10, 3), 50, np.uint8))
+    write_image(folder / "a.jpg", np.full((12, 10, 3), 200, np.uint8))
+    outcome = srpipe_cli("run", "sr", folder, "-o", tmp_path / "out", "--sr", "bicubic")
+    assert outcome.code == 0, outcome.err
+    written = sorted(p.name for p in (tmp_path / "out" / "annotated").iterdir())
+    assert written == ["a_jpg.png", "a_png.png"]
+    assert "would each be annotated/a.png" in outcome.err
+
+
+def test_run_on_a_folder_writing_into_itself_is_refused(tmp_path, srpipe_cli):
+    folder = tmp_path / "annotated"
+    folder.mkdir()
+    write_image(folder / "a.png", np.full((12, 10, 3), 50, np.uint8))
+    before = (folder / "a.png").read_bytes()
+    outcome = srpipe_cli("run", "sr", folder, "-o", tmp_path, "--sr", "bicubic")
+    assert_one_line_error(outcome, "would replace the input", code=2)
+    assert (folder / "a.png").read_bytes() == before
+
+
+def test_run_on_a_folder_carries_undecodable_file_names_into_its_records(tmp_path, srpipe_cli):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_image(folder / "a.png", np.full((12, 10, 3), 50, np.uint8))
+    odd = os.fsdecode(b"caf\xe9.png")  # Latin-1 bytes in a name: not UTF-8
+    write_image(folder / odd, np.full((12, 10, 3), 90, np.uint8))
+    outcome = srpipe_cli("run", "sr", folder, "-o", tmp_path / "out", "--sr", "bicubic")
+    assert outcome.code == 0, outcome.err
+    out = tmp_path / "out"
+    assert {"records.json", "records.csv", "summary.json"} <= {p.name for p in out.iterdir()}
+    assert "caf\\xe9.png" in (out / "records.csv").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_run_on_a_folder_goes_on_past_an_unreadable_file(tmp_path, srpipe_cli):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        write_image(folder / name, np.full((12, 10, 3), 50, np.uint8))
+    (folder / "b.png").chmod(0)
+    try:
+        outcome = srpipe_cli("run", "sr", folder, "-o", tmp_path / "out", "--sr", "bicubic")
+    finally:
+        (folder / "b.png").chmod(0o644)
+    assert outcome.code != 0 and "b.png" in outcome.err and "Traceback" not in outcome.err
+    assert (tmp_path / "out" / "summary.json").is_file()
