@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from srpipe.train.config import load_config
-    from srpipe.train.trainer import build_model, seed_everything
+    from srpipe.train.network import build_model, seed_everything
 
     config = load_config(args.config, args.overrides)
     torch.set_num_threads(int(config["threads"]) or torch.get_num_threads())

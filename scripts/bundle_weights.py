@@ -36,13 +36,14 @@ def score(upscale, pairs, scale: int) -> list[tuple[str, float, float]]:
     return rows
 
 
-def model_upscaler(model):
-    """uint8 -> uint8 through a model in fp32 (the protocol: clamp, round)."""
-    import torch
+def model_upscaler(model, scale: int):
+    """uint8 -> uint8 through a model in fp32, by the SR forward ``srpipe eval`` measures with
+    (the protocol: clamp, round half up)."""
+    from srpipe.upscaling.forward import super_resolve
 
-    from srpipe.train.trainer import sr_image
-
-    return lambda lr: sr_image(model, lr, torch.device("cpu"), "fp32", False)
+    return lambda lr: super_resolve(
+        model.eval(), [lr], scale=scale, device="cpu", channels_last=False
+    )[0]
 
 
 def markdown_table(columns: dict[str, list[tuple[str, float, float]]]) -> str:
@@ -103,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             from srpipe.models.checkpoint import load_model
 
             srmd, _ = load_model("srmd", args.scale)
-            columns["SRMD-NF"] = score(model_upscaler(srmd), pairs, args.scale)
+            columns["SRMD-NF"] = score(model_upscaler(srmd, args.scale), pairs, args.scale)
         except Exception as exc:  # optional extra: the table simply lacks the column
             print(f"SRMD-NF column skipped: {exc}", file=sys.stderr)
-    ours32 = score(model_upscaler(model), pairs, args.scale)
+    ours32 = score(model_upscaler(model, args.scale), pairs, args.scale)
 
     with tempfile.TemporaryDirectory() as tmp:
         half_path = Path(tmp) / "half.safetensors"
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             model, half_path, arch=meta["arch"], scale=args.scale, hyper=meta["hyper"], dtype="fp16"
         )
         half, _ = load_checkpoint(half_path, scale=args.scale)
-        ours16 = score(model_upscaler(half), pairs, args.scale)
+        ours16 = score(model_upscaler(half, args.scale), pairs, args.scale)
     mean32 = float(np.mean([r[1] for r in ours32]))
     mean16 = float(np.mean([r[1] for r in ours16]))
     drop = mean32 - mean16

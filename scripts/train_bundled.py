@@ -642,15 +642,13 @@ def train_all(args: argparse.Namespace) -> None:
 def bundle(args: argparse.Namespace) -> None:
     """Validation table, fp16 check and the bundled file (see the module docstring)."""
 
-    import torch
-
     from srpipe.data import sources
     from srpipe.image.metrics import psnr, ssim
     from srpipe.image.resize import imresize
     from srpipe.models.checkpoint import load_checkpoint, load_model, save_checkpoint
     from srpipe.models.weights_index import update_index
     from srpipe.train.datasets import load_pairs
-    from srpipe.train.trainer import sr_image
+    from srpipe.upscaling.forward import super_resolve
     from srpipe.weights import weights_path
 
     run = json.loads((args.run / f"{args.job}.json").read_text())
@@ -668,7 +666,10 @@ def bundle(args: argparse.Namespace) -> None:
         }
 
     def through(net):
-        return lambda lr: sr_image(net, lr, torch.device("cpu"), "fp32", False)
+        # the SR forward srpipe eval measures with: the table's numbers are eval's
+        return lambda lr: super_resolve(
+            net.eval(), [lr], scale=scale, device="cpu", channels_last=False
+        )[0]
 
     table = {"bicubic": score(lambda lr: imresize(lr, scale))}
     try:

@@ -1,4 +1,4 @@
-"""Sharding ``eval``, ``run`` and ``upscale`` over ``torchrun`` ranks, one result on rank 0.
+"""The one ``torchrun`` helper: ``eval``, ``run``, ``upscale`` and ``train`` over ranks.
 
 ``torchrun --nproc_per_node N -m srpipe eval ...`` (or ``--nnodes``/``--rdzv-*`` for several
 machines) starts N copies of the command with ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``
@@ -9,6 +9,12 @@ Python data on the CPU). Each rank then works on its share of the items
 (``cuda:LOCAL_RANK``, else the CPU), and :meth:`Workers.gather` brings the per-item
 results to rank 0, which alone computes metrics and bootstraps and writes the outputs.
 A plain ``srpipe eval`` is a world of one and never touches ``torch.distributed``.
+
+Training (``torchrun -m srpipe train``) joins the same group through the same
+:func:`workers`: every rank trains (DDP, :mod:`srpipe.train.data_parallel`), and the ranks
+agree on when to stop with :meth:`Workers.any_rank` and log the mean loss with
+:meth:`Workers.mean`. The group lives as long as the process; the ``srpipe`` program ends
+the process once its outputs are closed (:func:`srpipe.cli.entry`).
 
 Failures: every rank reports whether its share succeeded before anything is gathered
 (:meth:`Workers.check`); if one failed, every rank raises :class:`RankFailed` with the
@@ -147,6 +153,40 @@ class Workers:
             import torch.distributed as dist
 
             dist.barrier(group=self._objects)
+
+    def any_rank(self, flag: bool) -> bool:
+        """True on every rank when ``flag`` is true on any (a stop signal, a NaN loss).
+
+        Collective; a small CPU tensor through the gloo group, whatever the ranks compute on.
+        """
+        if not self.distributed:
+            return bool(flag)
+        import torch
+        import torch.distributed as dist
+
+        box = torch.tensor([1 if flag else 0], dtype=torch.int32)
+        dist.all_reduce(box, op=dist.ReduceOp.MAX, group=self._objects)
+        return bool(box.item())
+
+    def mean(self, value: float) -> float:
+        """The mean of ``value`` over the ranks (a loss for the log). Collective."""
+        if not self.distributed:
+            return float(value)
+        import torch
+        import torch.distributed as dist
+
+        box = torch.tensor([float(value)], dtype=torch.float64)
+        dist.all_reduce(box, op=dist.ReduceOp.SUM, group=self._objects)
+        return float(box.item()) / self.world_size
+
+    def tensor_group(self, device: str) -> Any:
+        """The process group that carries tensors on ``device`` (None: the default group).
+
+        The default group is NCCL when the machine has GPUs, and NCCL moves CUDA tensors
+        only; tensors of a job that computes on the CPU there (``--device cpu``) go through
+        the gloo group. Training hands this to DDP and to its own gradient averaging.
+        """
+        return None if str(device).startswith("cuda") else self._objects
 
 
 _WORKERS: Workers | None = None

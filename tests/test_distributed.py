@@ -311,6 +311,20 @@ def test_describe_items() -> None:
     assert describe_items(["a", "b", "c"]) == "items 'a'..'c'"
 
 
+def test_a_world_of_one_agrees_with_itself() -> None:
+    one = Workers()
+    assert one.any_rank(True) and not one.any_rank(False)
+    assert one.mean(2.5) == 2.5
+
+
+def test_cpu_tensors_travel_through_the_gloo_group() -> None:
+    # a GPU machine's default group is NCCL, which moves CUDA tensors only
+    gloo = object()
+    ranks = Workers(0, 2, 0, gloo)
+    assert ranks.tensor_group("cpu") is gloo
+    assert ranks.tensor_group("cuda:1") is None
+
+
 class _Frames(Task):
     name = "frames"
     metrics = ("m",)

@@ -34,10 +34,12 @@ from srpipe.image.metrics import psnr, ssim
 from srpipe.image.resize import degrade, modcrop
 from srpipe.plugins import get_plugin_manager
 from srpipe.task import DifferentiableView, Task, TaskContext
-from srpipe.train import distributed as D
+from srpipe.train.data_parallel import average_gradients, broadcast_buffers
 from srpipe.train.datasets import to_tensor
 from srpipe.train.recipes import RECIPES, cqmix
-from srpipe.train.trainer import Trainer, _append_csv, _autocast, sr_image
+from srpipe.train.run_state import append_csv
+from srpipe.train.trainer import Trainer
+from srpipe.upscaling.forward import autocast
 
 TASK_PREFIX = "task_"
 
@@ -130,7 +132,7 @@ class TaskTrainer(Trainer):
         c = self.config
         t = c["task"]
         self.recipe = RECIPES[t["recipe"]]
-        self.task, self.view = build_task_view(c, self.ctx.device)
+        self.task, self.view = build_task_view(c, self.device)
         d = c["data"]
         batch = int(d["batch_size"])
         self.epoch_batches = int(d["epoch_batches"])
@@ -138,14 +140,14 @@ class TaskTrainer(Trainer):
         self.dataset = TaskImageDataset(
             train_items,
             self.scale,
-            length=self.epoch_batches * batch * self.ctx.world_size,
+            length=self.epoch_batches * batch * self.ranks.world_size,
             seed=int(c["seed"]),
         )
-        val = self.view.training_data("val", t["data"]).items if self.ctx.is_main else []
+        val = self.view.training_data("val", t["data"]).items if self.ranks.is_main else []
         # after the data: a task may choose its default model by the data's classes
         self.view_module: nn.Module | None = self.view.module
         if self.view_module is not None:
-            self.view_module.to(self.ctx.device)
+            self.view_module.to(self.device)
         if int(d["val_limit"]):
             val = val[: int(d["val_limit"])]
         self.val_set = TaskImageDataset(val, self.scale, len(val)) if val else None
@@ -205,7 +207,7 @@ class TaskTrainer(Trainer):
 
     def _save_state(self) -> None:
         super()._save_state()
-        if self.ctx.is_main and self.task_optimizer is not None:
+        if self.ranks.is_main and self.task_optimizer is not None:
             self._save_task(self.out / f"{TASK_PREFIX}last{self.view.weights_suffix}")
 
     def _save_task(self, path: Path) -> None:
@@ -227,7 +229,7 @@ class TaskTrainer(Trainer):
 
     def _train_step(self, batch: Any, lr_now: float) -> torch.Tensor:
         lr_img, hr_img, targets = batch
-        device = self.ctx.device
+        device = self.device
         lr_img = lr_img.to(device, non_blocking=True)
         hr_img = hr_img.to(device, non_blocking=True)
         t = self.config["task"]
@@ -238,7 +240,7 @@ class TaskTrainer(Trainer):
             self._freeze_task()
             for group in self.optimizer.param_groups:
                 group["lr"] = lr_now
-            with _autocast(self.precision, device):
+            with autocast(self.precision, device):
                 out = self.net(lr_img)
             # deeply supervised nets return every level: the pixel loss takes them all, the
             # task sees the final image
@@ -246,20 +248,20 @@ class TaskTrainer(Trainer):
             sr = (out[-1] if isinstance(out, (list, tuple)) else out).float()
             driven = self.iteration >= int(t["warmup"])
             if driven and self.recipe.name == "t2s" and w["task"] > 0:
-                with _autocast(self.precision, device):
+                with autocast(self.precision, device):
                     task_loss = self.view.loss(sr, targets)
                 loss = loss + w["task"] * task_loss.float()
             if driven and self.recipe.name in ("tdp", "sr4ir") and w["tdp"] > 0:
-                with torch.no_grad(), _autocast(self.precision, device):
+                with torch.no_grad(), autocast(self.precision, device):
                     hr_feats = self.view.features(hr_img)
-                with _autocast(self.precision, device):
+                with autocast(self.precision, device):
                     sr_feats = self.view.features(sr)
                 loss = loss + w["tdp"] * self.view.feature_loss(sr_feats, hr_feats).float()
             self._optimise_sr(loss)
             total = total + loss.detach()
             sr_seen = sr.detach()
         elif self.recipe.trains_task:
-            with torch.no_grad(), _autocast(self.precision, device):
+            with torch.no_grad(), autocast(self.precision, device):
                 sr_seen = self.model.eval()(lr_img).float()
 
         if self.recipe.trains_task:
@@ -281,13 +283,18 @@ class TaskTrainer(Trainer):
                 int(self.config["seed"]) * 1_000_003 + self.iteration
             )
             mixed = cqmix(
-                sr, hr, int(t["cqmix_patch"]), gen, rank=self.ctx.rank, world=self.ctx.world_size
+                sr,
+                hr,
+                int(t["cqmix_patch"]),
+                gen,
+                rank=self.ranks.rank,
+                world=self.ranks.world_size,
             )
             inputs += [(w["hr"], hr), (w["mix"], mixed)]
         loss = torch.zeros((), device=sr.device)
         for weight, images in inputs:
             if weight > 0:
-                with _autocast(self.precision, self.ctx.device):
+                with autocast(self.precision, self.device):
                     loss = loss + weight * self.view.loss(images, targets).float()
         self._check_finite(loss)
         self.task_optimizer.zero_grad(set_to_none=True)
@@ -295,12 +302,12 @@ class TaskTrainer(Trainer):
         # the task net runs inside the task's own loss, so it cannot be wrapped in DDP:
         # its gradients are averaged here, and rank 0's BatchNorm statistics shared after
         # the step, as DDP would do
-        D.average_gradients(self.ctx, list(self.view_module.parameters()))
+        average_gradients(self.ranks, list(self.view_module.parameters()), self.device)
         params = [p for p in self.view_module.parameters() if p.grad is not None]
         if t["optim"]["grad_clip"] > 0:
             nn.utils.clip_grad_norm_(params, t["optim"]["grad_clip"])
         self.task_optimizer.step()
-        D.broadcast_buffers(self.ctx, self.view_module)
+        broadcast_buffers(self.ranks, self.view_module, self.device)
         self._freeze_task()
         return loss.detach()
 
@@ -312,21 +319,18 @@ class TaskTrainer(Trainer):
         was_training = model.training
         model.eval()
         self._freeze_task()
-        device = self.ctx.device
+        device = self.device
         batch = int(self.config["data"]["batch_size"])
         p_scores, s_scores, task_scores, weights = [], [], [], []
         for start in range(0, len(self.val_set.hr), batch):
             stop = min(start + batch, len(self.val_set.hr))
-            srs = [
-                sr_image(model, self.val_set.lr[i], device, self.precision, self.channels_last)
-                for i in range(start, stop)
-            ]
+            srs = [self._super_resolve(model, self.val_set.lr[i]) for i in range(start, stop)]
             for i, sr in zip(range(start, stop), srs):
                 p_scores.append(psnr(sr, self.val_set.hr[i], shave=self.scale))
                 s_scores.append(ssim(sr, self.val_set.hr[i], shave=self.scale))
             # the task sees what a user's image would hold: the clamped, rounded SR output
             images = torch.stack([to_tensor(s) for s in srs]).to(device)
-            with _autocast(self.precision, device):
+            with autocast(self.precision, device):
                 if "loss" in self.view.capabilities():
                     value = self.view.loss(images, self.val_set.targets[start:stop])
                 else:
@@ -351,14 +355,14 @@ class TaskTrainer(Trainer):
             self._keep_if_better(writer)
 
     def _validate_and_keep(self, writer) -> None:
-        if self.ctx.is_main and self.val_set is not None:
+        if self.ranks.is_main and self.val_set is not None:
             self._keep_if_better(writer)
-        D.barrier(self.ctx)
+        self.ranks.barrier()
 
     def _keep_if_better(self, writer) -> None:
         """Validate; keep best.safetensors (and the task's best) on a lower val task loss."""
         scores = self.validate()
-        _append_csv(
+        append_csv(
             self.out / "val_log.csv",
             list(self.val_columns),
             [

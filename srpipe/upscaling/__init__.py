@@ -1,1 +1,2 @@
-"""The SR engine at run time: the Upscaler, its tiling plan and its on-disk cache."""
+"""The SR engine at run time: the Upscaler, its network forward, its tiling plan and its on-disk
+cache."""

@@ -36,14 +36,17 @@ What it takes care of, so callers do not have to:
   own min..max, replicated to three channels, and the channel mean of its output is mapped
   back to min..max (full contrast at any bit depth; overshoot beyond the range is clipped).
 
-The module is long because one Upscaler serves every input kind (uint8 RGB, 16-bit
-pictures, single-channel uint16) through the one tiled, budgeted model path.
+The network's pass itself (layout, autocast, shape check, round half up) is
+:mod:`srpipe.upscaling.forward`, which training's validation shares; this module plans
+around it: which inputs, which tiles and batches, which retries. It is long because one
+Upscaler serves every input kind (uint8 RGB, 16-bit pictures, single-channel uint16)
+through the one tiled, budgeted model path.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +56,15 @@ from srpipe.errors import SrpipeError
 from srpipe.image.io import Picture
 from srpipe.image.limits import memory_budget
 from srpipe.image.resize import METHODS as CLASSIC_METHODS
-from srpipe.image.resize import imresize, output_length
+from srpipe.image.resize import imresize
 from srpipe.models.checkpoint import load_model, looks_like_path
+from srpipe.upscaling.forward import (
+    images_to_tensor,
+    network_forward,
+    quantiser,
+    self_ensemble,
+    to_pixels,
+)
 from srpipe.upscaling.tiling import upscale_tiled
 
 if TYPE_CHECKING:
@@ -454,7 +464,7 @@ class Upscaler:
                     self.scale,
                     tile=tile,
                     overlap=self.tile_overlap,
-                    finish=_finisher(out_dtype),
+                    finish=quantiser(out_dtype),
                     out_dtype=out_dtype,
                 )
             except Exception as exc:
@@ -492,52 +502,27 @@ class Upscaler:
 
     def _process_tile(self, tile: np.ndarray) -> np.ndarray:
         """One (h, w, 3) CPU tile -> (h*s, w*s, 3) float32 CPU output, unclamped."""
-        x = _to_tensor([tile])
-        return self._forward(x)[0].permute(1, 2, 0).numpy()
+        return self._forward(images_to_tensor([tile]))[0].permute(1, 2, 0).numpy()
 
     def _forward_batch(self, images: list[np.ndarray], out_dtype: np.dtype) -> list[np.ndarray]:
-        y = self._forward(_to_tensor(images))
-        finish = _finisher(out_dtype)
-        return [finish(y[i].permute(1, 2, 0).numpy()) for i in range(y.shape[0])]
+        return to_pixels(self._forward(images_to_tensor(images)), out_dtype)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, h, w) CPU float32 -> (N, 3, h*s, w*s) CPU float32, self-ensembled if asked."""
-
         if self.self_ensemble:
-            acc = None
-            for transform, inverse in _ENSEMBLE:
-                y = inverse(self._forward_once(transform(x)))
-                acc = y if acc is None else acc.add_(y)
-            return acc.div_(len(_ENSEMBLE))
+            return self_ensemble(self._forward_once, x)
         return self._forward_once(x)
 
     def _forward_once(self, x: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        x = x.to(self.device, non_blocking=True)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        base = self.device.split(":")[0]
-        with torch.inference_mode():
-            if self.precision == "fp32":
-                y = self.model(x)
-            else:
-                dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
-                with torch.autocast(device_type=base, dtype=dtype):
-                    y = self.model(x)
-
-        expected = (
-            x.shape[0],
-            x.shape[1],
-            output_length(x.shape[2], self.scale),
-            output_length(x.shape[3], self.scale),
+        return network_forward(
+            self.model,
+            x,
+            scale=self.scale,
+            device=self.device,
+            precision=self.precision,
+            channels_last=self.channels_last,
+            name=self.name,
         )
-        if tuple(y.shape) != expected:
-            raise SrpipeError(
-                f"{self.name} returned shape {tuple(y.shape)} for input {tuple(x.shape)}; "
-                f"expected {expected} (is it a x{self.scale:g} model?)"
-            )
-        return y.float().cpu().contiguous()
 
 
 def _is_grey16(img: np.ndarray) -> bool:
@@ -552,64 +537,3 @@ def _check_rgb(img: np.ndarray) -> np.ndarray:
             "read files with srpipe.image.io.read_image"
         )
     return img
-
-
-def _to_tensor(images: list[np.ndarray]) -> torch.Tensor:
-    """uint8 or float [0,1] (H, W, 3) arrays -> (N, 3, H, W) float32 CPU tensor."""
-    import torch
-
-    batch = np.stack(images)
-    x = torch.from_numpy(np.ascontiguousarray(batch))
-    x = x.float().div_(255.0) if batch.dtype == np.uint8 else x.float()
-    return x.permute(0, 3, 1, 2).contiguous()
-
-
-def _finisher(out_dtype: np.dtype) -> Callable[[np.ndarray], np.ndarray]:
-    """Clamp [0, 1] float output and quantise it (round half up) to ``out_dtype``.
-
-    Works in place on the float block it is given (a strip the caller discards), so a
-    16000-pixel-wide strip does not spawn several float temporaries of its size.
-    """
-    peak = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(np.dtype(out_dtype))
-
-    def finish(y: np.ndarray) -> np.ndarray:
-        y = y if y.flags.writeable and y.dtype == np.float32 else y.astype(np.float32)
-        np.clip(y, 0.0, 1.0, out=y)
-        if peak is None:
-            return y.copy() if not y.flags.c_contiguous else y
-        y *= peak
-        y += 0.5
-        np.floor(y, out=y)
-        return y.astype(out_dtype)
-
-    return finish
-
-
-def _ensemble_ops() -> list[tuple[Callable[[Any], Any], Callable[[Any], Any]]]:
-    """The 8 dihedral transforms of (N, C, H, W) tensors with their inverses."""
-
-    def make(flip_w: bool, flip_h: bool, transpose: bool):
-        def forward(t):
-            if flip_w:
-                t = t.flip(-1)
-            if flip_h:
-                t = t.flip(-2)
-            if transpose:
-                t = t.transpose(-1, -2)
-            return t
-
-        def inverse(t):
-            if transpose:
-                t = t.transpose(-1, -2)
-            if flip_h:
-                t = t.flip(-2)
-            if flip_w:
-                t = t.flip(-1)
-            return t
-
-        return forward, inverse
-
-    return [make(a, b, c) for a in (False, True) for b in (False, True) for c in (False, True)]
-
-
-_ENSEMBLE = _ensemble_ops()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from srpipe.train.trainer import STATE_FILE, Trainer
+from srpipe.train.run_state import STATE_FILE
+from srpipe.train.trainer import Trainer
 from tests.train.conftest import tiny_config, write_config, write_images
 
 from .conftest import assert_one_line_error, write_malicious_pickle

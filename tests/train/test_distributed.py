@@ -22,10 +22,15 @@ DRIVER = textwrap.dedent(
     result = trainer.fit()
     rank = int(os.environ["RANK"])
     torch.save(
-        {"weights": trainer.model.state_dict(), "world": trainer.ctx.world_size,
+        {"weights": trainer.model.state_dict(), "world": trainer.ranks.world_size,
          "iteration": result.iteration},
         os.path.join(sys.argv[2], f"rank{rank}.pt"),
     )
+    # the process group lives as long as the process; end it as the srpipe program does
+    # (srpipe.cli.entry), without the interpreter's teardown of gloo's threads
+    trainer.ranks.barrier()
+    sys.stdout.flush()
+    os._exit(0)
     """
 )
 
@@ -58,7 +63,7 @@ def test_two_gloo_ranks_end_identical(tmp_path, tiny_data):
         assert torch.equal(r0["weights"][key], r1["weights"][key]), key
     # rank 0 alone wrote the run's files, and training moved the weights
     assert (tmp_path / "ddp" / "state.pt").is_file()
-    from srpipe.train.trainer import build_model, seed_everything
+    from srpipe.train.network import build_model, seed_everything
 
     seed_everything(config["seed"])
     init, _ = build_model(config)

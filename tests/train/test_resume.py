@@ -10,7 +10,8 @@ import time
 
 import torch
 
-from srpipe.train.trainer import STATE_FILE, Trainer
+from srpipe.train.run_state import STATE_FILE
+from srpipe.train.trainer import Trainer
 
 from .conftest import tiny_config, write_config
 

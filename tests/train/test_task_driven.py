@@ -18,7 +18,7 @@ import torch
 
 from srpipe.errors import SrpipeError
 from srpipe.train.config import load_config
-from srpipe.train.trainer import STATE_FILE
+from srpipe.train.run_state import STATE_FILE
 from tests.conftest import make_distribution
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "srpipe_edgenet" / "srpipe_edgenet.py"
@@ -220,18 +220,19 @@ def test_kill9_then_resume_continues_the_same_run(tmp_path, edgenet_site):
 DDP_DRIVER = """
 import os, sys, yaml, torch
 import torch.distributed as dist
-from srpipe.train import distributed as D
+from srpipe.distributed import workers
+from srpipe.train.data_parallel import average_gradients
 from srpipe.train.task_driven import TaskTrainer
 
-# one process group for both runs: re-joining one under torchrun's store can hang
-D.shutdown = lambda ctx: None
+# both runs train in the one process group, which lives as long as the process (as under
+# `torchrun -m srpipe train`)
 rank = int(os.environ["RANK"])
 for path in sys.argv[2:]:
     trainer = TaskTrainer(yaml.safe_load(open(path)))
     result = trainer.fit()
     torch.save(
         {"sr": trainer.model.state_dict(), "task": trainer.view_module.state_dict(),
-         "world": trainer.ctx.world_size, "iteration": result.iteration},
+         "world": trainer.ranks.world_size, "iteration": result.iteration},
         os.path.join(sys.argv[1], f"{trainer.config['name']}.rank{rank}.pt"),
     )
 # average_gradients with a parameter only rank 0 has a gradient for, and one nobody has
@@ -239,7 +240,7 @@ params = [torch.nn.Parameter(torch.zeros(3)) for _ in range(3)]
 params[0].grad = torch.full((3,), float(rank + 1))
 if rank == 0:
     params[1].grad = torch.ones(3)
-D.average_gradients(D.DistContext(rank, 2), params)
+average_gradients(workers(), params, torch.device("cpu"))
 torch.save([p.grad for p in params], os.path.join(sys.argv[1], f"grads.rank{rank}.pt"))
 dist.barrier()
 dist.destroy_process_group()

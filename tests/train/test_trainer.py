@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-import math
 
 import pytest
 import torch
 
 from srpipe.train import trainer as trainer_module
-from srpipe.train.trainer import EMA, STATE_FILE, LRSchedule, Trainer, TrainingStopped
+from srpipe.train.run_state import STATE_FILE
+from srpipe.train.trainer import Trainer, TrainingStopped
 
 from .conftest import tiny_config
 
@@ -108,79 +108,63 @@ def test_time_budget_ends_cleanly(tmp_path, tiny_data):
     assert (result.run_dir / "best.safetensors").is_file()  # final validation ran
 
 
-def test_ema_averages_weights():
-    model = torch.nn.Linear(2, 2)
-    ema = EMA(model, decay=0.9)
-    with torch.no_grad():
-        model.weight.add_(1.0)
-    before = ema.model.weight.clone()
-    ema.update(model, step=1000)
-    expected = 0.9 * before + 0.1 * model.weight
-    torch.testing.assert_close(ema.model.weight, expected)
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_validation_psnr_is_eval_sr_psnr_of_the_checkpoint(tmp_path, tiny_data, channels_last):
+    """Training validates through the Upscaler's own SR forward (layout, clamp, round half
+    up): the Y-PSNR it logs for a checkpoint is the one ``srpipe eval sr`` measures for that
+    checkpoint on the same images, whatever layout the run trains in."""
+    import srpipe
+
+    overrides = (
+        "train.iterations=10",
+        "train.val_every=10",
+        f"train.channels_last={channels_last}",
+    )
+    trainer = Trainer(tiny_config(tmp_path, tiny_data, "same", overrides))
+    result = trainer.fit()
+    checkpoint = result.run_dir / "best.safetensors"
+    with (result.run_dir / "val_log.csv").open() as handle:
+        logged = float(list(csv.DictReader(handle))[-1]["psnr"])
+    assert result.best_iteration == 10  # best.safetensors holds the weights logged last
+
+    measured = srpipe.compare(
+        "sr",
+        tiny_data["val"],
+        sr=[str(checkpoint)],
+        compare=["bicubic"],
+        scales=[2],
+        device="cpu",
+        bootstrap=0,
+        n_crops=0,
+        progress=False,
+    )
+    eval_psnr = measured.value("best", "psnr")
+    assert logged == round(eval_psnr, 4)
+    # unrounded, image by image: validate() on the same weights gives eval's mean exactly
+    assert trainer.validate()["psnr"] == pytest.approx(eval_psnr, abs=1e-9)
 
 
-@pytest.mark.parametrize(
-    ("schedule", "iteration", "expected"),
-    [
-        ({"name": "step", "step_size": 200000, "gamma": 0.5}, 199999, 1e-4),
-        ({"name": "step", "step_size": 200000, "gamma": 0.5}, 200000, 5e-5),
-        ({"name": "multistep", "milestones": [10, 20], "gamma": 0.1}, 25, 1e-6),
-        ({"name": "cosine", "min_lr": 0.0}, 50, 5e-5),
-        ({"name": "cosine", "min_lr": 0.0}, 100, 0.0),
-        ({"name": "constant"}, 5, 1e-4),
-    ],
-)
-def test_schedules(schedule, iteration, expected):
-    full = {"step_size": 1, "gamma": 1.0, "milestones": [], "min_lr": 0.0, "warmup": 0, **schedule}
-    assert LRSchedule(full, 1e-4, 100, 0).lr(iteration, 0.0) == pytest.approx(expected)
+class _Halves(torch.nn.Module):
+    """x2 nearest upscaling whose every output value lies exactly halfway between two uint8
+    levels: rounding half up and half to even give different images."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        up = torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+        return (torch.round(up * 255) + 0.5) / 255
 
 
-def test_cosine_follows_the_time_budget():
-    full = {"name": "cosine", "min_lr": 0.0, "warmup": 0}
-    schedule = LRSchedule(full, 1e-4, iterations=10**6, minutes=10)
-    assert schedule.lr(10, 300.0) == pytest.approx(5e-5)  # half the budget spent
-    assert schedule.lr(10, 900.0) == pytest.approx(0.0)
+def test_validation_rounds_half_up_as_the_upscaler_does(tmp_path, tiny_data):
+    import numpy as np
 
+    from srpipe.image.metrics import psnr
+    from srpipe.upscaling.upscaler import Upscaler
 
-def test_warmup_is_linear():
-    full = {"name": "constant", "warmup": 10}
-    assert LRSchedule(full, 1e-3, 100, 0).lr(0, 0) == pytest.approx(1e-4)
-    assert LRSchedule(full, 1e-3, 100, 0).lr(9, 0) == pytest.approx(1e-3)
-    assert not math.isnan(LRSchedule(full, 1e-3, 100, 0).lr(50, 0))
-
-
-def test_init_from_x2_copies_all_but_the_upsampler(tmp_path, tiny_data):
-    from srpipe.train.trainer import build_model, init_weights_from
-
-    x2 = Trainer(tiny_config(tmp_path, tiny_data, "x2", ("train.iterations=2",))).fit()
-    config = tiny_config(tmp_path, tiny_data, "x4", ("scale=4",))
-    model, _ = build_model(config)
-    copied, total = init_weights_from(model, x2.run_dir / "last.safetensors")
-    assert 0 < copied < total
-    source = _weights(x2.run_dir / "last.safetensors")
-    torch.testing.assert_close(model.state_dict()["head.0.weight"], source["head.0.weight"])
-
-
-def test_init_from_keeps_the_checkpoint_input_normalisation(tmp_path):
-    """The bundled edsr feeds its LIIF encoder (x - 0.5) / 0.5 (rgb_range 2, mean 0.5): a run
-    that starts from it must build the same normalisation, or its first output is garbage."""
-    from srpipe.models.checkpoint import save_checkpoint
-    from srpipe.models.networks.edsr import EDSR
-    from srpipe.train.trainer import build_model, init_weights_from
-
-    hyper = {"n_resblocks": 1, "n_feats": 8, "rgb_range": 2.0, "rgb_mean": [0.5, 0.5, 0.5]}
-    source = EDSR(scale=2, **hyper).eval()
-    path = save_checkpoint(source, tmp_path / "src.safetensors", arch="edsr", scale=2, hyper=hyper)
-    config = {
-        "scale": 2,
-        "model": {"arch": "edsr", "hyper": {"n_resblocks": 1, "n_feats": 8}, "init_from": path},
-    }
-    model, built = build_model(config)
-    assert built["rgb_range"] == 2.0 and list(built["rgb_mean"]) == [0.5, 0.5, 0.5]
-    init_weights_from(model, path)
-    x = torch.rand(1, 3, 12, 12)
-    with torch.no_grad():
-        torch.testing.assert_close(model.eval()(x), source(x))
-    # an explicit value in the config still wins
-    config["model"]["hyper"]["rgb_range"] = 255.0
-    assert build_model(config)[1]["rgb_range"] == 255.0
+    trainer = Trainer(tiny_config(tmp_path, tiny_data, "halves", ("train.iterations=1",)))
+    trainer.fit()
+    trainer.model = _Halves()  # no EMA: validate() scores self.model
+    up = Upscaler.from_module(_Halves(), 2, device="cpu")
+    for pair in trainer.val_pairs:
+        nearest = pair.lr.repeat(2, axis=0).repeat(2, axis=1).astype(np.int32)
+        assert np.array_equal(up(pair.lr), np.minimum(nearest + 1, 255))  # every half went up
+    expected = np.mean([psnr(up(p.lr), p.hr, shave=2) for p in trainer.val_pairs])
+    assert trainer.validate()["psnr"] == expected
