@@ -11,8 +11,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = (REPO / "srpipe", REPO / "plugins")
 #: no module in srpipe/ or plugins/ longer than this
@@ -170,7 +168,6 @@ def test_the_graph_sees_every_kind_of_import() -> None:
     assert any(d.startswith("srpipe_detect.") for d in graph["srpipe_detect.plugin"])
 
 
-@pytest.mark.xfail(reason="issue 24: being split and untangled", strict=True)
 def test_no_module_is_too_long() -> None:
     long = [
         f"{path.relative_to(REPO)} ({n} lines)"
