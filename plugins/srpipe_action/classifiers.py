@@ -218,7 +218,7 @@ def load_classifier(
     elif spec.pretrained is not None:
         try:
             # torch.hub announces a download it may not be able to make: keep errors one line
-            with contextlib.redirect_stderr(io.StringIO()):
+            with contextlib.redirect_stdout(io.StringIO()):
                 state = spec.pretrained()
         except Exception as exc:
             raise SrpipeError(
