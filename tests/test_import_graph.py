@@ -63,7 +63,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     # the shipped plugins sit on top, as a third party's would
-    ("plugins", ("srpipe_detect", "srpipe_faces", "srpipe_video", "srpipe_medical")),
+    (
+        "plugins",
+        ("srpipe_detect", "srpipe_faces", "srpipe_video", "srpipe_medical", "srpipe_action"),
+    ),
 ]
 
 
