@@ -70,7 +70,9 @@ def srpipe_forward(model: object, img: np.ndarray) -> np.ndarray:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("experiments/perceptual/verify_realesrgan.json"))
+    parser.add_argument(
+        "--out", type=Path, default=Path("experiments/perceptual/verify_realesrgan.json")
+    )
     args = parser.parse_args()
 
     import torch
@@ -83,7 +85,9 @@ def main() -> int:
         model = realesrgan_pretrained().eval()
         rows = []
         for name, top, left, height, width in CROPS:
-            img = np.ascontiguousarray(getattr(data, name)()[top : top + height, left : left + width])
+            img = np.ascontiguousarray(
+                getattr(data, name)()[top : top + height, left : left + width]
+            )
             start = time.perf_counter()
             ref = reference_forward(img).astype(int)
             ours = srpipe_forward(model, img).astype(int)

@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 import click
 
-from srpipe.models.checkpoint import read_checkpoint_metadata
+from srpipe.models.checkpoint import load_checkpoint, read_checkpoint_metadata
 from srpipe.plugins import get_plugin_manager
 from srpipe.upscaling import hardware
 
@@ -132,7 +132,6 @@ def models(as_json: bool, params: bool, checkpoint: str | None) -> None:
 
 def _describe_checkpoint(path: str, as_json: bool) -> None:
     """What `--sr PATH` would load: the loader that recognised it, architecture, scale, size."""
-    from srpipe.models.checkpoint import load_checkpoint
     from srpipe.models.networks import count_parameters
 
     model, meta = load_checkpoint(path)

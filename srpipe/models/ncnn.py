@@ -2,8 +2,8 @@
 
 Only what SR networks of the ncnn zoo use: ``Input``, ``Convolution`` (with its fused
 activation), ``ReLU``, ``PixelShuffle`` and, for RRDBNet graphs, the weightless ``Split``,
-``Concat``, ``Eltwise`` (scaled sums), ``BinaryOp`` and ``Interp`` (resizing). The format (ncnn wiki, "param and model
-file structure"):
+``Concat``, ``Eltwise`` (scaled sums), ``BinaryOp`` and ``Interp`` (resizing). The format
+(ncnn wiki, "param and model file structure"):
 
 * ``.param``: the magic ``7767517``; ``layer_count blob_count``; then one layer a line:
   ``type name n_inputs n_outputs inputs... outputs... key=value...``. Convolution keys:

@@ -74,4 +74,3 @@ def load_with_spandrel(
     from srpipe.models.networks.spandrel_network import SpandrelNetwork
 
     return SpandrelNetwork(descriptor), meta
-

