@@ -30,8 +30,12 @@ REPO = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "train_action")
-    parser.add_argument("--weights", type=Path, default=None,
-                        help="where the selected weights go (default: the plugin's bundled file)")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="where the selected weights go (default: the plugin's bundled file)",
+    )
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -44,11 +48,11 @@ def main() -> None:
 
     import torch
     from safetensors.torch import save_file
+    from srpipe_action import camera_motion as cm
+    from srpipe_action.motion_classifier import MEAN, STD, WEIGHTS, WIDTHS, build_motion_net
 
     from srpipe.atomic import atomic_path
     from srpipe.data.sources import TRAIN, VALIDATION, RoleCheck, assert_reads
-    from srpipe_action import camera_motion as cm
-    from srpipe_action.motion_classifier import MEAN, STD, WEIGHTS, WIDTHS, build_motion_net
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from srpipe_video.frames import FrameSequence
 
-from srpipe.data.sources import TEST, TRAIN, VALIDATION, Source, read_still
+from srpipe.data.sources import TEST, TRAIN, VALIDATION, Source, package_file, read_still
 from srpipe.task import Dataset, Item
 
 CAMERA_MOTIONS = (
@@ -188,7 +190,7 @@ def plan_clips(
     """Every motion at every speed ``repeats`` times on each still, at seeded positions."""
     rng = np.random.default_rng(seed)
     return [
-        ClipPlan(still, motion, speed, (float(rng.random()), float(rng.random())), float(rng.random()))
+        ClipPlan(still, motion, speed, (rng.random(), rng.random()), rng.random())
         for still in stills
         for motion in CAMERA_MOTIONS
         for speed in speeds
@@ -213,8 +215,6 @@ def load_stills(role: str) -> dict[str, np.ndarray]:
 
     A video's frames are named ``<video>@<index>``; they share the video's cluster.
     """
-    from srpipe.data.sources import package_file
-
     stills: dict[str, np.ndarray] = {}
     for name, (package, relpaths, kind) in SPLIT_SOURCES[role].items():
         path = package_file(package, relpaths[0])
@@ -226,9 +226,7 @@ def load_stills(role: str) -> dict[str, np.ndarray]:
     return stills
 
 
-def _video_frames(path) -> list[tuple[int, np.ndarray]]:
-    from srpipe_video.frames import FrameSequence
-
+def _video_frames(path: Path) -> list[tuple[int, np.ndarray]]:
     total = FrameSequence(path).total_frames
     wanted = sorted({min(total - 1, int(total * p)) for p in VIDEO_FRAME_POSITIONS})
     frames = []
@@ -268,7 +266,8 @@ def split_dataset(
     """The clips of one split as harness items: every frame an item, a clip one window.
 
     Clusters are the registry's scenes (a video's frames form one, so does a stereo pair),
-    so k is the number of photos and videos the split reads. ``max_clips`` keeps whole clips, balanced over classes.
+    so k is the number of photos and videos the split reads. ``max_clips`` keeps whole
+    clips, balanced over classes.
     """
     stills = load_stills(role)
     plans = plan_clips(sorted(stills), TEST_SPEEDS, repeats, seed)
@@ -306,9 +305,9 @@ def split_dataset(
             f"{len(plans)} camera-motion clips ({len(CAMERA_MOTIONS)} classes x speeds "
             f"{', '.join(f'{s:g}' for s in TEST_SPEEDS)} HR px/frame, {CLIP_FRAMES} frames of "
             f"{CLIP_SIZE}x{CLIP_SIZE}) cut from {clusters} packaged photos and videos "
-            f"(the registry's {role} sources), {clusters} independent clusters. A proxy with labels by "
-            "construction (only the camera moves: pans and digital zooms over real stills), "
-            "not Kinetics or UCF101"
+            f"(the registry's {role} sources), {clusters} independent clusters. A proxy with "
+            "labels by construction (only the camera moves: pans and digital zooms over real "
+            "stills), not Kinetics or UCF101"
         ),
         meta={"set": SET_NAME, "role": role, "seed": seed, "clips": len(plans)},
     )

@@ -13,6 +13,8 @@ the selection. torch is imported only when the network is built or the weights a
 
 from __future__ import annotations
 
+import itertools
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,6 @@ WIDTHS = (16, 24, 48, 64)
 
 def build_motion_net(num_classes: int = len(CAMERA_MOTIONS), widths: tuple[int, ...] = WIDTHS):
     """The (2+1)D network: ``(N, 3, T, H, W)`` in, ``(N, num_classes)`` logits out."""
-    from collections import OrderedDict
-
     from torch import nn
 
     def unit(cin: int, cout: int, kernel: tuple[int, int, int], stride: tuple[int, int, int]):
@@ -44,7 +44,7 @@ def build_motion_net(num_classes: int = len(CAMERA_MOTIONS), widths: tuple[int, 
         ]
 
     layers: list[Any] = unit(3, widths[0], (3, 3, 3), (1, 2, 2))
-    for cin, cout in zip(widths[:-1], widths[1:]):
+    for cin, cout in itertools.pairwise(widths):
         layers += unit(cin, cout, (1, 3, 3), (1, 2, 2))  # spatial, halves H and W
         layers += unit(cout, cout, (3, 1, 1), (1, 1, 1))  # temporal
     return nn.Sequential(

