@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from srpipe_action import camera_motion as cm
 from srpipe_action import motion_classifier as mc
 

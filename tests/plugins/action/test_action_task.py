@@ -149,8 +149,9 @@ def test_draw_writes_the_latest_label(tiny_weights: Path) -> None:
 
 
 def test_eval_offline_measures_the_camera_motion_test_split(tmp_path: Path) -> None:
-    import srpipe
     from srpipe_action.camera_motion import CAMERA_MOTIONS, CLIP_FRAMES
+
+    import srpipe
 
     # the defaults: the bundled camera-motion classifier on the packaged set's test split
     result = srpipe.compare(
