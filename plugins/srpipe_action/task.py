@@ -35,6 +35,7 @@ from srpipe_video.temporal import FramePairFlow, estimate_flow, flicker_error, t
 from srpipe.errors import SrpipeError, UsageError
 from srpipe.task import Command, Dataset, Item, Task, TaskContext
 from srpipe_action import metrics as am
+from srpipe_action.camera_motion import CAMERA_MOTIONS, CLIP_FRAMES, split_dataset
 from srpipe_action.classifiers import TORCHVISION_CLASSIFIERS, load_classifier, read_labels
 from srpipe_action.datasets import (
     ClassFolderReader,
@@ -44,6 +45,7 @@ from srpipe_action.datasets import (
     frame_items,
     limit_entries,
 )
+from srpipe_action.motion_classifier import NAME as MOTION_CLASSIFIER
 from srpipe_action.sampling import SlidingWindows, WindowResult, frame_step
 
 #: metrics of a labeled set, headline first
@@ -59,7 +61,8 @@ LABELED_METRICS = (
 )
 #: an unlabeled set can only say how far a variant keeps the HR decision
 UNLABELED_METRICS = ("top1_agreement", "top5_overlap", "flicker")
-DEFAULT_CLASSIFIER = "r2plus1d_18"
+#: the bundled classifier of the packaged camera-motion set (no Kinetics weights offline)
+DEFAULT_CLASSIFIER = MOTION_CLASSIFIER
 #: HR flows kept for the next variant (bytes); beyond it they are recomputed
 _FLOW_CACHE_BYTES = 256 * 1024 * 1024
 
@@ -110,8 +113,8 @@ class ActionTask(Task):
 
     name: ClassVar[str] = "action"
     summary: ClassVar[str] = (
-        "Video action recognition (torchvision video models): accuracy or agreement with HR, "
-        "and flicker"
+        "Video action recognition (torchvision video models; offline: a camera-motion proxy): "
+        "accuracy or agreement with HR, and flicker"
     )
     metrics: ClassVar[tuple[str, ...]] = LABELED_METRICS
     lower_is_better: ClassVar[frozenset[str]] = frozenset({"flicker"})
@@ -138,7 +141,8 @@ class ActionTask(Task):
                 type=click.Path(dir_okay=False, path_type=Path),
                 default=None,
                 help="The classifier's state dict (torch.save(model.state_dict())); loaded "
-                "with weights_only=True. Default: torchvision's Kinetics-400 weights (online).",
+                "with weights_only=True. Default: the bundled weights of camera-motion; "
+                "torchvision's Kinetics-400 weights for its models (online only).",
             ),
             click.Option(
                 ["--labels"],
@@ -204,10 +208,7 @@ class ActionTask(Task):
     def load_dataset(self, data: str | None, **options: Any) -> Dataset:
         """``--data`` when no registered reader took it (they cover every layout)."""
         if data is None:
-            raise SrpipeError(
-                "the action task has no packaged set yet: pass --data (a UCF101/HMDB51 folder "
-                "Class/clip.avi, a Kinetics-style CSV of local clips, or a folder of clips)"
-            )
+            return self.packaged_dataset()
         path = Path(data)
         for reader in (ClassFolderReader(), KineticsCsvReader(), UnlabeledClipsReader()):
             if path.exists() and reader.can_read(path):
@@ -216,6 +217,31 @@ class ActionTask(Task):
             f"cannot read {data} as action data; give a Class/clip.avi folder, a CSV with "
             "label,youtube_id,time_start,time_end (or label,path) columns, or a folder of clips"
         )
+
+    def packaged_dataset(self) -> Dataset:
+        """The camera-motion set's test split (:mod:`srpipe_action.camera_motion`).
+
+        Its labels are camera motions, so only a classifier that predicts them (the bundled
+        ``camera-motion``) can be scored on it. ``--limit`` keeps whole clips.
+        """
+        clips = None
+        if self.limit is not None:
+            clips = self.limit // CLIP_FRAMES
+            if clips < 1:
+                raise UsageError(f"--limit {self.limit} is less than one clip; use --limit "
+                                 f"{CLIP_FRAMES} or more")  # fmt: skip
+        dataset = split_dataset(max_clips=clips)
+        self._adopt_classes(list(CAMERA_MOTIONS), dataset.name)
+        self.metrics = LABELED_METRICS
+        dataset.meta.update(
+            classifier=self.classifier.spec.name,
+            clip_length=CLIP_FRAMES,
+            clips_per_video=1,
+            videos=dataset.meta["clips"],
+            labeled=True,
+            classes=len(CAMERA_MOTIONS),
+        )
+        return dataset
 
     def dataset_of(
         self, entries: list[VideoEntry], name: str, what: str, classes: list[str]

@@ -128,7 +128,7 @@ def test_data_sources_command_lists_every_source_with_its_role():
     rows = json.loads(result.output)
     assert {r["name"]: r["role"] for r in rows} == {s.name: s.role for s in sources.registered()}
     text = CliRunner().invoke(cli, ["data", "sources"]).output
-    assert "validation:" in text and "bikes" in text and "[detect, video]" in text
+    assert "validation:" in text and "bikes" in text and "[action, detect, video]" in text
 
 
 # -- declarations: every plugin, shipped or third party, through srpipe_register_sources ----
@@ -182,7 +182,9 @@ def test_a_third_party_declares_its_own_sources_and_roles(third_party):
     assert "tp_pick" in [s.name for s in sources.with_role(VALIDATION)]
     # a source two plugins read is one source: tasks join, the first description stays
     coffee = sources.get("coffee")
-    assert coffee.tasks == ("detect", "scans", "sr") and coffee.description.startswith("a cup")
+    assert coffee.tasks == ("action", "detect", "scans", "sr") and coffee.description.startswith(
+        "a cup"
+    )
     rows = json.loads(CliRunner().invoke(cli, ["data", "sources", "--json"]).output)
     assert {r["name"]: r["role"] for r in rows if r["name"].startswith("tp_")} == {
         "tp_fit": TRAIN,

@@ -146,3 +146,42 @@ def test_draw_writes_the_latest_label(tiny_weights: Path) -> None:
     drawn = task.draw(image, RunFrame(None, window))
     assert drawn.shape == image.shape and (drawn != image).any()
     assert (image == 128).all()  # the input is not drawn on
+
+
+def test_eval_offline_measures_the_camera_motion_test_split(tmp_path: Path) -> None:
+    from srpipe_action.camera_motion import CAMERA_MOTIONS, CLIP_FRAMES
+
+    import srpipe
+
+    # the defaults: the bundled camera-motion classifier on the packaged set's test split
+    result = srpipe.compare(
+        "action",
+        None,
+        compare=["bicubic"],
+        scales=[4],
+        limit=7 * CLIP_FRAMES,
+        bootstrap=100,
+        progress=False,
+        out=tmp_path / "report",
+    )
+    assert result is not None
+    data = result.dataset
+    assert data["name"] == "camera-motion/test" and data["items"] == 7 * CLIP_FRAMES
+    assert "labels by construction" in data["description"]
+    hr, bicubic = result.stats[4]["hr"], result.stats[4]["bicubic"]
+    assert hr["flicker"].value.value == 0.0 and bicubic["flicker"].value.value > 0.0
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    scored = [r for r in report["item_scores"]["x4"]["hr"] if "clip_top1" in r["scores"]]
+    assert sorted(r["prediction"][0][0] in CAMERA_MOTIONS for r in scored) == [True] * 7
+
+
+def test_a_limit_below_one_clip_of_the_packaged_set_is_refused() -> None:
+    from srpipe_action.task import ActionTask
+
+    from srpipe.errors import UsageError
+    from srpipe.task import TaskContext
+
+    task = ActionTask()
+    task.setup(TaskContext("eval", device="cpu", scales=(4,), limit=4, options={}))
+    with pytest.raises(UsageError, match="less than one clip"):
+        task.load_dataset(None)
