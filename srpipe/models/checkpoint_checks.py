@@ -197,6 +197,21 @@ _RESHAPING_IN_PLACE = frozenset(
         "swapaxes_",
     }
 )
+#: calls that only read or set a tensor's metadata (most of a build's calls): run as they are
+_METADATA = frozenset(
+    {
+        "__get__",
+        "__set__",
+        "dim",
+        "size",
+        "stride",
+        "numel",
+        "is_contiguous",
+        "is_floating_point",
+        "_set_grad_enabled",
+        "empty",
+    }
+)
 #: out-of-place arithmetic on meta tensors this small runs on CPU stand-ins instead
 _SMALL = 65536
 
@@ -215,7 +230,7 @@ def _shapes_only(limit: int) -> Any:
     """
     import torch
     from torch.overrides import TorchFunctionMode
-    from torch.utils._pytree import tree_flatten, tree_map
+    from torch.utils._pytree import tree_map
 
     def stand_in(value: Any) -> Any:
         if isinstance(value, torch.Tensor) and value.device.type == "meta":
@@ -238,7 +253,9 @@ def _shapes_only(limit: int) -> Any:
                 raise _TooLarge
             kwargs = kwargs or {}
             name = getattr(func, "__name__", "")
-            tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+            if name in _METADATA:
+                return func(*args, **kwargs)
+            tensors = [t for t in _flat(args, kwargs) if isinstance(t, torch.Tensor)]
             on_meta = [t for t in tensors if t.device.type == "meta"]
             if not tensors and (_table_size(func, args, kwargs) or _SMALL + 1) <= _SMALL:
                 # a small index table (arange, eye, linspace): its values are cheap on the CPU
@@ -254,6 +271,18 @@ def _shapes_only(limit: int) -> Any:
             return func(*args, **kwargs)
 
     return ShapesOnly()
+
+
+def _flat(args: tuple, kwargs: dict) -> list[Any]:
+    """Arguments one list deep (``torch.cat([a, b])``): what builders pass; cheaper than a
+    full pytree walk on each of the thousands of calls a build makes."""
+    flat: list[Any] = []
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, (list, tuple)):
+            flat.extend(value)
+        else:
+            flat.append(value)
+    return flat
 
 
 def _table_size(func: Any, args: tuple, kwargs: dict) -> int | None:
