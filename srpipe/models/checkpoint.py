@@ -244,7 +244,14 @@ def _srpipe_header(
             f"{path.name}: srpipe metadata has hyper {str(hyper)[:60]!r}, not a mapping of "
             "hyper-parameters; re-save it"
         )
-    if get_plugin_manager().model(arch).any_scale:
+    try:
+        spec = get_plugin_manager().model(arch)
+    except SrpipeError:
+        raise SrpipeError(
+            f"{path.name}: its metadata names arch {arch!r}, which no installed plugin "
+            "registers (srpipe models lists them); install the plugin that provides it"
+        ) from None
+    if spec.any_scale:
         if wanted is not None:
             scale = wanted  # the weights are scale-free: build at the scale asked for
     elif not float(scale).is_integer():

@@ -108,8 +108,8 @@ def check_network_fits(
             if part
         )
         raise SrpipeError(
-            f"{label}: its tensors are not the {spec.name} network that {_asked(hyper)} "
-            f"builds ({detail}); the file's metadata or its weights were changed: re-save it"
+            f"{label}: its tensors are not those of {spec.name} with {_asked(hyper)} "
+            f"({detail}); the file's metadata or its weights were changed: re-save it"
         )
     for name, info in tensors.items():
         shape, is_float = expected[name]
@@ -313,7 +313,7 @@ class _TooLarge(Exception):
 def _asked(hyper: Mapping[str, Any]) -> str:
     """The hyper-parameters as the error shows them (short)."""
     text = ", ".join(f"{key}={value!r}" for key, value in hyper.items())
-    return (text[:100] + "...") if len(text) > 100 else (text or "its defaults")
+    return (text[:100] + "...") if len(text) > 100 else (text or "default hyper-parameters")
 
 
 def _size(count: int) -> str:

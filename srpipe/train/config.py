@@ -184,9 +184,15 @@ def load_config(
         if not path.is_file():
             raise SrpipeError(f"config file {path} not found; see configs/ for examples")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise SrpipeError(f"{path} is not valid YAML: {exc}".replace("\n", " ")) from None
+        except UnicodeDecodeError:
+            raise SrpipeError(
+                f"{path} is not UTF-8 text (a binary file?); give a YAML config file"
+            ) from None
+        except OSError as exc:
+            raise SrpipeError(f"cannot read config file {path}: {exc.strerror or exc}") from None
         if not isinstance(data, dict):
             raise SrpipeError(f"{path} must hold a mapping of config keys")
         if "task" in data and "task" not in config:
