@@ -162,6 +162,7 @@ def _meta_state(
     # import the builder's module outside the meta context: its module-level tensors (the
     # luma networks' colour matrices) must stay real for every later build
     spec.resolve()
+    grad_enabled = torch.is_grad_enabled()
     try:
         with torch.device("meta"), _shapes_only(CALLS_PER_TENSOR * file_tensors + CALLS_BASE):
             model = spec.build(scale=scale, **hyper)
@@ -179,6 +180,8 @@ def _meta_state(
             f"{label}: its hyper-parameters ({_asked(hyper)}) do not build {spec.name} "
             f"({reason or type(exc).__name__}); re-save the checkpoint"
         ) from None
+    finally:
+        torch.set_grad_enabled(grad_enabled)  # a builder stopped inside no_grad
     return {name: (tuple(t.shape), bool(t.is_floating_point())) for name, t in state.items()}
 
 
@@ -248,13 +251,14 @@ def _shapes_only(limit: int) -> Any:
             self.left = limit
 
         def __torch_function__(self, func, types, args=(), kwargs=None):
-            self.left -= 1
-            if self.left < 0:
-                raise _TooLarge
             kwargs = kwargs or {}
             name = getattr(func, "__name__", "")
             if name in _METADATA:
+                # before the limit: a no_grad block left by _TooLarge must still restore grad
                 return func(*args, **kwargs)
+            self.left -= 1
+            if self.left < 0:
+                raise _TooLarge
             tensors = [t for t in _flat(args, kwargs) if isinstance(t, torch.Tensor)]
             on_meta = [t for t in tensors if t.device.type == "meta"]
             if not tensors and (_table_size(func, args, kwargs) or _SMALL + 1) <= _SMALL:

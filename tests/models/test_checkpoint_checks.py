@@ -12,10 +12,7 @@ from safetensors.torch import load_file, save_file
 from srpipe.errors import SrpipeError
 from srpipe.models import checkpoint as checkpoint_module
 from srpipe.models.checkpoint import load_checkpoint, save_checkpoint
-from srpipe.models.checkpoint_checks import (
-    check_network_fits,
-    tensors_of_state,
-)
+from srpipe.models.checkpoint_checks import _meta_state, check_network_fits, tensors_of_state
 from srpipe.plugins import get_plugin_manager
 
 TINY_EDSR = {"n_resblocks": 2, "n_feats": 8, "res_scale": 1.0, "rgb_range": 255.0}
@@ -75,6 +72,22 @@ def test_header_asking_for_a_million_blocks_stops_the_shape_build(saved, never_b
     with pytest.raises(SrpipeError, match="far larger than the") as info:
         load_checkpoint(path)
     one_line(info)
+
+
+def _endless_under_no_grad(scale, **hyper):
+    """A builder that never ends, inside a no_grad block (as nn.init's functions are)."""
+    with torch.no_grad():
+        while True:
+            torch.nn.Conv2d(3, 3, 3)
+
+
+def test_a_build_stopped_inside_no_grad_leaves_gradients_on():
+    from srpipe.models.spec import ModelSpec
+
+    spec = ModelSpec("endless", _endless_under_no_grad, (2,), "never ends")
+    with pytest.raises(SrpipeError, match="far larger than the 4 tensors"):
+        _meta_state(spec, 2, {}, 4, "endless.safetensors")
+    assert torch.is_grad_enabled()
 
 
 @pytest.mark.parametrize(
