@@ -30,6 +30,12 @@ from typing import TYPE_CHECKING, Any
 from srpipe.atomic import atomic_path
 from srpipe.errors import SrpipeError
 from srpipe.hashing import sha256_file
+from srpipe.models.checkpoint_checks import (
+    check_finite,
+    check_network_fits,
+    tensors_of_header,
+    tensors_of_state,
+)
 from srpipe.models.official import (
     OPTIONAL_KEYS,
     SUPPORTED,
@@ -163,9 +169,9 @@ def load_checkpoint(
 
     meta = read_checkpoint_metadata(path)
     if meta is not None:
-        model, meta = _load_srpipe(path, meta, scale)
+        model, meta = _load_srpipe(path, meta, scale, device)
     else:
-        loaded = _load_foreign(path, scale)
+        loaded = _load_foreign(path, scale, device)
         if loaded is None:
             raise SrpipeError(
                 f"{path.name}: unrecognised checkpoint layout; supported: srpipe safetensors, "
@@ -227,22 +233,66 @@ def _load_state(model: nn.Module, state: dict[str, Any], label: str) -> None:
     model.load_state_dict({**own, **state}, strict=True)
 
 
+def _srpipe_header(
+    path: Path, meta: dict[str, Any], wanted: float | None
+) -> tuple[str, float, dict[str, Any]]:
+    """arch, scale and hyper of an srpipe checkpoint's metadata, each checked for its type:
+    a header edited to say ``scale: 3.9`` must not load as x3 while it says 3.9."""
+    arch, scale, hyper = meta.get("arch"), meta.get("scale"), meta.get("hyper") or {}
+    if not isinstance(arch, str) or not arch:
+        raise SrpipeError(f"{path.name}: srpipe metadata lacks arch (got {arch!r}); re-save it")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale < 1:
+        raise SrpipeError(
+            f"{path.name}: srpipe metadata has scale {scale!r}, not a number >= 1; re-save it"
+        )
+    if not isinstance(hyper, dict) or not all(isinstance(k, str) for k in hyper):
+        raise SrpipeError(
+            f"{path.name}: srpipe metadata has hyper {str(hyper)[:60]!r}, not a mapping of "
+            "hyper-parameters; re-save it"
+        )
+    try:
+        spec = get_plugin_manager().model(arch)
+    except SrpipeError:
+        raise SrpipeError(
+            f"{path.name}: its metadata names arch {arch!r}, which no installed plugin "
+            "registers (srpipe models lists them); install the plugin that provides it"
+        ) from None
+    if spec.any_scale:
+        if wanted is not None:
+            scale = wanted  # the weights are scale-free: build at the scale asked for
+    elif not float(scale).is_integer():
+        raise SrpipeError(
+            f"{path.name}: srpipe metadata says scale {scale!r}; {arch} upscales by whole "
+            "factors only: the header was changed, re-save it"
+        )
+    scale = int(scale) if float(scale).is_integer() else float(scale)
+    return arch, scale, dict(hyper)
+
+
 def _load_srpipe(
-    path: Path, meta: dict[str, Any], wanted: float | None = None
+    path: Path, meta: dict[str, Any], wanted: float | None, device: str
 ) -> tuple[nn.Module, dict[str, Any]]:
     from safetensors.torch import load_file
 
-    try:
-        arch, scale, hyper = meta["arch"], int(meta["scale"]), dict(meta.get("hyper") or {})
-    except (KeyError, TypeError, ValueError):
-        raise SrpipeError(f"{path.name}: srpipe metadata lacks arch/scale; re-save it") from None
-    if wanted is not None and get_plugin_manager().model(arch).any_scale:
-        # the weights are scale-free: build at the scale asked for
-        scale = int(wanted) if float(wanted).is_integer() else float(wanted)
+    arch, scale, hyper = _srpipe_header(path, meta, wanted)
+    spec = get_plugin_manager().model(arch)
+    if not supports_scale(spec, scale):
+        raise scale_error(spec, scale)
+    header = _safetensors_header(path) or {}
+    check_network_fits(
+        spec,
+        scale,
+        hyper,
+        tensors_of_header(header, path.name),
+        path.name,
+        optional=OPTIONAL_KEYS,
+        device=device,
+    )
     try:
         state = load_file(str(path), device="cpu")
     except Exception as exc:  # safetensors raises its own error types for truncation
         raise SrpipeError(f"{path.name}: corrupt safetensors file ({exc})") from None
+    check_finite(state, path.name)
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     model = _build(arch, scale, hyper)
     _load_state(model, state, path.name)
@@ -288,19 +338,27 @@ def _read_foreign_state(path: Path) -> dict[str, Any]:
         raise SrpipeError(f"{path.name}: {exc}") from None
 
 
-def _load_foreign(path: Path, scale: int | None) -> tuple[nn.Module, dict[str, Any]] | None:
+def _load_foreign(
+    path: Path, scale: float | None, device: str
+) -> tuple[nn.Module, dict[str, Any]] | None:
 
     try:
         state = _read_foreign_state(path)
     except SrpipeError:
-        plugin = _load_by_plugin(path, scale)
+        plugin = _checked_plugin_model(path, scale)
         if plugin is not None:
             return plugin
         raise
     detected = detect_checkpoint(state)
     if detected is None:
-        # srpipe's own layouts first, then plugins, then spandrel's ~40 architectures
-        return _load_by_plugin(path, scale) or load_with_spandrel(state, path.name)
+        # srpipe's own layouts first, then plugins, then spandrel's ~40 architectures; every
+        # one's weights checked like ours (NaN/Inf refused)
+        loaded = _checked_plugin_model(path, scale)
+        if loaded is None:
+            loaded = load_with_spandrel(state, path.name)
+            if loaded is not None:
+                check_finite(loaded[0].state_dict(), path.name)
+        return loaded
     if detected.scale == 0:
         # pre-upsampling weights (SRCNN, VDSR, DRRN...) serve every scale: build the one asked
         if scale is None:
@@ -314,6 +372,16 @@ def _load_foreign(path: Path, scale: int | None) -> tuple[nn.Module, dict[str, A
             f"{path.name} is a x{detected.scale} {detected.arch} checkpoint ({detected.source}), "
             f"not x{scale}; use --scale {detected.scale} or a x{scale} checkpoint"
         )
+    check_network_fits(
+        get_plugin_manager().model(detected.arch),
+        detected.scale,
+        detected.hyper,
+        tensors_of_state(detected.state_dict),
+        path.name,
+        optional=OPTIONAL_KEYS,
+        device=device,
+    )
+    check_finite(detected.state_dict, path.name)
     model = _build(detected.arch, detected.scale, detected.hyper)
     _load_state(model, detected.state_dict, path.name)
     meta = {
@@ -335,7 +403,17 @@ def _other_loaders() -> str:
     )
 
 
-def _load_by_plugin(path: Path, scale: int | None) -> tuple[nn.Module, dict[str, Any]] | None:
+def _checked_plugin_model(
+    path: Path, scale: float | None
+) -> tuple[nn.Module, dict[str, Any]] | None:
+    """A plugin's model for ``path``, its weights checked like ours (NaN/Inf refused)."""
+    loaded = _load_by_plugin(path, scale)
+    if loaded is not None:
+        check_finite(loaded[0].state_dict(), path.name)
+    return loaded
+
+
+def _load_by_plugin(path: Path, scale: float | None) -> tuple[nn.Module, dict[str, Any]] | None:
     result = get_plugin_manager().hook.srpipe_load_checkpoint(path=path, scale=scale)
     if result is None:
         return None

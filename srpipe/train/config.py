@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +128,8 @@ def _merge(base: dict[str, Any], update: dict[str, Any], prefix: str = "") -> di
                 raise SrpipeError(f"config key {dotted!r} must be a mapping, got {value!r}")
             out[key] = _merge(out[key], value, dotted + ".")
         elif isinstance(out.get(key), dict):
+            if value is not None and not isinstance(value, dict):
+                raise SrpipeError(f"config {dotted}={value!r}: expected {_expects(FIELDS[dotted])}")
             out[key] = {**out[key], **(value or {})}
         else:
             out[key] = value
@@ -179,9 +184,15 @@ def load_config(
         if not path.is_file():
             raise SrpipeError(f"config file {path} not found; see configs/ for examples")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise SrpipeError(f"{path} is not valid YAML: {exc}".replace("\n", " ")) from None
+        except UnicodeDecodeError:
+            raise SrpipeError(
+                f"{path} is not UTF-8 text (a binary file?); give a YAML config file"
+            ) from None
+        except OSError as exc:
+            raise SrpipeError(f"cannot read config file {path}: {exc.strerror or exc}") from None
         if not isinstance(data, dict):
             raise SrpipeError(f"{path} must hold a mapping of config keys")
         if "task" in data and "task" not in config:
@@ -198,94 +209,196 @@ def load_config(
     return config
 
 
-def _numbers(config: dict[str, Any]) -> None:
-    """YAML 1.1 reads ``1e-4`` as a string: coerce the float keys."""
-    for section, key in (
-        ("optim", "lr"),
-        ("optim", "eps"),
-        ("optim", "weight_decay"),
-        ("optim", "grad_clip"),
-        ("schedule", "gamma"),
-        ("schedule", "min_lr"),
-        ("train", "max_minutes"),
-        ("train", "ema"),
-    ):
+@dataclass(frozen=True)
+class Field:
+    """What one config key accepts: ``kind`` (whole, number, flag, text, optional_text,
+    device, choice, mapping, numbers, wholes) and its bounds or choices."""
+
+    kind: str
+    low: float | None = None
+    high: float | None = None  # exclusive
+    choices: tuple[Any, ...] = ()
+    length: int | None = None  # for lists (numbers, wholes)
+
+
+_WHOLE_1 = Field("whole", low=1)
+_WHOLE_0 = Field("whole", low=0)
+_POSITIVE = Field("number", low=0.0)  # >= 0
+
+#: Every key of DEFAULTS and TASK_DEFAULTS with the type it takes: ``train scale=3.9`` must
+#: not train x3 while its config says 3.9, and ``augment=0`` must not mean "on".
+FIELDS: dict[str, Field] = {
+    "name": Field("text"),
+    "out_dir": Field("text"),
+    "seed": Field("whole"),
+    "scale": Field("choice", choices=(2, 3, 4, 8)),
+    "device": Field("device"),
+    "threads": _WHOLE_0,
+    "model.arch": Field("text"),
+    "model.hyper": Field("mapping"),
+    "model.init_from": Field("optional_text"),
+    "data.train": Field("text"),
+    "data.train_lr": Field("optional_text"),
+    "data.val": Field("optional_text"),
+    "data.val_lr": Field("optional_text"),
+    "data.patch_size": _WHOLE_1,
+    "data.augment": Field("flag"),
+    "data.batch_size": _WHOLE_1,
+    "data.num_workers": _WHOLE_0,
+    "data.epoch_batches": _WHOLE_1,
+    "data.val_limit": _WHOLE_0,
+    "loss": Field("choice", choices=tuple(ALIASES)),
+    "optim.name": Field("choice", choices=("adam", "adamw")),
+    "optim.lr": Field("number", low=0.0),
+    "optim.betas": Field("numbers", low=0.0, high=1.0, length=2),
+    "optim.eps": _POSITIVE,
+    "optim.weight_decay": _POSITIVE,
+    "optim.grad_clip": _POSITIVE,
+    "schedule.name": Field("choice", choices=("step", "multistep", "cosine", "constant")),
+    "schedule.step_size": _WHOLE_1,
+    "schedule.gamma": _POSITIVE,
+    "schedule.milestones": Field("wholes", low=1),
+    "schedule.min_lr": _POSITIVE,
+    "schedule.warmup": _WHOLE_0,
+    "train.iterations": _WHOLE_1,
+    "train.max_minutes": _POSITIVE,
+    "train.ema": Field("number", low=0.0, high=1.0),
+    "train.precision": Field("choice", choices=("fp32", "bf16", "fp16")),
+    "train.channels_last": Field("flag"),
+    "train.val_every": _WHOLE_1,
+    "train.checkpoint_every": _WHOLE_1,
+    "train.log_every": _WHOLE_1,
+    "train.tensorboard": Field("flag"),
+    "train.progress": Field("flag"),
+    "task.name": Field("text"),
+    "task.recipe": Field("choice", choices=RECIPES),
+    "task.data": Field("optional_text"),
+    "task.options": Field("mapping"),
+    **{f"task.weights.{key}": _POSITIVE for key in TASK_DEFAULTS["weights"]},
+    "task.warmup": _WHOLE_0,
+    "task.cqmix_patch": _WHOLE_1,
+    "task.optim.name": Field("choice", choices=("adam", "adamw", "sgd")),
+    "task.optim.lr": _POSITIVE,
+    "task.optim.momentum": _POSITIVE,
+    "task.optim.weight_decay": _POSITIVE,
+    "task.optim.grad_clip": _POSITIVE,
+}
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a number, or None. YAML 1.1 reads ``1e-4`` (no dot) as a string, which
+    users mean as a number; a bool is never a number (``lr: yes`` is a mistake)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
         try:
-            config[section][key] = float(config[section][key])
-        except (TypeError, ValueError):
-            raise SrpipeError(
-                f"config {section}.{key} must be a number, got {config[section][key]!r}"
-            ) from None
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as a whole number (``1e5`` and ``4.0`` are; ``3.9`` and ``true`` are not)."""
+    number = _number(value)
+    if number is None or not math.isfinite(number) or not number.is_integer():
+        return None
+    return int(number)
+
+
+def _expects(field: Field) -> str:
+    """What a field takes, as the error says it."""
+    bounds = ""
+    if field.low is not None:
+        bounds = f" >= {field.low:g}"
+    if field.high is not None:
+        bounds = f" in [{field.low:g}, {field.high:g})"
+    return {
+        "whole": f"a whole number{bounds}",
+        "number": f"a number{bounds}",
+        "flag": "true or false",
+        "text": "text",
+        "optional_text": "text or null",
+        "device": "auto, cpu, mps, cuda or cuda:N",
+        "choice": "one of " + ", ".join(str(c) for c in field.choices),
+        "mapping": "a mapping (key: value, ...)",
+        "numbers": f"a list of {field.length} numbers{bounds}",
+        "wholes": f"a list of whole numbers{bounds}",
+    }[field.kind]
+
+
+def _in_bounds(number: float, field: Field) -> bool:
+    return (field.low is None or number >= field.low) and (
+        field.high is None or number < field.high
+    )
+
+
+def _checked(key: str, value: Any, field: Field) -> Any:
+    """``value`` in the form the trainer uses, or a one-line error naming key, value and what
+    the key expects."""
+    out: Any = _UNFIT
+    if field.kind == "whole":
+        whole = _whole(value)
+        out = whole if whole is not None and _in_bounds(whole, field) else _UNFIT
+    elif field.kind == "number":
+        number = _number(value)
+        ok = number is not None and math.isfinite(number) and _in_bounds(number, field)
+        out = number if ok else _UNFIT
+    elif field.kind == "flag":
+        out = value if isinstance(value, bool) else _UNFIT
+    elif field.kind in ("text", "optional_text"):
+        if field.kind == "optional_text" and (value is None or isinstance(value, str)):
+            out = value  # "" or null: none (data.val="" validates on nothing)
+        elif isinstance(value, str) and value:
+            out = value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out = str(value)  # name=2024: YAML reads a number, the user means the text
+    elif field.kind == "choice":
+        if field.choices and all(isinstance(c, int) for c in field.choices):
+            whole = _whole(value)
+            out = whole if whole in field.choices else _UNFIT
+        else:
+            text = str(value).lower() if isinstance(value, str) else None
+            out = text if text in field.choices else _UNFIT
+    elif field.kind == "device":
+        text = value if isinstance(value, str) else ""
+        out = text if re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text) else _UNFIT
+    elif field.kind == "mapping":
+        out = dict(value or {}) if isinstance(value, dict) or value is None else _UNFIT
+    elif field.kind in ("numbers", "wholes"):
+        convert = _number if field.kind == "numbers" else _whole
+        if isinstance(value, (list, tuple)) and (field.length in (None, len(value))):
+            items = [convert(item) for item in value]
+            if all(item is not None and _in_bounds(item, field) for item in items):
+                out = items
+    if out is _UNFIT:
+        raise SrpipeError(f"config {key}={value!r}: expected {_expects(field)}")
+    return out
+
+
+_UNFIT = object()
+
+
+def _check_fields(config: dict[str, Any], prefix: str = "") -> None:
+    """Check (and normalise in place) every key that has a field, recursing into sections."""
+    for key, value in list(config.items()):
+        dotted = f"{prefix}{key}"
+        field = FIELDS.get(dotted)
+        if field is not None:
+            config[key] = _checked(dotted, value, field)
+        elif isinstance(value, dict):
+            _check_fields(value, dotted + ".")
 
 
 def validate(config: dict[str, Any]) -> None:
-    """Check value ranges and choices; raise a one-line SrpipeError on the first problem."""
-    _numbers(config)
-    if int(config["scale"]) not in (2, 3, 4, 8):
-        raise SrpipeError(f"scale must be 2, 3, 4 or 8, got {config['scale']}")
-    if str(config["loss"]).lower() not in ALIASES:
-        raise SrpipeError(f"loss must be one of {', '.join(ALIASES)}, got {config['loss']!r}")
-    if config["optim"]["name"] not in ("adam", "adamw"):
-        raise SrpipeError(f"optim.name must be adam or adamw, got {config['optim']['name']!r}")
-    if config["schedule"]["name"] not in ("step", "multistep", "cosine", "constant"):
-        raise SrpipeError(
-            "schedule.name must be step, multistep, cosine or constant, "
-            f"got {config['schedule']['name']!r}"
-        )
-    if config["train"]["precision"] not in ("fp32", "bf16", "fp16"):
-        raise SrpipeError(
-            f"train.precision must be fp32, bf16 or fp16, got {config['train']['precision']!r}"
-        )
-    for section, key in (
-        ("data", "patch_size"),
-        ("data", "batch_size"),
-        ("data", "epoch_batches"),
-        ("train", "iterations"),
-        ("train", "val_every"),
-        ("train", "checkpoint_every"),
-        ("train", "log_every"),
-    ):
-        if int(config[section][key]) < 1:
-            raise SrpipeError(f"config {section}.{key} must be >= 1, got {config[section][key]}")
-    if not 0.0 <= config["train"]["ema"] < 1.0:
-        raise SrpipeError(f"train.ema must be in [0, 1), got {config['train']['ema']}")
-    if "task" in config:
-        _validate_task(config["task"])
-
-
-def _validate_task(task: dict[str, Any]) -> None:
-    if not task["name"]:
+    """Check every value's type, range and choice; raise a one-line SrpipeError on the first
+    problem. Values are normalised in place (``4.0`` -> 4, ``"1e-4"`` -> 0.0001), so the
+    config a run saves is the one it trains with."""
+    if "task" in config and not config["task"].get("name"):
         raise SrpipeError("a task-driven run needs a task: --task NAME (e.g. --task detect)")
-    if task["recipe"] not in RECIPES:
-        raise SrpipeError(
-            f"task.recipe must be one of {', '.join(RECIPES)}, got {task['recipe']!r}"
-        )
-    for key, value in list(task["weights"].items()):
-        try:
-            task["weights"][key] = float(value)
-        except (TypeError, ValueError):
-            raise SrpipeError(
-                f"config task.weights.{key} must be a number, got {value!r}"
-            ) from None
-        if task["weights"][key] < 0:
-            raise SrpipeError(f"config task.weights.{key} must be >= 0, got {value}")
-    for key in ("lr", "momentum", "weight_decay", "grad_clip"):
-        try:
-            task["optim"][key] = float(task["optim"][key])
-        except (TypeError, ValueError):
-            raise SrpipeError(
-                f"config task.optim.{key} must be a number, got {task['optim'][key]!r}"
-            ) from None
-    if task["optim"]["name"] not in ("adam", "adamw", "sgd"):
-        raise SrpipeError(
-            f"task.optim.name must be adam, adamw or sgd, got {task['optim']['name']!r}"
-        )
-    if int(task["warmup"]) < 0:
-        raise SrpipeError(f"config task.warmup must be >= 0, got {task['warmup']}")
-    if int(task["cqmix_patch"]) < 1:
-        raise SrpipeError(f"config task.cqmix_patch must be >= 1, got {task['cqmix_patch']}")
-    if task["options"] is not None and not isinstance(task["options"], dict):
-        raise SrpipeError("config task.options must be a mapping of the task's options")
+    _check_fields(config)
 
 
 def run_dir(config: dict[str, Any]) -> Path:

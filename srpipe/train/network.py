@@ -46,12 +46,20 @@ def build_model(config: dict[str, Any]) -> tuple[nn.Module, dict[str, Any]]:
         return spec.build(scale=scale, **hyper), hyper
     except TypeError as exc:
         if "unexpected keyword" not in str(exc):
-            raise
+            raise _unbuildable(spec.name, config["model"]["hyper"], exc) from None
         unknown = sorted(set(hyper) - set(spec.defaults))
         raise SrpipeError(
             f"model.hyper: {spec.name} has no {', '.join(unknown) or str(exc)}; it takes: "
             f"{', '.join(k for k in spec.defaults if k != 'pretrained')}"
         ) from None
+    except (ValueError, RuntimeError) as exc:  # n_feats=-3, a string where a size goes
+        raise _unbuildable(spec.name, config["model"]["hyper"], exc) from None
+
+
+def _unbuildable(name: str, asked: dict[str, Any] | None, exc: Exception) -> SrpipeError:
+    """One line for hyper-parameters the builder refuses, naming the config key."""
+    reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+    return SrpipeError(f"model.hyper {asked or {}} cannot build {name}: {reason}")
 
 
 #: hyper-parameters that fix how a network scales its input, not its shape: a model that

@@ -140,6 +140,8 @@ class Trainer:
         self.elapsed_s = 0.0
         self.best_psnr: float | None = None
         self.best_iteration: int | None = None
+        #: the iteration state.pt holds (None until one exists): what a divergence points to
+        self.checkpoint_iteration: int | None = None
         if self.ranks.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
         if self.resume:
@@ -148,6 +150,11 @@ class Trainer:
             raise SrpipeError(
                 f"{self.out} already holds a run; add --resume to continue it, or set name=..."
             )
+        elif self.ranks.is_main:
+            # a run that stopped before its first checkpoint (diverged, killed) left logs but
+            # no state.pt; starting again must not append to its rows
+            for name in ("train_log.csv", "val_log.csv"):
+                truncate_log(self.out / name, -1)
 
     def _setup_data(self) -> None:
         """The training dataset (``self.dataset``, ``self.epoch_batches``) and ``val_pairs``."""
@@ -201,6 +208,7 @@ class Trainer:
         with atomic_path(self.out / STATE_FILE) as tmp:
             torch.save(state, tmp)
         self._save_weights(self.out / "last.safetensors", {})
+        self.checkpoint_iteration = self.iteration
 
     def _extra_state(self) -> dict[str, Any]:
         """More of ``state.pt`` (tensors and plain values only); subclasses add theirs."""
@@ -248,6 +256,7 @@ class Trainer:
                 "the run started: restore them, or start a new run with name=..."
             ) from None
         self.iteration = int(state["iteration"])
+        self.checkpoint_iteration = self.iteration
         self.elapsed_s = float(state["elapsed_s"])
         self.best_psnr = state["best_psnr"]
         self.best_iteration = state["best_iteration"]
@@ -452,11 +461,19 @@ class Trainer:
     def _check_finite(self, loss: torch.Tensor) -> None:
         """Stop before a NaN/Inf loss is applied (on every rank if any rank sees one)."""
         if self.ranks.any_rank(not bool(torch.isfinite(loss))):
+            fixes = "lower optim.lr, add optim.grad_clip, or train.precision=fp32"
+            where = f"loss became {loss.item()} at iteration {self.iteration + 1}; stopped "
+            if self.checkpoint_iteration is None:
+                # nothing was saved yet: pointing at state.pt would send the user to a file
+                # that does not exist (the first checkpoint is due at checkpoint_every)
+                raise TrainingStopped(
+                    f"{where}before its first checkpoint (due at iteration "
+                    f"{self.config['train']['checkpoint_every']}), so there is nothing to "
+                    f"resume: {fixes}, then run again without --resume"
+                )
             raise TrainingStopped(
-                f"loss became {loss.item()} at iteration {self.iteration + 1}; stopped "
-                f"without applying it. Last good checkpoint: {self.out / STATE_FILE} "
-                "(lower optim.lr, add optim.grad_clip, or train.precision=fp32, then "
-                "--resume)"
+                f"{where}without applying it. Last good checkpoint: {self.out / STATE_FILE} "
+                f"(iteration {self.checkpoint_iteration}; {fixes}, then --resume)"
             )
 
     def _train_step(self, batch: Any, lr_now: float) -> torch.Tensor:

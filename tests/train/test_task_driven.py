@@ -149,7 +149,7 @@ def test_unknown_task_option_is_one_line(tmp_path, edgenet_site):
 
 
 def test_task_config_is_validated():
-    with pytest.raises(SrpipeError, match=r"task\.recipe must be one of"):
+    with pytest.raises(SrpipeError, match=r"config task\.recipe='joint': expected one of s2t"):
         load_config(None, ("task.recipe=joint",), task="detect")
     with pytest.raises(SrpipeError, match="needs a task"):
         load_config(None, ("task.recipe=tdp",))

@@ -61,7 +61,8 @@ def test_existing_run_needs_resume(tmp_path, tiny_data):
         Trainer(config).fit()
 
 
-def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, tiny_data, monkeypatch):
+def _poison_loss_at(monkeypatch, step: int) -> None:
+    """The run's loss becomes NaN at its ``step``-th call."""
     real_build = trainer_module.build_loss
 
     def poisoned(name):
@@ -71,23 +72,61 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, tiny_data, monk
         def forward(sr, hr):
             calls["n"] += 1
             value = loss(sr, hr)
-            return value * float("nan") if calls["n"] == 8 else value
+            return value * float("nan") if calls["n"] == step else value
 
         return forward
 
     monkeypatch.setattr(trainer_module, "build_loss", poisoned)
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, tiny_data, monkeypatch):
+    _poison_loss_at(monkeypatch, 8)
     config = tiny_config(
         tmp_path, tiny_data, "nan", ("train.checkpoint_every=3", "train.val_every=100")
     )
     with pytest.raises(TrainingStopped) as info:
         Trainer(config).fit()
     assert "iteration 8" in str(info.value) and "\n" not in str(info.value)
+    assert f"{config_dir(config) / STATE_FILE} (iteration 6;" in str(info.value)
     state = torch.load(config_dir(config) / STATE_FILE, weights_only=False)
     assert state["iteration"] == 6  # the last checkpoint before the bad step
     assert all(torch.isfinite(v).all() for v in state["model"].values())
     assert all(
         torch.isfinite(v).all() for v in _weights(config_dir(config) / "last.safetensors").values()
     )
+
+
+def test_nan_loss_before_the_first_checkpoint_points_to_no_missing_file(
+    tmp_path, tiny_data, monkeypatch
+):
+    _poison_loss_at(monkeypatch, 2)
+    config = tiny_config(tmp_path, tiny_data, "early", ("train.checkpoint_every=5",))
+    with pytest.raises(TrainingStopped) as info:
+        Trainer(config).fit()
+    message = str(info.value)
+    assert (
+        "iteration 2" in message and "before its first checkpoint (due at iteration 5)" in message
+    )
+    assert "without --resume" in message and STATE_FILE not in message and "\n" not in message
+    assert not (config_dir(config) / STATE_FILE).exists()
+
+    # what the message says works: the same command again, without --resume, from scratch
+    monkeypatch.undo()
+    result = Trainer(config).fit()
+    assert result.status == "finished"
+    with (config_dir(config) / "val_log.csv").open() as handle:
+        iterations = [int(r["iteration"]) for r in csv.DictReader(handle)]
+    assert iterations == [0, 5, 10]  # the failed start's bicubic row is not kept twice
+
+
+def test_nan_loss_after_a_resume_points_to_the_resumed_checkpoint(tmp_path, tiny_data, monkeypatch):
+    config = tiny_config(tmp_path, tiny_data, "again", ("train.iterations=5",))
+    Trainer(config).fit()
+    _poison_loss_at(monkeypatch, 2)
+    config["train"]["iterations"] = 10
+    with pytest.raises(TrainingStopped) as info:
+        Trainer(config, resume=True).fit()
+    assert "iteration 7" in str(info.value) and "(iteration 5;" in str(info.value)
 
 
 def config_dir(config):
