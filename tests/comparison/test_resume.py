@@ -144,7 +144,7 @@ def test_a_changed_model_invalidates_only_its_saved_predictions(tmp_path: Path) 
     def run(task: BrightnessTask, upscaler: OracleUpscaler, store: ChunkStore) -> Any:
         return Comparison(
             task, data, sr=[upscaler], compare=["bicubic"], scales=[2], chunk_size=2,
-            bootstrap=0, cache=cache, store=store,
+            bootstrap=0, n_crops=0, cache=cache, store=store,
         ).run()  # fmt: skip
 
     key = {"task": "brightness"}
