@@ -8,7 +8,8 @@ from: a file's path, size and modification time, or an eager image's bytes). Re-
 same eval finds the file and reuses it; change the model, a data file or a setting and the
 digest changes, so what it touches is recomputed, never silently reused. The files live in
 ``$SRPIPE_CACHE/eval-state`` (so a re-run with a new default ``-o`` folder still finds them)
-and are removed once the report is made.
+and are removed once the report is made (one folder per task and its options, so a
+changed model's leftovers go too).
 
 The files are pickles written by this program into the user's own cache folder, the same
 trust the torchrun gather already places in pickles between the job's own ranks.
@@ -21,6 +22,7 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,15 +123,15 @@ class ChunkStore:
         self.used.append(key)
 
     def forget(self) -> None:
-        """Remove every chunk this process saved or reused (the report now holds them)."""
-        for key in self.used:
-            path = self._path(key)
-            if path is not None:
-                path.unlink(missing_ok=True)
+        """Remove this eval's saved chunks, those of earlier settings of it included (a
+        changed model's leftovers): the report now holds what they held."""
+        if self.root is not None:
+            # several ranks may remove the same folder at once: what one removed is gone
+            shutil.rmtree(self.root / self._run[:24], ignore_errors=True)
         self.used.clear()
 
     def _path(self, key: str) -> Path | None:
-        return None if self.root is None else self.root / key[:2] / f"{key}.pkl"
+        return None if self.root is None else self.root / self._run[:24] / key[:2] / f"{key}.pkl"
 
     def _item_digest(self, index: int, item: Item) -> str:
         # an item reads the same at every scale and for every variant: digest it once

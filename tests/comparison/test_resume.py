@@ -158,7 +158,7 @@ def test_a_changed_model_invalidates_only_its_saved_predictions(tmp_path: Path) 
     result = run(again, _Renamed(data.items, 2), ChunkStore(tmp_path / "state", key))
     # hr and bicubic reused; the renamed model's 3 chunks predicted afresh
     assert again.seen == [2, 2, 2]
-    assert [v["name"] for v in result.to_dict()["variants"]["2"]][-1] == "oracle"
+    assert [v.name for v in result.variants[2]] == ["hr", "bicubic", "oracle"]
     assert not list((tmp_path / "state").rglob("*.pkl"))  # removed once the result is made
 
 
