@@ -62,8 +62,6 @@ class ChunkStore:
         self.root = root
         self._run = _digest(json.dumps(run_key, sort_keys=True, default=str).encode())
         self._item_digests: dict[int, str] = {}
-        #: every key this process saved or reused (removed by :meth:`forget`)
-        self.used: list[str] = []
         #: chunks reused rather than computed
         self.reused = 0
 
@@ -110,7 +108,6 @@ class ChunkStore:
             return None
         if not isinstance(saved, tuple) or len(saved) != 2 or saved[0] != FORMAT:
             return None
-        self.used.append(key)
         self.reused += 1
         return saved[1]
 
@@ -120,7 +117,6 @@ class ChunkStore:
         if path is None:
             return
         write_bytes(path, pickle.dumps((FORMAT, result), protocol=pickle.HIGHEST_PROTOCOL))
-        self.used.append(key)
 
     def forget(self) -> None:
         """Remove this eval's saved chunks, those of earlier settings of it included (a
@@ -128,7 +124,6 @@ class ChunkStore:
         if self.root is not None:
             # several ranks may remove the same folder at once: what one removed is gone
             shutil.rmtree(self.root / self._run[:24], ignore_errors=True)
-        self.used.clear()
 
     def _path(self, key: str) -> Path | None:
         return None if self.root is None else self.root / self._run[:24] / key[:2] / f"{key}.pkl"
