@@ -142,7 +142,7 @@ class VariantScorer:
             variant, scale, chunk.items, chunk.lrs, work, self.cache, self.journal
         )
         tic = time.perf_counter()
-        preds = self._predictions(variant, chunk.start, chunk.items, images)
+        preds = self._predictions(variant, chunk.start, chunk.items, images, keep)
         if preds is None:
             return None
         seconds_predict = time.perf_counter() - tic
@@ -160,9 +160,17 @@ class VariantScorer:
         )
 
     def _predictions(
-        self, variant: Variant, start: int, chunk: list[Item], images: list[np.ndarray]
+        self,
+        variant: Variant,
+        start: int,
+        chunk: list[Item],
+        images: list[np.ndarray],
+        keep: bool,
     ) -> list[Any] | None:
-        """One chunk's predictions in HR coordinates; None when the task cannot map them."""
+        """One chunk's predictions in HR coordinates; None when the task cannot map them.
+
+        HR predictions are remembered for the next scale when ``keep`` (the run holds them).
+        """
         task = self.task
         # HR is the same image at every scale unless modcrop cut it: predict it once
         oracle = _is_oracle(variant)
@@ -175,7 +183,10 @@ class VariantScorer:
             except Exception:
                 self._name_culprit(variant, chunk, images)
                 raise
-            if oracle and len(preds) == len(keys):
+            # only when the run keeps predictions anyway: for a task whose metrics are item
+            # means (the sr task predicts whole images) the memo would hold every item's
+            # prediction and memory would grow with the set
+            if oracle and keep and len(preds) == len(keys):
                 self._oracle_predictions.update(zip(keys, preds))
         if len(preds) != len(images):
             raise SrpipeError(

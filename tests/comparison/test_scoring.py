@@ -91,3 +91,14 @@ def test_a_task_breaking_the_contract_is_one_line(task: Task, message: str, tmp_
     inputs = DegradedSet(2, make_dataset(2).items, [(0, 2)])
     with pytest.raises(SrpipeError, match=message):
         _scorer(task, tmp_path, journal).run(_variant("bicubic", 2, journal), inputs, keep=True)
+
+
+def test_hr_predictions_are_not_remembered_when_the_run_keeps_none(tmp_path: Path) -> None:
+    # an item-mean task keeps no predictions: remembering HR's would grow with the set
+    items = make_dataset(3, size=(24, 28)).items
+    task, journal = BrightnessTask(), Journal()
+    scorer = _scorer(task, tmp_path, journal)
+    for scale in (2, 4):
+        inputs = DegradedSet(scale, items, [(0, 3)])
+        assert scorer.run(_variant("hr", scale, journal), inputs, keep=False) is not None
+    assert task.batches == [3, 3]
