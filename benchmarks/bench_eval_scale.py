@@ -79,7 +79,8 @@ def measure(tree: Path, args: list[str], ranks: int, out: Path, env: dict[str, s
                str(ranks), "--no-python", "/usr/bin/time", "-f", "peak_kb %M", sys.executable,
                *srpipe]  # fmt: skip
     tic = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    # run from the tree: ``python -m`` puts the working folder first on sys.path
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tree)
     wall = time.perf_counter() - tic
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
