@@ -14,6 +14,7 @@ import numpy as np
 
 from srpipe.comparison.harness import Comparison
 from srpipe.comparison.results import ComparisonResult, plain
+from srpipe.comparison.resume import ChunkStore
 from srpipe.comparison.settings import EvalSettings
 from srpipe.distributed import workers
 from srpipe.errors import UsageError
@@ -21,6 +22,7 @@ from srpipe.plugins import get_plugin_manager
 from srpipe.report import write_reports
 from srpipe.task import Dataset, Item, Task, TaskContext
 from srpipe.upscaling.cache import UpscaleCache
+from srpipe.version import __version__
 
 
 def compare(
@@ -62,7 +64,18 @@ def compare(
     )
     task_obj = make_task(task, context)
     dataset = load_dataset(task_obj, data, limit=settings.limit, seed=settings.seed)
-    comparison = Comparison(task_obj, dataset, settings, cache=cache, ranks=ranks)
+    store = ChunkStore.default(
+        {
+            "format": "srpipe eval chunks",
+            "srpipe": __version__,
+            "task": f"{type(task_obj).__module__}.{type(task_obj).__qualname__}",
+            "task_options": {k: plain(v) for k, v in sorted(options.items())},
+            "precision": settings.precision,
+            "chunk_size": settings.chunk_size,
+        },
+        enabled=settings.resume is not False,
+    )
+    comparison = Comparison(task_obj, dataset, settings, cache=cache, ranks=ranks, store=store)
     result = comparison.run()
     if result is None:
         return None  # a rank other than 0: its share went into rank 0's result

@@ -12,6 +12,7 @@ marked *required*, and return the class from the ``srpipe_register_tasks`` hook.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from srpipe.image.io import read_image
+from srpipe.image.io import header_size, read_image
 
 if TYPE_CHECKING:
     import click
@@ -57,15 +58,87 @@ class TaskContext:
 
 @dataclass
 class Item:
-    """One evaluation item: an HR image and its ground truth, in HR pixel coordinates."""
+    """One evaluation item: an HR image and its ground truth, in HR pixel coordinates.
+
+    A reader either gives the decoded ``image`` (an eager reader) or describes the item
+    and says how to get its image: ``load``, a picklable callable (an :class:`ImageFile`,
+    or a ``functools.partial`` of a module-level function) so the index can travel to other
+    ranks. The harness decodes a chunk of items when it scores them and lets them go after,
+    so memory does not grow with the number of items. ``size`` is the HR (width, height)
+    when the reader knows it without decoding (sharding weighs chunks by it).
+    """
 
     id: str
-    image: np.ndarray  # HR, RGB uint8, (H, W, 3)
+    #: HR, RGB uint8 (H, W, 3); None while the item is only described (``load`` decodes it)
+    image: np.ndarray | None = None
     target: Any = None
     #: Items sharing a group (a video, a person, a background source) are resampled
     #: together by the bootstrap, so correlated items do not shrink the CI unfairly.
     group: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: decodes the HR image on demand (picklable: an ImageFile or a partial of a
+    #: module-level function); None for an eager item
+    load: Callable[[], np.ndarray] | None = None
+    #: HR (width, height) when known without decoding; None: unknown until decoded
+    size: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.image is None and self.load is None:
+            raise TypeError(f"item {self.id!r} has neither an image nor a load to decode it")
+
+    @classmethod
+    def from_file(
+        cls,
+        id: str,
+        path: str | Path,
+        *,
+        target: Any = None,
+        group: str | None = None,
+        meta: dict[str, Any] | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> Item:
+        """An item decoded from ``path`` only when scored; its size read from the header."""
+        return cls(
+            id=id,
+            target=target,
+            group=group,
+            meta=dict(meta or {}),
+            load=ImageFile(str(path)),
+            size=size if size is not None else header_size(path),
+        )
+
+    def hr_image(self) -> np.ndarray:
+        """The HR image: the one held, else decoded now (not kept on the item)."""
+        if self.image is not None:
+            return self.image
+        assert self.load is not None  # __post_init__ guarantees one of the two
+        return self.load()
+
+    def decoded(self) -> Item:
+        """A copy of this item holding its decoded image (this item stays light)."""
+        if self.image is not None:
+            return self
+        return dataclasses.replace(self, image=self.hr_image())
+
+    def pixel_size(self) -> tuple[int, int] | None:
+        """HR (width, height): the image's when held, else ``size`` (None if unknown)."""
+        if self.image is not None:
+            return int(self.image.shape[1]), int(self.image.shape[0])
+        return self.size
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """The usual :attr:`Item.load`: decodes one image file as RGB uint8 when called.
+
+    A plain dataclass of a path, so it pickles (the index is sent to other ranks) and
+    says what it reads (a changed file invalidates a resumed eval's saved chunks).
+    """
+
+    path: str
+
+    def __call__(self) -> np.ndarray:
+        return read_image(self.path)
 
 
 @dataclass
@@ -73,6 +146,7 @@ class Dataset:
     """A named, ordered collection of items plus a note on its provenance and limits."""
 
     name: str
+    #: light descriptions (``Item.load``) or decoded items; the harness decodes on demand
     items: list[Item]
     description: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
@@ -233,9 +307,9 @@ class Task:
         NaN item scores left out).
 
         Called once on the full set and again on bootstrap resamples (items may repeat),
-        so it must be a pure function of its arguments. The harness passes HR items
-        cropped to a multiple of the scale (bottom/right, so coordinates do not move) and
-        sets ``item.meta["scale"]``.
+        so it must be a pure function of its arguments. The harness passes the items as
+        described (``item.image`` may be None: use targets and meta, not pixels; pixel
+        measures belong in :meth:`item_scores`), with ``item.meta["scale"]`` set.
         """
         if not self.evaluate_is_item_mean:
             raise NotImplementedError(
@@ -250,7 +324,11 @@ class Task:
         return means
 
     def item_scores(self, prediction: Any, item: Item) -> dict[str, float]:
-        """Per-item metrics (kept in the report, used for paired deltas). Optional."""
+        """Per-item metrics (kept in the report, used for paired deltas). Optional.
+
+        ``item`` is decoded (``item.image`` holds HR cropped to a multiple of the scale,
+        bottom/right, so coordinates do not move) and ``item.meta["scale"]`` is set.
+        """
         return {}
 
     # -- what a set can and cannot tell (optional, eval) ---------------------------------

@@ -103,7 +103,7 @@ def check_task(
     if items is None:
         items = [Item(f"img{i}", image) for i, image in enumerate(make_images(n))]
     items = [
-        dataclasses.replace(i, image=modcrop(i.image, scale), meta={**i.meta, "scale": scale})
+        dataclasses.replace(i, image=modcrop(i.hr_image(), scale), meta={**i.meta, "scale": scale})
         for i in list(items)[:n]
     ]
     if not items:

@@ -9,6 +9,7 @@ encode, so only a lossless codec makes its decoded frames comparable to one proc
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ import numpy as np
 import pytest
 
 from srpipe.comparison.harness import Comparison
+from srpipe.comparison.sharding import shares
 from srpipe.distributed import FrameRange, Workers, assign, describe_items, frame_ranges
 from srpipe.task import Dataset, Item, Task
 from tests.golden.make_inputs import detect_folder, sr_folder
@@ -73,7 +75,8 @@ DRIVER = textwrap.dedent(
     from srpipe import hookimpl
     from srpipe.plugins import get_plugin_manager
     from tests.test_distributed import (
-        COMMANDS, EVALS, COMMON, FailingFrames, FailingTask, lossless_encoder, cli
+        COMMANDS, EVALS, COMMON, LAZY, DecodeLogged, FailingFrames, FailingTask,
+        lossless_encoder, cli,
     )
 
     root = Path(sys.argv[1])
@@ -82,6 +85,8 @@ DRIVER = textwrap.dedent(
     for name, (task, folder, options) in EVALS.items():
         srpipe.compare(task, root / "data" / folder, out=root / "dist" / name,
                        **COMMON, **options)
+    os.environ["DECODE_LOG"] = str(root / "dist" / f"decoded.rank{rank}")
+    srpipe.compare(DecodeLogged, None, **LAZY)
     for name, args in COMMANDS.items():
         cli(args, root / "data", root / "dist" / name)
 
@@ -124,6 +129,37 @@ class FailingTask(Task):
 
     def item_scores(self, prediction: Any, item: Item) -> dict[str, float]:
         return {"brightness": prediction}
+
+
+def decode_logged(index: int) -> np.ndarray:
+    """An item's image, decoded on demand; which rank decoded which item goes to a log."""
+    with open(os.environ["DECODE_LOG"], "a") as log:
+        log.write(f"img{index:02d}\n")
+    return np.full((8, 8, 3), 10 * index, np.uint8)
+
+
+class DecodeLogged(Task):
+    """A lazy reader's items (``Item.load``): the log says who decoded what, and when."""
+
+    name = "decode-logged"
+    metrics = ("brightness",)
+    evaluate_is_item_mean = True
+
+    def load_dataset(self, data: str | None, **options: Any) -> Dataset:
+        load = functools.partial
+        items = [Item(f"img{i:02d}", load=load(decode_logged, i), size=(8, 8)) for i in range(16)]
+        return Dataset("lazy", items)
+
+    def predict(self, images: Any) -> list[Any]:
+        return [float(image.mean()) for image in images]
+
+    def item_scores(self, prediction: Any, item: Item) -> dict[str, float]:
+        return {"brightness": prediction}
+
+
+#: the lazy eval both ranks run: two variants, no crops (they would decode a few again)
+LAZY = {"sr": [], "compare": ["bicubic"], "scales": [2], "bootstrap": 0, "n_crops": 0,
+        "chunk_size": 2, "device": "cpu"}  # fmt: skip
 
 
 def lossless_encoder() -> str:
@@ -261,6 +297,17 @@ def test_two_ranks_outputs_equal_one_process(name: str, finished: Any) -> None:
                 np.testing.assert_array_equal(got_image, want_image, err_msg=path)
         else:
             assert dist[path] == content, path
+
+
+def test_two_ranks_each_decode_only_their_items(finished: Any) -> None:
+    root, _, _ = finished
+    decoded = [(root / "dist" / f"decoded.rank{r}").read_text().split() for r in (0, 1)]
+    # each item decoded once per variant (hr, bicubic), by the one rank that scores it
+    assert sorted(decoded[0] + decoded[1]) == sorted([f"img{i:02d}" for i in range(16)] * 2)
+    assert not set(decoded[0]) & set(decoded[1]) and all(decoded)
+    items = DecodeLogged().load_dataset(None).items
+    for rank, share in enumerate(shares(items, 2, 2, sequential_groups=False)):
+        assert set(decoded[rank]) == {f"img{i:02d}" for a, b in share for i in range(a, b)}
 
 
 def test_long_video_was_split_with_context(finished: Any) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from srpipe.errors import SrpipeError
-from srpipe.image.io import read_image
+from srpipe.image.io import header_size, read_image
 from srpipe.task import Dataset, DatasetReader, Item
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -40,13 +40,19 @@ def _report_skipped(name: str, skipped: list[dict[str, str]]) -> None:
         )
 
 
-def _read(path: Path, skipped: list[dict[str, str]]) -> np.ndarray | None:
+def _size(path: Path, skipped: list[dict[str, str]]) -> tuple[int, int] | None:
+    """(width, height) of an image from its header (decoded here only when the header does
+    not say, to skip an unreadable file); the pixels are decoded when the item is scored."""
 
+    size = header_size(path)
+    if size is not None:
+        return size
     try:
-        return read_image(path)
+        image = read_image(path)
     except SrpipeError as exc:
         skipped.append({"image": path.name, "error": str(exc)})
         return None
+    return image.shape[1], image.shape[0]
 
 
 def _for_task(task: Any, dataset: Dataset) -> Dataset:
@@ -104,19 +110,19 @@ class YoloReader(DatasetReader):
             label_path = _label_path(image_path)
             if not label_path.is_file():
                 unlabelled.append(label_path)
-            image = _read(image_path, skipped)
-            if image is None:
+            size = _size(image_path, skipped)
+            if size is None:
                 continue
-            h, w = image.shape[:2]
-            boxes, classes = _parse_labels(label_path, len(names), w, h)
+            boxes, classes = _parse_labels(label_path, len(names), *size)
             key = f"{split}/{image_path.name}"
             items.append(
-                Item(
-                    id=key,
-                    image=image,
+                Item.from_file(
+                    key,
+                    image_path,
                     target={"boxes": boxes, "classes": classes},
                     group=groups.get(key),
                     meta={"names": names, "path": str(image_path)},
+                    size=size,
                 )
             )
         if not items:
@@ -333,10 +339,10 @@ class CocoReader(DatasetReader):
             if not image_path.is_file():
                 skipped.append({"image": file_name, "error": "file not found"})
                 continue
-            image = _read(image_path, skipped)
-            if image is None:
+            size = _size(image_path, skipped)
+            if size is None:
                 continue
-            h, w = image.shape[:2]
+            w, h = size
             boxes, classes = [], []
             for ann in per_image.get(info.get("id"), []):
                 if ann.get("iscrowd", 0):
@@ -350,14 +356,15 @@ class CocoReader(DatasetReader):
                 boxes.append([x, y, x + bw, y + bh])
                 classes.append(cat_to_cls[ann["category_id"]])
             items.append(
-                Item(
-                    id=file_name,
-                    image=image,
+                Item.from_file(
+                    file_name,
+                    image_path,
                     target={
                         "boxes": np.asarray(boxes, np.float32).reshape(-1, 4),
                         "classes": np.asarray(classes, np.int64),
                     },
                     meta={"names": names, "path": str(image_path)},
+                    size=size,
                 )
             )
         if not items:

@@ -81,6 +81,12 @@ def _common_params() -> list[click.Parameter]:
             help="Seed for the bootstrap and any sampling.",
         ),
         click.Option(
+            ["--resume/--no-resume"],
+            default=DEFAULTS.resume,
+            help="A killed eval run again reuses its finished chunks (saved in the cache) by "
+            "default; --resume also fails if none are saved, --no-resume recomputes all.",
+        ),
+        click.Option(
             ["--json", "as_json"], is_flag=True, help="Print the report as JSON instead of a table."
         ),
     ]

@@ -125,7 +125,7 @@ def draw_crops(
     chosen, reason = choose_items(live[baseline].rows, live[contender].rows, metric, n)
     crops = []
     for index in chosen:
-        item, lr = inputs.items[index], inputs.lr(index)
+        item, lr = inputs.item(index)  # decoded again: the run kept no images
         panels = []
         for name in ("hr", baseline, contender):
             if name not in live:

@@ -1,16 +1,22 @@
-"""The dataset at one scale: HR cropped to a multiple of it, and this rank's LR images.
+"""The dataset at one scale, a chunk at a time: HR decoded, cropped to the scale, degraded.
 
 The protocol's degradation (modcrop + MATLAB bicubic 1/scale, :func:`srpipe.image.resize.degrade`)
 is the first step of every scale and the only one that makes LR pixels; every variant starts
-from what it leaves here. Under torchrun a rank degrades only the items of its share, so the
-LR of another rank's item is made again on demand (rank 0 needs a few for the report's crops).
+from what it leaves here. Items arrive described (:attr:`srpipe.task.Item.load`) or decoded;
+a chunk's HR images are decoded when the chunk is scored and dropped after, so memory depends
+on the chunk, not on the number of items. A bounded prefetch decodes and degrades the next
+chunk on a worker thread while the current one is upscaled and predicted (decoding and the
+resize release the GIL). Under torchrun a rank decodes only its own chunks (and rank 0 the
+few items the report's crops show).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -21,47 +27,108 @@ from srpipe.task import Item
 
 
 @dataclass
+class PreparedChunk:
+    """Items ``start..end`` decoded at one scale, with their LR images."""
+
+    start: int
+    end: int
+    #: HR cropped to a multiple of the scale (views), ``meta["scale"]`` set
+    items: list[Item]
+    lrs: list[np.ndarray]
+
+
+@dataclass
 class DegradedSet:
-    """Every item at one scale, with LR images for the chunks this rank runs."""
+    """Every item at one scale, described; this rank's chunks are decoded when asked for."""
 
     scale: int
-    #: HR cropped to a multiple of ``scale`` (views, no copies), ``meta["scale"]`` set
-    items: list[Item]
-    #: the LR image of each item of this rank's chunks; None for other ranks' items
-    lr_images: list[np.ndarray | None]
+    #: the dataset's items as the reader gave them (described or decoded)
+    originals: Sequence[Item]
     #: this rank's chunks ``(start, end)`` of item indices, in item order
     chunks: Sequence[tuple[int, int]]
-    #: the dataset's items as given (a re-made LR starts from the uncropped HR)
-    originals: Sequence[Item]
+    #: chunks decoded ahead of the one being scored (0: none, decode in turn)
+    prefetch: int = 1
 
-    def lr(self, index: int) -> np.ndarray:
-        """Item ``index``'s LR image, degraded here when another rank holds it."""
-        image = self.lr_images[index]
-        return image if image is not None else degrade_item(self.originals[index], self.scale)
+    @cached_property
+    def items(self) -> list[Item]:
+        """Every item as ``Task.evaluate`` gets it: described, ``meta["scale"]`` set."""
+        return [described_at_scale(item, self.scale) for item in self.originals]
 
     def indices(self) -> list[int]:
         """The item indices of this rank's chunks, in order."""
         return [i for start, end in self.chunks for i in range(start, end)]
 
+    def prepare(self, start: int, end: int) -> PreparedChunk:
+        """Items ``start..end`` decoded, cropped to the scale and degraded."""
+        items, lrs = [], []
+        for original in self.originals[start:end]:
+            item, lr = prepare_item(original, self.scale)
+            items.append(item)
+            lrs.append(lr)
+        return PreparedChunk(start, end, items, lrs)
 
-def degrade_share(
-    items: Sequence[Item], scale: int, chunks: Sequence[tuple[int, int]], journal: Journal
-) -> DegradedSet:
-    """``items`` at ``scale``, the LR images made for the items of ``chunks`` only."""
-    journal.working_on = []
-    lr_images: list[np.ndarray | None] = [None] * len(items)
-    for start, end in chunks:
-        for i in range(start, end):
-            journal.working_on = [items[i].id]
-            lr_images[i] = degrade_item(items[i], scale)
-    return DegradedSet(scale, [at_scale(item, scale) for item in items], lr_images, chunks, items)
+    def item(self, index: int) -> tuple[Item, np.ndarray]:
+        """One item decoded at the scale and its LR image (the report's crops)."""
+        return prepare_item(self.originals[index], self.scale)
+
+    def prepared(
+        self, chunks: Sequence[tuple[int, int]], journal: Journal
+    ) -> Iterator[PreparedChunk]:
+        """``chunks`` prepared in order, up to :attr:`prefetch` of them ahead on a thread.
+
+        Before each chunk is handed over, ``journal.working_on`` names its items, so a
+        failure to decode or degrade names them as a failure in scoring does.
+        """
+        if self.prefetch <= 0:
+            for start, end in chunks:
+                journal.working_on = [item.id for item in self.originals[start:end]]
+                yield self.prepare(start, end)
+            return
+        pending: list[Future[PreparedChunk]] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="srpipe-prefetch") as pool:
+            queue = iter(chunks)
+            try:
+                for chunk in queue:
+                    pending.append(pool.submit(self.prepare, *chunk))
+                    if len(pending) > self.prefetch:
+                        yield self._handed_over(pending.pop(0), journal)
+                while pending:
+                    yield self._handed_over(pending.pop(0), journal)
+            finally:
+                for future in pending:  # stopped early (an error, a skipped variant)
+                    future.cancel()
+
+    def _handed_over(self, future: Future[PreparedChunk], journal: Journal) -> PreparedChunk:
+        chunk = future.result()
+        journal.working_on = [item.id for item in chunk.items]
+        return chunk
+
+
+def prepare_item(item: Item, scale: int) -> tuple[Item, np.ndarray]:
+    """``item`` decoded and cropped to a multiple of ``scale``, and its LR image."""
+    try:
+        hr = item.hr_image()
+    except SrpipeError as exc:
+        raise SrpipeError(f"item {item.id!r}: {exc}") from None
+    decoded = dataclasses.replace(item, image=hr)
+    return at_scale(decoded, scale), degrade_item(decoded, scale)
 
 
 def at_scale(item: Item, scale: int) -> Item:
     """The item as scored at ``scale``: HR cropped to a multiple of it (a view, no copy)."""
     return dataclasses.replace(
-        item, image=modcrop(item.image, scale), meta={**item.meta, "scale": scale}
+        item, image=modcrop(item.hr_image(), scale), meta={**item.meta, "scale": scale}
     )
+
+
+def described_at_scale(item: Item, scale: int) -> Item:
+    """The item's description at ``scale``: no pixels, the cropped size, ``meta["scale"]``."""
+    size = item.pixel_size()
+    if size is not None:
+        size = (size[0] - size[0] % scale, size[1] - size[1] % scale)
+    if item.image is not None:
+        return at_scale(item, scale)  # an eager item keeps its (view of the) pixels
+    return dataclasses.replace(item, size=size, meta={**item.meta, "scale": scale})
 
 
 def degrade_item(item: Item, scale: int) -> np.ndarray:
@@ -70,6 +137,6 @@ def degrade_item(item: Item, scale: int) -> np.ndarray:
     ``degrade`` crops by itself: given the uncropped HR, its errors name the real size.
     """
     try:
-        return degrade(item.image, scale)
+        return degrade(item.hr_image(), scale)
     except SrpipeError as exc:
         raise SrpipeError(f"item {item.id!r}: {exc}") from None

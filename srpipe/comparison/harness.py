@@ -18,10 +18,13 @@ values with paired CIs (:mod:`srpipe.comparison.statistics`), differences to the
 the share of the HR-vs-baseline gap each method recovers, and one verdict line per SR model
 (:mod:`srpipe.comparison.verdicts`), or none when the set cannot tell HR from the baseline.
 
-Memory stays bounded on big datasets: items are processed in chunks, upscaled images are
-dropped once predicted and scored, and only predictions (not images) are kept. A task
-that declares ``evaluate_is_item_mean = True`` (its metrics are plain means of its item
-scores) does not even keep predictions, and its bootstrap is vectorised.
+Memory stays bounded on big datasets: items arrive described (``Item.load``) and are decoded
+a chunk at a time when scored, the next chunk decoded and degraded ahead on a thread
+(:mod:`srpipe.comparison.degraded`); images are dropped once predicted and scored, and only
+rows and predictions are kept. A task that declares ``evaluate_is_item_mean = True`` (its
+metrics are plain means of its item scores) does not even keep predictions, and its
+bootstrap is vectorised. Each finished chunk is saved (:mod:`srpipe.comparison.resume`), so
+a killed eval run again reuses what was done.
 
 This module is the spine, :meth:`Comparison.run`: a short loop of named steps, each in the
 module of its seam, passing small dataclasses. Result types live in
@@ -32,17 +35,19 @@ API in :mod:`srpipe.api`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 from typing import Any
 
 from tqdm import tqdm
 
 from srpipe.comparison.crops import draw_crops
-from srpipe.comparison.degraded import DegradedSet, degrade_share
+from srpipe.comparison.degraded import DegradedSet
 from srpipe.comparison.journal import Journal
 from srpipe.comparison.results import ComparisonResult, Crop, plain
+from srpipe.comparison.resume import ChunkStore
 from srpipe.comparison.scoring import VariantScorer
 from srpipe.comparison.settings import EvalSettings
-from srpipe.comparison.sharding import gather_run, shares
+from srpipe.comparison.sharding import gather_run, shares, units
 from srpipe.comparison.summary import (
     MeasuredVariant,
     Measurement,
@@ -75,12 +80,14 @@ class Comparison:
         *,
         cache: UpscaleCache | None = None,
         ranks: Workers | None = None,
+        store: ChunkStore | None = None,
         **changes: Any,
     ) -> None:
         """``changes`` override fields of ``settings`` (default :class:`EvalSettings`).
 
         ``ranks`` is the torchrun job this process belongs to (default: joined from the
-        environment; a plain process is a world of one).
+        environment; a plain process is a world of one). ``store`` keeps finished chunks
+        for a re-run (default: none kept; :func:`srpipe.compare` gives one).
         """
         settings = (settings or EvalSettings()).replace(**changes)
         self.settings = settings
@@ -106,8 +113,10 @@ class Comparison:
         self.cache = cache if cache is not None else UpscaleCache()
         self.chunk_size = max(1, int(settings.chunk_size))
         self.progress = settings.progress
+        self._resume_checked = False
         self.n_crops = settings.n_crops
         self.confidence = settings.confidence
+        self.store = store if store is not None and settings.resume is not False else None
         self._scorer = VariantScorer(
             task, self.cache, self.journal, self._bar, name_culprits=self.ranks.distributed
         )
@@ -128,6 +137,10 @@ class Comparison:
             journal=self.journal,
         )
 
+    @property
+    def sequential_groups(self) -> bool:
+        return bool(getattr(self.task, "sequential_groups", False))
+
     def shares(self) -> list[list[tuple[int, int]]]:
         """Per rank, the chunks ``(start, end)`` of items it runs, in item order
         (:func:`srpipe.comparison.sharding.shares`)."""
@@ -135,7 +148,7 @@ class Comparison:
             self.dataset.items,
             self.chunk_size,
             self.ranks.world_size,
-            sequential_groups=bool(getattr(self.task, "sequential_groups", False)),
+            sequential_groups=self.sequential_groups,
         )
 
     # -- the run -------------------------------------------------------------------------
@@ -153,7 +166,7 @@ class Comparison:
         mine = self.shares()[self.ranks.rank]
         summaries: list[ScaleSummary] = []
         for scale in self.scales:
-            inputs = self._degrade(scale, mine)
+            inputs = DegradedSet(scale, self.dataset.items, mine, self.settings.prefetch)
             measured = [
                 done
                 for variant in self.variants(scale)
@@ -161,33 +174,54 @@ class Comparison:
             ]
             if self.ranks.is_main:
                 summaries.append(self._summarise(inputs, measured, measurement))
-        if not self._count_cache_use():
+        main = self._count_cache_use()  # collective: every rank has finished its share
+        if self.store is not None:
+            self.store.forget()  # the result holds what the saved chunks held
+        if not main:
             return None  # not rank 0: its share is in rank 0's result
         return self._result(measurement, summaries)
 
     # -- its steps -----------------------------------------------------------------------
-    def _degrade(self, scale: int, chunks: list[tuple[int, int]]) -> DegradedSet:
-        """The set at ``scale``, with LR images for this rank's share only."""
-        # a failure is one line naming the rank and its item, raised on every rank, so no
-        # rank waits forever for a gather and rank 0 writes no report
-        return self.ranks.run_share(
-            lambda: degrade_share(self.dataset.items, scale, chunks, self.journal),
-            lambda: self.journal.failed_at(f"x{scale}"),
-        )
-
     def _measure(
         self, variant: Variant, inputs: DegradedSet, measurement: Measurement
     ) -> MeasuredVariant | None:
         """Score one variant on this rank's share; on rank 0, gathered and measured."""
         run = self.ranks.run_share(
-            lambda: self._scorer.run(variant, inputs, keep=not measurement.item_mean),
+            lambda: self._scorer.run(
+                variant,
+                inputs,
+                keep=not measurement.item_mean,
+                store=self.store,
+                together=self._together,
+                device_type=self._device.split(":")[0],
+            ),
             lambda: self.journal.failed_at(f"x{inputs.scale}, variant {variant.name!r}"),
         )
+        self._check_resumed()
         if self.ranks.distributed:
             run = gather_run(self.ranks, run, inputs.indices(), len(inputs.items), self.journal)
         if run is None:
             return None  # skipped, or not rank 0
         return measure_variant(self.task, run, variant, inputs.items, measurement, self._bar)
+
+    @cached_property
+    def _together(self) -> list[list[tuple[int, int]]]:
+        """Chunks reused only together: a sequential task's groups (none for the others)."""
+        if not self.sequential_groups:
+            return []
+        return units(self.dataset.items, self.chunk_size, sequential_groups=True)
+
+    def _check_resumed(self) -> None:
+        """``resume=True`` promises saved work: refuse to start over silently."""
+        if self.settings.resume is not True or self._resume_checked:
+            return
+        self._resume_checked = True
+        reused = self.store is not None and self.store.reused > 0
+        if not self.ranks.any_rank(reused):
+            raise UsageError(
+                "--resume: no finished chunk of this eval is saved (the data, model or a "
+                "setting changed, or it already finished); run it without --resume"
+            )
 
     def _summarise(
         self, inputs: DegradedSet, measured: list[MeasuredVariant], measurement: Measurement
@@ -296,13 +330,14 @@ def _check_scales(scales: Iterable[int]) -> list[int]:
 
 def _describe_dataset(dataset: Dataset) -> dict[str, Any]:
     groups = {item.group for item in dataset.items if item.group is not None}
-    sizes = [item.image.shape[:2] for item in dataset.items]
+    # from the readers' sizes: describing the set decodes nothing
+    sizes = [size for item in dataset.items if (size := item.pixel_size()) is not None]
     return {
         "name": dataset.name,
         "description": dataset.description,
         "items": len(dataset),
         "groups": len(groups) if groups else None,
-        "min_size": [int(min(s[1] for s in sizes)), int(min(s[0] for s in sizes))],
-        "max_size": [int(max(s[1] for s in sizes)), int(max(s[0] for s in sizes))],
+        "min_size": [min(s[0] for s in sizes), min(s[1] for s in sizes)] if sizes else None,
+        "max_size": [max(s[0] for s in sizes), max(s[1] for s in sizes)] if sizes else None,
         "meta": {k: plain(v) for k, v in dataset.meta.items()},
     }

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from srpipe.comparison.degraded import DegradedSet
+from srpipe.comparison.degraded import DegradedSet, PreparedChunk
 from srpipe.comparison.journal import Journal
 from srpipe.comparison.results import VariantInfo, plain
+from srpipe.comparison.resume import ChunkResult, ChunkStore
 from srpipe.comparison.variants import chunk_images
 from srpipe.errors import SrpipeError
 from srpipe.image.metrics import psnr
@@ -70,10 +71,23 @@ class VariantScorer:
         #: (variant, item index, HR shape) -> the task's prediction on HR, shared by scales
         self._oracle_predictions: dict[tuple[str, int, tuple[int, ...]], Any] = {}
 
-    def run(self, variant: Variant, inputs: DegradedSet, *, keep: bool) -> VariantRun | None:
+    def run(
+        self,
+        variant: Variant,
+        inputs: DegradedSet,
+        *,
+        keep: bool,
+        store: ChunkStore | None = None,
+        together: Sequence[Sequence[tuple[int, int]]] = (),
+        device_type: str = "cpu",
+    ) -> VariantRun | None:
         """Predict and score ``variant`` over this rank's chunks; None when it must be skipped.
 
         ``keep``: keep the predictions (a dataset metric needs them for ``Task.evaluate``).
+        ``store``: finished chunks are saved there, and a chunk saved by an earlier run of
+        the same eval is reused (never decoded); the chunks of each group in ``together``
+        (a sequential task's group, whose scores depend on the frames before) are reused
+        only all together.
         """
         self.journal.working_on = []  # a failure before the first chunk is in "setup"
         scale = inputs.scale
@@ -86,32 +100,77 @@ class VariantScorer:
             variant.to_hr,
         )
         run = VariantRun(info, [], [])
+        keys: dict[tuple[int, int], str] = {}
+        if store is not None and store.enabled:
+            for start, end in inputs.chunks:
+                items = inputs.originals[start:end]
+                keys[(start, end)] = store.key(scale, variant, device_type, start, items)
+        saved = _reusable_chunks(store, keys, together) if store is not None else {}
+        todo = [chunk for chunk in inputs.chunks if chunk not in saved]
+        prepared = inputs.prepared(todo, self.journal)
         bar = self.bar(sum(end - start for start, end in inputs.chunks), f"x{scale} {variant.name}")
         try:
-            for start, end in inputs.chunks:
-                chunk = inputs.items[start:end]
-                self.journal.working_on = [item.id for item in chunk]
-                lrs = [lr for lr in inputs.lr_images[start:end] if lr is not None]
-                images = chunk_images(variant, scale, chunk, lrs, info, self.cache, self.journal)
-                tic = time.perf_counter()
-                preds = self._predictions(variant, start, chunk, images)
-                if preds is None:
-                    return None
-                info.seconds_predict += time.perf_counter() - tic
-                for item, image, pred in zip(chunk, images, preds, strict=True):
-                    run.rows.append(self._row(variant, scale, item, image, pred))
-                if keep:
-                    run.predictions.extend(preds)
-                info.items += len(chunk)
-                bar.update(len(chunk))
+            for chunk in inputs.chunks:
+                done = saved.get(chunk)
+                if done is None:
+                    done = self._score_chunk(variant, scale, next(prepared), keep)
+                    if done is None:
+                        return None
+                    if chunk in keys:
+                        store.save(keys[chunk], done)
+                run.rows.extend(done.rows)
+                run.predictions.extend(done.predictions)
+                info.seconds_image += done.seconds_image
+                info.seconds_predict += done.seconds_predict
+                info.cache_hits += done.cache_hits
+                for note in done.notes:
+                    self.journal.note(note)
+                info.items += chunk[1] - chunk[0]
+                bar.update(chunk[1] - chunk[0])
         finally:
+            prepared.close()
             bar.close()
         return run
 
+    def _score_chunk(
+        self, variant: Variant, scale: int, chunk: PreparedChunk, keep: bool
+    ) -> ChunkResult | None:
+        """One prepared chunk predicted and scored; None when the variant must be skipped."""
+        work = VariantInfo(variant.name, scale, variant.kind)
+        notes_before = list(self.journal.notes)
+        images = chunk_images(
+            variant, scale, chunk.items, chunk.lrs, work, self.cache, self.journal
+        )
+        tic = time.perf_counter()
+        preds = self._predictions(variant, chunk.start, chunk.items, images, keep)
+        if preds is None:
+            return None
+        seconds_predict = time.perf_counter() - tic
+        rows = [
+            self._row(variant, scale, item, image, pred)
+            for item, image, pred in zip(chunk.items, images, preds, strict=True)
+        ]
+        return ChunkResult(
+            rows,
+            list(preds) if keep else [],
+            seconds_image=work.seconds_image,
+            seconds_predict=seconds_predict,
+            cache_hits=work.cache_hits,
+            notes=[n for n in self.journal.notes if n not in notes_before],
+        )
+
     def _predictions(
-        self, variant: Variant, start: int, chunk: list[Item], images: list[np.ndarray]
+        self,
+        variant: Variant,
+        start: int,
+        chunk: list[Item],
+        images: list[np.ndarray],
+        keep: bool,
     ) -> list[Any] | None:
-        """One chunk's predictions in HR coordinates; None when the task cannot map them."""
+        """One chunk's predictions in HR coordinates; None when the task cannot map them.
+
+        HR predictions are remembered for the next scale when ``keep`` (the run holds them).
+        """
         task = self.task
         # HR is the same image at every scale unless modcrop cut it: predict it once
         oracle = _is_oracle(variant)
@@ -124,7 +183,10 @@ class VariantScorer:
             except Exception:
                 self._name_culprit(variant, chunk, images)
                 raise
-            if oracle and len(preds) == len(keys):
+            # only when the run keeps predictions anyway: for a task whose metrics are item
+            # means (the sr task predicts whole images) the memo would hold every item's
+            # prediction and memory would grow with the set
+            if oracle and keep and len(preds) == len(keys):
                 self._oracle_predictions.update(zip(keys, preds))
         if len(preds) != len(images):
             raise SrpipeError(
@@ -181,6 +243,21 @@ class VariantScorer:
             except Exception:
                 self.journal.working_on = [item.id]
                 return
+
+
+def _reusable_chunks(
+    store: ChunkStore,
+    keys: dict[tuple[int, int], str],
+    together: Sequence[Sequence[tuple[int, int]]],
+) -> dict[tuple[int, int], ChunkResult]:
+    """The saved chunks this run may reuse, read back."""
+    have = {chunk for chunk, key in keys.items() if store.has(key)}
+    for unit in together:
+        mine = [chunk for chunk in unit if chunk in keys]
+        if not all(chunk in have for chunk in mine):
+            have.difference_update(mine)
+    loaded = {chunk: store.load(keys[chunk]) for chunk in sorted(have)}
+    return {chunk: done for chunk, done in loaded.items() if done is not None}
 
 
 def _is_oracle(variant: Variant) -> bool:

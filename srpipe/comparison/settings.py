@@ -36,6 +36,11 @@ class EvalSettings:
     seed: int = 0
     #: items predicted together; bounds memory on big datasets
     chunk_size: int = 8
+    #: chunks decoded and degraded ahead of the one being scored, on a thread (0: none)
+    prefetch: int = 1
+    #: finished chunks of an earlier run of the same eval: None reuses what is saved,
+    #: True requires some (``--resume``), False ignores and keeps nothing
+    resume: bool | None = None
     #: visual crops per scale in the report
     n_crops: int = 3
     confidence: float = CONFIDENCE

@@ -17,38 +17,47 @@ from srpipe.distributed import Workers, assign
 from srpipe.task import Item
 
 
+def units(
+    items: Sequence[Item], chunk_size: int, *, sequential_groups: bool
+) -> list[list[tuple[int, int]]]:
+    """The chunks ``(start, end)`` of items, in units that go to one rank whole.
+
+    Chunks are ``chunk_size`` items from 0, never across a group when the task has
+    ``sequential_groups``; such a task's unit is a whole group, any other's one chunk.
+    """
+    if not sequential_groups:
+        return [[(s, min(s + chunk_size, len(items)))] for s in range(0, len(items), chunk_size)]
+    found: list[list[tuple[int, int]]] = []
+    start = 0
+    for i in range(1, len(items) + 1):
+        if i < len(items) and items[i].group is not None and items[i].group == items[i - 1].group:
+            continue
+        found.append([(s, min(s + chunk_size, i)) for s in range(start, i, chunk_size)])
+        start = i
+    return found
+
+
 def shares(
     items: Sequence[Item], chunk_size: int, world_size: int, *, sequential_groups: bool
 ) -> list[list[tuple[int, int]]]:
     """Per rank, the chunks ``(start, end)`` of items it runs, in item order.
 
-    Chunks are the single-process ones (``chunk_size`` items from 0, never across a group
-    when the task has ``sequential_groups``), so every batch an upscaler or a task sees is
-    the batch a single process would give it and the numbers are the same. A task with
-    ``sequential_groups`` gets whole groups per rank. Units go to the least-loaded rank by
-    HR pixels (SR time grows with pixels).
+    Chunks are the single-process ones (:func:`units`), so every batch an upscaler or a task
+    sees is the batch a single process would give it and the numbers are the same. A task
+    with ``sequential_groups`` gets whole groups per rank. Units go to the least-loaded rank
+    by HR pixels (SR time grows with pixels), read from the items' sizes without decoding;
+    an item whose size is unknown counts as one megapixel.
     """
-    units: list[list[tuple[int, int]]] = []
-    if sequential_groups:
-        start = 0
-        for i in range(1, len(items) + 1):
-            if (
-                i < len(items)
-                and items[i].group is not None
-                and items[i].group == items[i - 1].group
-            ):
-                continue
-            units.append([(s, min(s + chunk_size, i)) for s in range(start, i, chunk_size)])
-            start = i
-    else:
-        units = [[(s, min(s + chunk_size, len(items)))] for s in range(0, len(items), chunk_size)]
-    costs = [
-        sum(item.image.shape[0] * item.image.shape[1] for a, b in unit for item in items[a:b])
-        for unit in units
-    ]
+    found = units(items, chunk_size, sequential_groups=sequential_groups)
+    costs = [sum(_pixels(item) for a, b in unit for item in items[a:b]) for unit in found]
     return [
-        sorted(chunk for u in share for chunk in units[u]) for share in assign(costs, world_size)
+        sorted(chunk for u in share for chunk in found[u]) for share in assign(costs, world_size)
     ]
+
+
+def _pixels(item: Item) -> int:
+    size = item.pixel_size()
+    return size[0] * size[1] if size is not None else 1_000_000
 
 
 def gather_run(

@@ -117,6 +117,24 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
         return None
 
 
+def header_size(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(width, height) of the image at ``path`` as :func:`read_image` returns it, from its
+    header alone (EXIF rotation applied); None when the header does not say."""
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(65536)
+    except OSError:
+        return None
+    size = declared_size(data)
+    if size is None and Path(path).suffix.lower() in (".tif", ".tiff"):
+        data = Path(path).read_bytes()
+        size = declared_size(data)
+    if size is not None and _exif_orientation(data) in (5, 6, 7, 8):
+        size = (size[1], size[0])  # rotated a quarter turn when decoded
+    return size
+
+
 def check_image_header(path: str | os.PathLike[str], data: bytes | None = None) -> None:
     """Refuse an image whose header declares more pixels than the decode limit.
 

@@ -28,7 +28,7 @@ from srpipe.data.samples import build_samples
 from srpipe.data.sources import Source
 from srpipe.errors import SrpipeError
 from srpipe.hookspecs import hookimpl
-from srpipe.image.io import is_image_path, read_image
+from srpipe.image.io import header_size, is_image_path, read_image
 from srpipe.image.metrics import psnr, ssim
 from srpipe.task import Dataset, Item, Task, TaskContext
 from srpipe.tasks.sr_sources import SR_SOURCES
@@ -141,12 +141,17 @@ def folder_dataset(
         )
     items, skipped = [], []
     for f in files:
-        try:
-            image = read_image(f)
-        except SrpipeError as exc:
-            skipped.append({"image": str(f), "error": str(exc)})
-            continue
-        height, width = image.shape[:2]
+        # the header says the size; only a file whose header does not is decoded here, to
+        # skip it if unreadable (the others are decoded when scored)
+        size = header_size(f)
+        if size is None:
+            try:
+                image = read_image(f)
+            except SrpipeError as exc:
+                skipped.append({"image": str(f), "error": str(exc)})
+                continue
+            size = (image.shape[1], image.shape[0])
+        width, height = size
         if min(height, width) <= 2 * scale:
             skipped.append(
                 {
@@ -157,7 +162,9 @@ def folder_dataset(
             )
             continue
         items.append(
-            Item(id=f.stem, image=image, group=(groups or {}).get(f.name), meta={"file": str(f)})
+            Item.from_file(
+                f.stem, f, group=(groups or {}).get(f.name), meta={"file": str(f)}, size=size
+            )
         )
     if skipped:
         lines = "\n  ".join(s["error"] for s in skipped)

@@ -50,7 +50,7 @@ class TaskImageDataset(TorchDataset):
     def __init__(self, items: list[Any], scale: int, length: int, seed: int = 0) -> None:
         if not items:
             raise SrpipeError("the task's training data has no items")
-        self.hr = [np.ascontiguousarray(modcrop(it.image, scale)) for it in items]
+        self.hr = [np.ascontiguousarray(modcrop(it.hr_image(), scale)) for it in items]
         shapes = {h.shape for h in self.hr}
         if len(shapes) > 1:
             raise SrpipeError(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from srpipe.comparison.degraded import degrade_share
+from srpipe.comparison.degraded import DegradedSet
 from srpipe.comparison.journal import Journal
 from srpipe.comparison.scoring import VariantScorer
 from srpipe.comparison.variants import variants_at
@@ -45,14 +45,14 @@ def test_rows_per_item_and_hr_predicted_once_across_scales(tmp_path: Path) -> No
     task, journal = BrightnessTask(), Journal()
     scorer = _scorer(task, tmp_path, journal)
     for scale in (2, 4):
-        inputs = degrade_share(items, scale, [(0, 2), (2, 3)], journal)
+        inputs = DegradedSet(scale, items, [(0, 2), (2, 3)])
         run = scorer.run(_variant("hr", scale, journal), inputs, keep=True)
         assert run is not None
         assert [r["id"] for r in run.rows] == ["im0", "im1", "im2"]
         assert all(r["psnr_vs_hr"] is None for r in run.rows)  # HR against itself
         assert run.info.items == 3 and len(run.predictions) == 3
     assert task.batches == [2, 1]  # x4 reused x2's HR predictions
-    inputs = degrade_share(items, 2, [(0, 3)], journal)
+    inputs = DegradedSet(2, items, [(0, 3)])
     bicubic = scorer.run(_variant("bicubic", 2, journal), inputs, keep=False)
     assert bicubic is not None and bicubic.predictions == []
     assert all(r["psnr_vs_hr"] > 10 for r in bicubic.rows)
@@ -60,7 +60,7 @@ def test_rows_per_item_and_hr_predicted_once_across_scales(tmp_path: Path) -> No
 
 def test_lr_is_skipped_with_a_note_when_the_task_cannot_rescale(tmp_path: Path) -> None:
     journal = Journal()
-    inputs = degrade_share(make_dataset(2).items, 2, [(0, 2)], journal)
+    inputs = DegradedSet(2, make_dataset(2).items, [(0, 2)])
     scorer = _scorer(NoRescaleTask(), tmp_path, journal)
     assert scorer.run(_variant("lr", 2, journal), inputs, keep=True) is None
     assert journal.notes == [
@@ -88,6 +88,17 @@ class _Refuses(BrightnessTask):
 )
 def test_a_task_breaking_the_contract_is_one_line(task: Task, message: str, tmp_path: Path) -> None:
     journal = Journal()
-    inputs = degrade_share(make_dataset(2).items, 2, [(0, 2)], journal)
+    inputs = DegradedSet(2, make_dataset(2).items, [(0, 2)])
     with pytest.raises(SrpipeError, match=message):
         _scorer(task, tmp_path, journal).run(_variant("bicubic", 2, journal), inputs, keep=True)
+
+
+def test_hr_predictions_are_not_remembered_when_the_run_keeps_none(tmp_path: Path) -> None:
+    # an item-mean task keeps no predictions: remembering HR's would grow with the set
+    items = make_dataset(3, size=(24, 28)).items
+    task, journal = BrightnessTask(), Journal()
+    scorer = _scorer(task, tmp_path, journal)
+    for scale in (2, 4):
+        inputs = DegradedSet(scale, items, [(0, 3)])
+        assert scorer.run(_variant("hr", scale, journal), inputs, keep=False) is not None
+    assert task.batches == [3, 3]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from srpipe.comparison.degraded import degrade_share
+from srpipe.comparison.degraded import DegradedSet
 from srpipe.comparison.journal import Journal
 from srpipe.comparison.results import VariantInfo
 from srpipe.comparison.variants import check_baselines, chunk_images, variants_at
@@ -55,21 +55,21 @@ def test_sr_images_come_from_the_cache_the_second_time(tmp_path: Path) -> None:
         )
         if v.kind == "sr"
     ]  # fmt: skip
-    inputs = degrade_share(data.items, 2, [(0, 2)], journal)
-    lrs = [inputs.lr(0), inputs.lr(1)]
+    chunk = DegradedSet(2, data.items, [(0, 2)]).prepare(0, 2)
+    lrs = chunk.lrs
     cache = UpscaleCache(tmp_path / "cache")
     for expected_hits in (0, 2):
         info = VariantInfo(variant.name, 2, variant.kind)
-        images = chunk_images(variant, 2, inputs.items, lrs, info, cache, journal)
+        images = chunk_images(variant, 2, chunk.items, lrs, info, cache, journal)
         assert info.cache_hits == expected_hits
-        assert [im.shape for im in images] == [it.image.shape for it in inputs.items]
+        assert [im.shape for im in images] == [it.image.shape for it in chunk.items]
     assert len(upscaler.seen_shapes) == 2  # computed once per image
 
 
 def test_a_variant_that_must_be_hr_sized_is_checked(tmp_path: Path) -> None:
-    inputs = degrade_share(make_dataset(1).items, 2, [(0, 1)], Journal())
+    chunk = DegradedSet(2, make_dataset(1).items, [(0, 1)]).prepare(0, 1)
     wrong = Variant("half", prepare=lambda hr, lr: lr)  # to_hr=1 but LR-sized
     info = VariantInfo("half", 2, "task")
     cache = UpscaleCache(tmp_path / "cache")
     with pytest.raises(SrpipeError, match="to_hr=1 must produce HR-sized images"):
-        chunk_images(wrong, 2, inputs.items, [inputs.lr(0)], info, cache, Journal())
+        chunk_images(wrong, 2, chunk.items, chunk.lrs, info, cache, Journal())

@@ -61,7 +61,8 @@ def test_evaluate_is_the_mean_of_item_scores(hr_folder: Path) -> None:
     task = ImageQualityTask()
     task.setup(TaskContext("eval"))
     dataset = task.load_dataset(str(hr_folder))
-    items = [item for item in dataset.items]
+    assert all(item.image is None for item in dataset.items)  # read lazily
+    items = [item.decoded() for item in dataset.items]
     for item in items:
         item.meta["scale"] = 2
         item.image = modcrop(item.image, 2)

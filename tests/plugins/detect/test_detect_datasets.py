@@ -34,7 +34,9 @@ def test_yolo_reads_pixel_boxes_and_groups(tiny_synth: Path) -> None:
         np.testing.assert_allclose(item.target["boxes"], expected, atol=1e-3)
         assert list(item.target["classes"]) == [b[0] for b in info["boxes"]]
         assert item.group == info["source"]
-        assert item.image.shape == (96, 96, 3) and item.image.dtype == np.uint8
+        assert item.image is None and item.size == (96, 96)  # described, decoded when scored
+        image = item.hr_image()
+        assert image.shape == (96, 96, 3) and image.dtype == np.uint8
     assert ds.meta["names"][1] == "stripes"
 
 
