@@ -36,6 +36,17 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+@hookspec(historic=True)
+def srpipe_add_hookspecs(pluginmanager: Any) -> None:
+    """Add this plugin's own hook specifications: ``pluginmanager.add_hookspecs(module)``.
+
+    For a plugin that calls hooks of its own on *other* plugins (the action task's
+    ``action_register_classifiers``). Called as each plugin is registered (a historic hook),
+    before the implementations other plugins give for those hooks are validated, so a
+    misspelled one is reported like a misspelled ``srpipe_`` hook.
+    """
+
+
 @hookspec
 def srpipe_register_models() -> Sequence[ModelSpec]:
     """Return the SR architectures this plugin provides.

@@ -67,6 +67,8 @@ class SrpipePluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT)
         self.add_hookspecs(hookspecs)
+        # historic: each plugin registered from now on adds its own hook specifications first
+        self.hook.srpipe_add_hookspecs.call_historic(kwargs={"pluginmanager": self})
         self.records: dict[str, PluginRecord] = {}
 
     # -- lookups: what the registered plugins provide -----------------------------------

@@ -27,7 +27,6 @@ import numpy as np
 from srpipe.errors import SrpipeError
 from srpipe.plugins import get_plugin_manager
 from srpipe.upscaling.upscaler import resolve_device
-from srpipe_action import hookspecs
 from srpipe_action.classifier_spec import ClassifierSpec
 
 #: torchvision's video classifiers, in the order ``--help`` lists them
@@ -88,11 +87,10 @@ def torchvision_spec(name: str) -> ClassifierSpec:
 def plugin_specs() -> dict[str, ClassifierSpec]:
     """Classifiers other plugins return from ``action_register_classifiers``, by name."""
     manager = get_plugin_manager()
+    # the spec arrives with this plugin's registration (srpipe_add_hookspecs); without the
+    # plugin registered (a bare import of this module) no one implements the hook
     caller = getattr(manager.hook, "action_register_classifiers", None)
-    if caller is not None and caller.spec is None:
-        # the spec is added on first use so an implementation registered earlier is checked
-        manager.add_hookspecs(hookspecs)
-    if caller is None:
+    if caller is None or caller.spec is None:
         return {}
     specs: dict[str, ClassifierSpec] = {}
     for batch in caller():

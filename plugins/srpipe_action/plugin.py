@@ -14,14 +14,22 @@ Loading it stays light: torch and torchvision are imported when a classifier is 
 
 from __future__ import annotations
 
+from typing import Any
+
 from srpipe.data.sources import Source
 from srpipe.hookspecs import hookimpl
 from srpipe.task import DatasetReader, Task
+from srpipe_action import hookspecs
 from srpipe_action.camera_motion import declared_sources
 from srpipe_action.classifier_spec import ClassifierSpec
 from srpipe_action.datasets import ClassFolderReader, KineticsCsvReader, UnlabeledClipsReader
 from srpipe_action.motion_classifier import motion_spec
 from srpipe_action.task import ActionTask
+
+
+@hookimpl
+def srpipe_add_hookspecs(pluginmanager: Any) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @hookimpl

@@ -35,7 +35,7 @@ def test_loss_and_features_send_gradients_to_the_image_not_the_frozen_net(view, 
     from srpipe.train.datasets import to_tensor
 
     items = view.training_data("train", str(tiny_synth)).items[:2]
-    images = torch.stack([to_tensor(it.image) for it in items]).requires_grad_(True)
+    images = torch.stack([to_tensor(it.hr_image()) for it in items]).requires_grad_(True)
     net = view.module
     net.eval().requires_grad_(False)
     loss = view.loss(images, [it.target for it in items])
@@ -62,6 +62,6 @@ def test_saved_detector_loads_with_the_detector_option(view, tmp_path, tiny_synt
     view.save(path)
     task = DetectTask()
     task.setup(TaskContext("run", device="cpu", options={"detector": str(path)}))
-    image = view.training_data("val", str(tiny_synth)).items[0].image
+    image = view.training_data("val", str(tiny_synth)).items[0].hr_image()
     assert task.names == view.task.names
     assert len(task.predict([image])) == 1
