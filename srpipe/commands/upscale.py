@@ -71,10 +71,12 @@ from srpipe.upscaling.upscaler import Upscaler
 )
 @click.option(
     "--precision",
-    type=click.Choice(["fp32", "bf16", "fp16"]),
-    default="fp32",
+    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+    default="auto",
     show_default=True,
-    help="Model arithmetic: bf16 autocast on CPU/CUDA, fp16 on CUDA only.",
+    help="Model arithmetic: bf16 autocast on CPU/CUDA, fp16 on CUDA only; auto: bf16 where "
+    "native here and the model's bf16 output was measured within one uint8 level of fp32, "
+    "else fp32. bf16 where it would be emulated runs fp32 and says so.",
 )
 @click.option(
     "--self-ensemble",
