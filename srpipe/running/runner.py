@@ -132,9 +132,8 @@ def _refuse_oversized_output(opened: OpenedInput, input: Path, scale: int) -> No
     if opened.source is not None:
         size = opened.source.size
     elif opened.kind == "image":
-        with contextlib.suppress(OSError):
-            with open(input, "rb") as handle:
-                size = declared_size(handle.read(1 << 16))
+        with contextlib.suppress(OSError), open(input, "rb") as handle:
+            size = declared_size(handle.read(1 << 16))
     if size is not None:
         check_output_pixels(str(input), *size, scale)
 

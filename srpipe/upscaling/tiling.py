@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from srpipe.errors import SrpipeError
 
@@ -111,8 +112,6 @@ def upscale_tiled(
     An image of at least ``progress_from`` tiles shows a progress bar on stderr (one image
     can take minutes; a short one would only flash a bar).
     """
-    from tqdm import tqdm
-
     height, width, channels = image.shape
     rows = spans(height, tile, overlap)
     cols = spans(width, tile, overlap)

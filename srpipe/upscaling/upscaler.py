@@ -15,7 +15,8 @@ What it takes care of, so callers do not have to:
   clear error elsewhere); ``auto``: bf16 where it is native here and the model's bf16 output
   was measured exact enough (:func:`srpipe.models.zoo.bf16_exact`), else fp32. bf16 on a CPU
   that only emulates it runs fp32 and says so in one line
-  (:func:`srpipe.upscaling.hardware.choose_precision`); ``precision_reason`` says why. The model runs in ``channels_last`` layout under
+  (:func:`srpipe.upscaling.hardware.choose_precision`); ``precision_reason`` says why.
+  The model runs in ``channels_last`` layout under
   ``torch.inference_mode``, which is measurably faster on CPU (see BENCHMARKS.md);
 * **tiling**: ``tile > 0`` cuts the input into tiles with ``tile_overlap`` pixels of
   context and blended seams (:mod:`srpipe.upscaling.tiling`); tiles are moved to the device one at
