@@ -123,6 +123,31 @@ def measure_peak(dtype_name: str, size: int = 1024, seconds: float = 0.4) -> flo
     return round(best, 1)
 
 
+def conv_flops(model: Any, x: Any) -> int:
+    """FLOPs (2 per multiply-add) of every ``Conv2d`` in one forward of ``model`` on ``x``:
+    what a speed is set against the matmul peak with (the convolutions are nearly all of an
+    SR network's or a detector's arithmetic)."""
+    import torch
+
+    total = 0
+
+    def count(module: torch.nn.Conv2d, _inputs: Any, out: torch.Tensor) -> None:
+        nonlocal total
+        kh, kw = module.kernel_size
+        total += 2 * out.numel() * (module.in_channels // module.groups) * kh * kw
+
+    handles = [
+        m.register_forward_hook(count) for m in model.modules() if isinstance(m, torch.nn.Conv2d)
+    ]
+    try:
+        with torch.inference_mode():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total
+
+
 def _cache_path(cpu: str, flags: tuple[str, ...], threads: int) -> Path:
     key = f"{cpu}|{','.join(flags)}|{threads}|{distribution_version('torch')}|{VERSION}"
     return cache_dir() / "hardware" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
