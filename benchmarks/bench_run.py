@@ -351,8 +351,9 @@ def table(_: argparse.Namespace) -> None:
                   f"{e2e['load_average_at_end']} (a shared machine).", "",
                   f"`srpipe run detect --sr edsr --scale 4 CLIP` ({e2e['frames']} frames, "
                   "start-up included) against the naive loop (one frame at a time, fp32):", "",
-                  "| clip | GFLOP/frame (SR + detector) | command frames/s | naive frames/s | "
-                  "speed-up | precision | end-to-end GFLOP/s | fraction of best peak | stages (s) |",
+                  "| clip | GFLOP/frame (SR + detector) | command frames/s | naive frames/s "
+                  "| speed-up | precision | end-to-end GFLOP/s | fraction of best peak "
+                  "| stages (s) |",
                   "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for row in e2e["clips"]:
             cmd, naive, g = row["command"], row["naive"], row["gflop_per_frame"]
@@ -386,7 +387,8 @@ def table(_: argparse.Namespace) -> None:
         ex = json.loads(EXACTNESS.read_text())
         lines += ["", "bf16 autocast vs fp32 on the validation photos (`--precision auto` "
                   "uses bf16 only at >= 99.9% within one level, only where bf16 is native):", "",
-                  "| model | scale | within one uint8 level | max diff |", "|---|---|---|---|"]  # fmt: skip
+                  "| model | scale | within one uint8 level | max diff |",
+                  "|---|---|---|---|"]  # fmt: skip
         for r in ex["rows"]:
             lines.append(
                 f"| {r['model']} | x{r['scale']} | {100 * r['within_one_level']:.3f}% | "
