@@ -215,7 +215,12 @@ BF16_EXACT_SHARE = 0.999
 #: measured on the validation photos (bicubic-downscaled, whole) by
 #: ``benchmarks/bench_run.py --exactness`` (benchmarks/results/bf16_exactness.json) and
 #: re-checked by tests/models/test_zoo.py; a model not listed runs fp32 under ``auto``
-BF16_AGREEMENT: dict[tuple[str, int], float] = {}
+BF16_AGREEMENT: dict[tuple[str, int], float] = {
+    ("edsr", 2): 0.999886,
+    ("edsr", 4): 0.999647,
+    ("rcan", 4): 0.999921,
+    ("dat-light", 4): 0.986519,  # up to 8 levels off: stays fp32 under auto
+}
 
 
 def bf16_exact(name: str, scale: float) -> bool | None:
