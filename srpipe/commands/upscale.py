@@ -175,9 +175,10 @@ def upscale(
         click.echo(json.dumps(report, indent=2))
     else:
         where = output if input.is_dir() else (done[0]["output"] if done else output)
+        why = f": {upscaler.precision_reason}" if upscaler.precision_reason else ""
         click.echo(
             f"upscaled {len(done)} image{'s' if len(done) != 1 else ''} x{scale:g} with "
-            f"{upscaler.name} ({upscaler.device}, {upscaler.precision}) in {seconds:.2f} s "
+            f"{upscaler.name} ({upscaler.device}, {upscaler.precision}{why}) in {seconds:.2f} s "
             f"-> {where}"
         )
         if failed:
