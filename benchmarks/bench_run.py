@@ -365,8 +365,9 @@ def table(_: argparse.Namespace) -> None:
         m = e2e["machine"]
         lines += ["", f"CPU: {m['cpu']}, {m['cores']} cores, flags {' '.join(m['flags'])}; "
                   f"measured matmul peaks {m['peaks']} GFLOP/s; best peak used: "
-                  f"{e2e['best_peak_gflops']} GFLOP/s; load average at end "
-                  f"{e2e['load_average_at_end']} (a shared machine).", "",
+                  f"{e2e['best_peak_gflops']} GFLOP/s; load average at the start "
+                  f"{m['load_average']}, at the end {e2e['load_average_at_end']} (a shared "
+                  "2-core machine: other work lowers both the peaks and the runs).", "",
                   f"`srpipe run detect --sr edsr --scale 4 CLIP` ({e2e['frames']} frames, "
                   "start-up included) against the naive loop (one frame at a time, fp32):", "",
                   "| clip | GFLOP/frame (SR + detector) | command frames/s | naive frames/s "
@@ -385,6 +386,10 @@ def table(_: argparse.Namespace) -> None:
                 f"{row['gflops_end_to_end']} | {100 * row['fraction_of_best_peak']:.0f}% | "
                 f"{stages} |"
             )
+        if any(row.get("fraction_of_best_peak", 0) > 1 for row in e2e["clips"]):
+            lines += ["", "A fraction over 100% means the peak, measured once at the start, "
+                      "was lowered by other load on the machine then: that run's fractions "
+                      "are not comparable."]  # fmt: skip
         for row in e2e["clips"]:
             larger = row.get("command_batch_16", {})
             if "fps" in larger:
@@ -393,8 +398,10 @@ def table(_: argparse.Namespace) -> None:
                           f"(default batch 4: {row['command'].get('fps')} frames/s)."]  # fmt: skip
     if BACKENDS.is_file():
         bk = json.loads(BACKENDS.read_text())
-        lines += ["", f"Backends, {bk['threads']} thread(s) (EDSR x4, a batch of 4 frames; "
-                  "exactness against eager fp32 uint8):", "",
+        lines += ["", f"Backends, {bk['threads']} thread(s) (EDSR x4, a batch of "
+                  f"{bk.get('frames_per_batch', 4)} frames; exactness against eager fp32 uint8; "
+                  f"peaks then {bk['machine']['peaks']} GFLOP/s at load average "
+                  f"{bk['machine']['load_average']}):", "",
                   "| frames | backend | first call (s) | s/frame | 100-frame clip (s) | "
                   "within one level | max diff |", "|---|---|---|---|---|---|---|"]  # fmt: skip
         for size, rows in [*bk["sizes"].items(), ("1280x720 (upscaled)", bk["detector_1280x720"])]:
