@@ -42,43 +42,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from srpipe.upscaling.hardware import conv_flops, measure_peak
+
 HERE = Path(__file__).resolve()
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def conv_flops(model: torch.nn.Module, x: torch.Tensor) -> int:
-    """Multiply-add FLOPs (2 per MAC) of every Conv2d for one forward of ``x``."""
-    total = 0
-
-    def hook(module: torch.nn.Conv2d, _inp: Any, out: torch.Tensor) -> None:
-        nonlocal total
-        kh, kw = module.kernel_size
-        macs = out.numel() * (module.in_channels // module.groups) * kh * kw
-        total += 2 * macs
-
-    handles = [
-        m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)
-    ]
-    with torch.no_grad():
-        model(x)
-    for handle in handles:
-        handle.remove()
-    return total
-
-
-def matmul_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
-    """Best-of GFLOP/s of an n x n x n matmul on this CPU."""
-    a = torch.randn(n, n).to(dtype)
-    b = torch.randn(n, n).to(dtype)
-    torch.mm(a, b)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best / 1e9
 
 
 def load_reference(reference_dir: Path, scale: int) -> torch.nn.Module | None:
@@ -356,8 +325,8 @@ def main() -> None:
             "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
         },
         "matmul_peak_gflops": {
-            "fp32": round(matmul_peak(torch.float32), 1),
-            "bf16": round(matmul_peak(torch.bfloat16), 1),
+            "fp32": measure_peak("fp32", size=2048),
+            "bf16": measure_peak("bf16", size=2048),
         },
     }
     bench_reference(args, report)

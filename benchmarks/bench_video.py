@@ -21,7 +21,7 @@ What it does, on one machine in one process:
    * ``naive``: read a frame, upscale it, write it, one after the other;
    * ``batched``: the same loop on batches of ``--batch-size`` frames (no threads), to
      separate what batching gives from what overlapping gives;
-   * ``overlapped``: :func:`srpipe_video.pipeline.run_video_pipeline` (decoder and encoder
+   * ``overlapped``: :func:`srpipe.running.pipeline.run_pipeline` (decoder and encoder
      threads around batched SR, bounded queues).
 
 It also prints the naive loop's time per stage, which bounds what overlapping can win.
@@ -120,16 +120,17 @@ def run_naive(src: Path, out: Path, up: Any, batch_size: int) -> dict[str, float
 
 
 def run_overlapped(src: Path, out: Path, up: Any, batch_size: int) -> dict[str, float]:
-    """The same work through run_video_pipeline."""
+    """The same work through run_pipeline."""
     from srpipe_video.frames import FrameSequence
-    from srpipe_video.pipeline import run_video_pipeline
     from srpipe_video.writer import FrameWriter
+
+    from srpipe.running.pipeline import run_pipeline
 
     seq = FrameSequence(src)
     w, h = seq.size
     writer = FrameWriter(out, seq.fps, (w * up.scale, h * up.scale), seq)
     started = time.perf_counter()
-    stats = run_video_pipeline(
+    stats = run_pipeline(
         seq,
         lambda batch: up.upscale_batch([f.image for f in batch]),
         writer,

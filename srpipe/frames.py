@@ -9,9 +9,9 @@ implementation of each.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -40,25 +40,6 @@ class FrameSource(Protocol):
     frame_count: int
 
     def __iter__(self) -> Iterator[Frame]: ...
-
-
-@runtime_checkable
-class PipelinedFrameSource(FrameSource, Protocol):
-    """A source that overlaps decoding, processing and encoding itself (optional, faster).
-
-    ``process`` maps a batch of frames to annotated images (None: frame failed);
-    the source writes them to ``writer`` in order and returns ``{"seconds": {stage: s}}``.
-    """
-
-    def run_pipeline(
-        self,
-        process: Callable[[list[Frame]], Sequence[np.ndarray | None]],
-        writer: FrameWriter,
-        *,
-        batch_size: int,
-        desc: str,
-        progress: bool,
-    ) -> dict[str, Any]: ...
 
 
 @runtime_checkable

@@ -16,7 +16,7 @@ summary then says which classes it knows.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -144,33 +144,67 @@ def class_names(model: Any) -> dict[int, str]:
 
 def detect(detector: LoadedDetector, image: np.ndarray, imgsz: int | None) -> Detections:
     """Boxes in one RGB uint8 image at detector size ``imgsz`` (None: its own long side)."""
-    h, w = image.shape[:2]
-    size = imgsz or max(h, w)
-    size = int(np.ceil(size / 32) * 32)  # YOLO strides need multiples of 32
+    return detect_batch(detector, [image], imgsz)[0]
+
+
+def detector_size(width: int, height: int, imgsz: int | None) -> int:
+    """The side YOLO letterboxes a ``width`` x ``height`` image to: ``imgsz``, else the image's
+    own long side (tiny objects survive), in multiples of the 32-pixel stride."""
+    return int(np.ceil((imgsz or max(width, height)) / 32) * 32)
+
+
+def detect_batch(
+    detector: LoadedDetector, images: Sequence[np.ndarray], imgsz: int | None
+) -> list[Detections]:
+    """Boxes in each RGB uint8 image; images of one size go through YOLO as one batch (one
+    forward for a run's frames instead of one each)."""
+    results: list[Detections | None] = [None] * len(images)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for index, image in enumerate(images):
+        by_shape.setdefault(image.shape, []).append(index)
+    for indices in by_shape.values():
+        found = _predict(detector, [images[i] for i in indices], imgsz)
+        for index, detections in zip(indices, found):
+            results[index] = detections
+    return results  # type: ignore[return-value]
+
+
+def _predict(
+    detector: LoadedDetector, images: list[np.ndarray], imgsz: int | None
+) -> list[Detections]:
+    h, w = images[0].shape[:2]
     import torch
 
     # ultralytics' select_device() sets torch to cpu_count - 1 threads on CPU (1 of 2
     # here), which would then slow SR and everything else in the process: put it back.
     threads = torch.get_num_threads()
     results = detector.model.predict(
-        np.ascontiguousarray(image[:, :, ::-1]),  # ultralytics takes numpy input as BGR
-        imgsz=size,
+        # ultralytics takes numpy input as BGR
+        [np.ascontiguousarray(image[:, :, ::-1]) for image in images],
+        imgsz=detector_size(w, h, imgsz),
         conf=detector.conf,
         iou=detector.iou,
         classes=detector.class_filter,
         device=detector.device,
         verbose=False,
         max_det=1000,
+        batch=len(images),
     )
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
-    boxes = results[0].boxes
-    if boxes is None or len(boxes) == 0:
-        return Detections.empty(detector.names, (w, h))
-    return Detections(
-        boxes.xyxy.cpu().numpy().astype(np.float32),
-        boxes.cls.cpu().numpy().astype(np.int64),
-        boxes.conf.cpu().numpy().astype(np.float32),
-        detector.names,
-        (w, h),
-    )
+    found = []
+    for result in results:
+        boxes = result.boxes
+        if boxes is None or len(boxes) == 0:
+            found.append(Detections.empty(detector.names, (w, h)))
+            continue
+        found.append(
+            Detections(
+                boxes.xyxy.cpu().numpy().astype(np.float32),
+                boxes.cls.cpu().numpy().astype(np.int64),
+                boxes.conf.cpu().numpy().astype(np.float32),
+                detector.names,
+                (w, h),
+            )
+        )
+    return found

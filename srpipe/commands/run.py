@@ -38,10 +38,12 @@ def _common_params() -> list[click.Parameter]:
         device_option(),
         click.Option(
             ["--precision"],
-            type=click.Choice(["fp32", "bf16", "fp16"]),
+            type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
             default=DEFAULTS.precision,
             show_default=True,
-            help="SR arithmetic.",
+            help="SR arithmetic. auto: bf16 where this CPU/GPU runs it natively and the "
+            "model's bf16 output was measured within one uint8 level of fp32, else fp32; "
+            "bf16 where it would be emulated runs fp32 and says so.",
         ),
         click.Option(
             ["--tile"],

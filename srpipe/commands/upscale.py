@@ -71,10 +71,12 @@ from srpipe.upscaling.upscaler import Upscaler
 )
 @click.option(
     "--precision",
-    type=click.Choice(["fp32", "bf16", "fp16"]),
-    default="fp32",
+    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+    default="auto",
     show_default=True,
-    help="Model arithmetic: bf16 autocast on CPU/CUDA, fp16 on CUDA only.",
+    help="Model arithmetic: bf16 autocast on CPU/CUDA, fp16 on CUDA only; auto: bf16 where "
+    "native here and the model's bf16 output was measured within one uint8 level of fp32, "
+    "else fp32. bf16 where it would be emulated runs fp32 and says so.",
 )
 @click.option(
     "--self-ensemble",
@@ -173,9 +175,10 @@ def upscale(
         click.echo(json.dumps(report, indent=2))
     else:
         where = output if input.is_dir() else (done[0]["output"] if done else output)
+        why = f": {upscaler.precision_reason}" if upscaler.precision_reason else ""
         click.echo(
             f"upscaled {len(done)} image{'s' if len(done) != 1 else ''} x{scale:g} with "
-            f"{upscaler.name} ({upscaler.device}, {upscaler.precision}) in {seconds:.2f} s "
+            f"{upscaler.name} ({upscaler.device}, {upscaler.precision}{why}) in {seconds:.2f} s "
             f"-> {where}"
         )
         if failed:

@@ -217,3 +217,26 @@ def srpipe_register_models() -> list[ModelSpec]:
         )
         for spec in MODELS
     ]
+
+
+#: the share of output pixels (uint8) within one level of fp32 that a model must reach under
+#: bf16 autocast before ``--precision auto`` runs it in bf16
+BF16_EXACT_SHARE = 0.999
+
+#: (model, scale) -> share of output pixels within one uint8 level of fp32 under bf16 autocast,
+#: measured on the validation photos (bicubic-downscaled, whole) by
+#: ``benchmarks/bench_run.py --exactness`` (benchmarks/results/bf16_exactness.json) and
+#: re-checked by tests/models/test_zoo.py; a model not listed runs fp32 under ``auto``
+BF16_AGREEMENT: dict[tuple[str, int], float] = {
+    ("edsr", 2): 0.999886,
+    ("edsr", 4): 0.999647,
+    ("rcan", 4): 0.999921,
+    ("dat-light", 4): 0.986519,  # up to 8 levels off: stays fp32 under auto
+}
+
+
+def bf16_exact(name: str, scale: float) -> bool | None:
+    """Whether ``name`` at x``scale`` stays within one uint8 level of fp32 in bf16 on at least
+    :data:`BF16_EXACT_SHARE` of pixels (None: not measured)."""
+    share = BF16_AGREEMENT.get((name, int(scale))) if float(scale).is_integer() else None
+    return None if share is None else share >= BF16_EXACT_SHARE

@@ -1,10 +1,10 @@
 """A frame source (video, glob of frames, DICOM series) through ``srpipe run`` into a writer.
 
-A source may offer ``run_pipeline(process_batch, writer, batch_size, desc)`` (the video
-plugin does: decode, process and encode overlap in threads); otherwise frames are read here
-in batches. Run whole, a SIGTERM or Ctrl-C keeps what was done (a playable ``.partial``
-video and the records that match it). Under torchrun :mod:`~srpipe.running.frame_shards`
-drives the same :class:`FrameStream` over one range of frames per rank.
+Every source goes through the one overlapped pipeline (:mod:`~srpipe.running.pipeline`:
+decode, SR + task, and encode overlap in threads, memory bounded). Run whole, a SIGTERM or
+Ctrl-C keeps what was done (a playable ``.partial`` video and the records that match it).
+Under torchrun :mod:`~srpipe.running.frame_shards` drives the same :class:`FrameStream`
+over one range of frames per rank.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import Any
 
 import click
 import numpy as np
-from tqdm import tqdm
 
 from srpipe.errors import SrpipeError
-from srpipe.frames import Frame, FrameSource, FrameWriter, PipelinedFrameSource
+from srpipe.frames import Frame, FrameSource, FrameWriter
 from srpipe.plugins import get_plugin_manager
 from srpipe.running.inputs import open_input
+from srpipe.running.pipeline import run_pipeline
 from srpipe.running.processing import BatchProcessor
 from srpipe.running.records import RunOutputs
 from srpipe.running.state import InputFrame, RunState
@@ -65,32 +65,16 @@ class FrameStream:
     def run(self, source: FrameSource, writer: FrameWriter, quiet: bool = False) -> None:
         """``source``'s frames through the processor into ``writer`` (closed at the end, or
         aborted when anything fails)."""
-        timer, desc = self.state.timer, self.state.result.task
-        if isinstance(source, PipelinedFrameSource):
-            stats = source.run_pipeline(
-                self._process, writer, batch_size=self.batch_size, desc=desc, progress=not quiet
-            )
-            for stage, seconds in (stats or {}).get("seconds", {}).items():
-                timer.add(stage, seconds)
-            return
-        try:
-            with tqdm(total=source.frame_count, desc=desc, unit="frame", disable=quiet) as bar:
-                iterator = iter(source)
-                while True:
-                    with timer.time("decode"):
-                        batch = [f for _, f in zip(range(self.batch_size), iterator)]
-                    if not batch:
-                        break
-                    outputs = self._process(batch)
-                    with timer.time("encode"):
-                        for image in outputs:
-                            if image is not None:
-                                writer.write(image)
-                    bar.update(len(batch))
-        except BaseException:
-            writer.abort()
-            raise
-        writer.close()
+        stats = run_pipeline(
+            source,
+            self._process,
+            writer,
+            self.batch_size,
+            self.state.result.task,
+            progress=not quiet,
+        )
+        for stage, seconds in stats.seconds.items():
+            self.state.timer.add(stage, seconds)
 
     def run_whole(
         self, source: FrameSource, outputs: RunOutputs, task: Any, quiet: bool = False

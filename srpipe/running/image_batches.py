@@ -3,25 +3,28 @@
 Under torchrun each rank takes whole batches (the batches one process would make, so every
 rank computes the same numbers), writes its annotated images itself, and sends its records
 to rank 0, which puts every rank's in input order. Separate from the frame-source loop
-because images are read, shared and written one file at a time, a video as one stream.
+because images are read, shared and written one file at a time, a video as one stream; both
+go through the same overlapped pipeline (:mod:`~srpipe.running.pipeline`): files are read
+ahead and annotated images written behind while SR and the task run.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 import numpy as np
-from tqdm import tqdm
 
 from srpipe.atomic import is_same_file
 from srpipe.distributed import Workers, assign
 from srpipe.errors import UsageError
 from srpipe.image.io import read_image, write_image
 from srpipe.running.inputs import describe_inputs, image_frames
+from srpipe.running.pipeline import run_pipeline
 from srpipe.running.processing import BatchProcessor
-from srpipe.running.state import Handoff, InputFrame, RecordSlice
+from srpipe.running.state import Handoff, InputFrame, RecordSlice, RunState
 
 
 def annotated_targets(files: list[Path], annotated: Path) -> tuple[list[Path], list[str]]:
@@ -107,31 +110,79 @@ class ImageBatches:
         return Handoff.WRITE_HERE
 
     def _run_share(self, quiet: bool) -> None:
+        """This rank's batches through the overlapped pipeline: files are read ahead and
+        annotated images written behind while the main thread upscales and predicts."""
         state = self.processor.state
         # a task may read its own formats (medical: 16-bit TIFF); tasks not derived from Task
         # may lack the method
         read = getattr(self.processor.task, "read_input", read_image)
-        mine = sum(min(self.batch_size, len(self.files) - s) for s in self.share)
-        bar = tqdm(
-            total=mine, desc=state.result.task, unit="img", disable=quiet or not self.ranks.is_main
+        batches = _ShareBatches(
+            [self.files[start : start + self.batch_size] for start in self.share],
+            self.share,
+            lambda files, start: list(image_frames(files, state.timer, read, first_index=start)),
         )
-        for start in self.share:
-            files = self.files[start : start + self.batch_size]
-            self.current = [f.name for f in files]
-            mark = state.mark()
-            batch = list(image_frames(files, state.timer, read, first_index=start))
-            self._write_annotated(batch, self.processor(batch))
-            if self.ranks.distributed:  # a single process keeps its records where they are
-                self.done.append((start, state.since(mark)))
-            bar.update(len(batch))
-        bar.close()
+        writer = _AnnotatedWriter(self.targets, state)
+        run_pipeline(
+            batches,
+            self._process,
+            writer,
+            self.batch_size,
+            state.result.task,
+            progress=not quiet and self.ranks.is_main,
+            batched=True,
+        )
+        if not self.ranks.distributed:
+            state.result.outputs += [writer.written[i] for i in sorted(writer.written)]
+            return
+        # under torchrun each batch's records carry the files it wrote, for rank 0's order
+        for start, records in self.done:
+            end = start + self.batch_size
+            records.outputs = [writer.written[i] for i in range(start, end) if i in writer.written]
 
-    def _write_annotated(self, batch: list[InputFrame], images: list[np.ndarray | None]) -> None:
+    def _process(self, batch: list[InputFrame]) -> list[np.ndarray | None]:
         state = self.processor.state
-        with state.timer.time("encode"):
-            for frame, image in zip(batch, images):
-                if image is None:
-                    continue
-                target = self.targets[frame.index]
-                write_image(target, image)
-                state.result.outputs.append(str(target))
+        self.current = [f.name for f in batch]
+        mark = state.mark()
+        images = self.processor(batch)
+        if self.ranks.distributed:  # a single process keeps its records where they are
+            self.done.append((batch[0].index, state.since(mark)))
+        return images
+
+
+class _ShareBatches:
+    """A rank's batches of files, read as frames when the pipeline's reader asks for them."""
+
+    def __init__(
+        self,
+        files: list[list[Path]],
+        starts: list[int],
+        read: Callable[[list[Path], int], list[InputFrame]],
+    ) -> None:
+        self.files, self.starts, self.read = files, starts, read
+        #: for the progress bar
+        self.frame_count = sum(len(f) for f in files)
+
+    def __iter__(self) -> Iterator[list[InputFrame]]:
+        for files, start in zip(self.files, self.starts):
+            yield self.read(files, start)
+
+
+class _AnnotatedWriter:
+    """Writes each annotated frame to its planned file (atomically), from the pipeline's
+    writer thread; ``written`` maps frame index to path."""
+
+    def __init__(self, targets: list[Path], state: RunState) -> None:
+        self.targets, self.state = targets, state
+        self.written: dict[int, str] = {}
+
+    def write_frame(self, frame: InputFrame, image: np.ndarray) -> None:
+        with self.state.timer.time("encode"):
+            target = self.targets[frame.index]
+            write_image(target, image)
+            self.written[frame.index] = str(target)
+
+    def close(self) -> None:
+        """Every file is complete when written: nothing to finish."""
+
+    def abort(self) -> None:
+        """Files already written are whole (atomic writes) and stay listed."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from srpipe.errors import SrpipeError
 from srpipe.running.state import InputFrame, RowPair, RunState
 from srpipe.upscaling.upscaler import Upscaler
 
@@ -30,9 +31,12 @@ class BatchProcessor:
     def __call__(self, batch: list[InputFrame]) -> list[np.ndarray | None]:
         """The annotated frames of ``batch``, in order (None: failed, or context only)."""
         state, timer = self.state, self.state.timer
-        good = [f for f in batch if f.image is not None]
         for f in batch:
-            if f.image is None:
+            if f.image is not None and f.error is None:
+                f.error = self._too_big(f)
+        good = [f for f in batch if f.image is not None and f.error is None]
+        for f in batch:
+            if f.image is None or f.error is not None:
                 state.result.failed.append({"input": f.name, "error": f.error or "unreadable"})
         if not good:
             return [None] * len(batch)
@@ -52,6 +56,15 @@ class BatchProcessor:
                 state.rows.extend(record_rows(self.task, prediction, f, self.scale))
                 state.result.frames += 1
         return [drawn.get(id(f)) for f in batch]
+
+    def _too_big(self, frame: InputFrame) -> str | None:
+        """Why ``frame``'s upscaled size is refused (over the pixel limit), or None."""
+        height, width = frame.image.shape[:2]
+        try:
+            self.upscaler.check_output_size(width, height, name=frame.name)
+        except SrpipeError as exc:
+            return str(exc)
+        return None
 
 
 def record_rows(task: Any, prediction: Any, frame: InputFrame, scale: int) -> list[RowPair]:

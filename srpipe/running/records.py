@@ -112,6 +112,8 @@ def print_result(result: RunResult, as_json: bool, quiet: bool) -> None:
     )
     for key, value in result.summary.items():
         click.echo(f"  {key}: {value}")
+    if result.precision:
+        click.echo(f"  precision: {result.precision} ({result.precision_reason})")
     total = sum(result.seconds.values()) or 1.0
     stages = ", ".join(f"{k} {v:.2f}s ({100 * v / total:.0f}%)" for k, v in result.seconds.items())
     click.echo(f"  time: {stages}")

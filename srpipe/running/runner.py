@@ -18,6 +18,7 @@ frame ranges whose parts rank 0 joins; rank 0 alone finishes.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ import click
 from srpipe.distributed import Workers, workers
 from srpipe.errors import SrpipeError
 from srpipe.frames import FrameSource
+from srpipe.image.io import declared_size
+from srpipe.image.limits import check_output_pixels
 from srpipe.plugins import get_plugin_manager
 from srpipe.running.frame_shards import FrameShards
 from srpipe.running.frame_stream import FrameStream
@@ -98,6 +101,7 @@ def prepare(
     ranks = workers()
     device = ranks.device(settings.device)
     scale = settings.effective_scale
+    _refuse_oversized_output(opened, input, scale)
     upscaler = Upscaler(
         settings.sr,
         scale,
@@ -111,9 +115,27 @@ def prepare(
     out = Path(out) if out is not None else default_out(task_cls.name, input)
     outputs = RunOutputs.plan(out, input, task_cls.name, frames=opened.kind == "frames")
     outputs.folder.mkdir(parents=True, exist_ok=True)
-    state = RunState(RunResult(task_cls.name, str(input), upscaler.name, scale, str(out)))
+    result = RunResult(task_cls.name, str(input), upscaler.name, scale, str(out))
+    if upscaler.kind == "model":
+        result.precision = upscaler.precision
+        result.precision_reason = upscaler.precision_reason or "as asked"
+    state = RunState(result)
     processor = BatchProcessor(upscaler, task, scale, state)
     return RunJob(input, opened, settings, ranks, processor, outputs)
+
+
+def _refuse_oversized_output(opened: OpenedInput, input: Path, scale: int) -> None:
+    """One line before any model loads when the output would exceed the pixel limit: a
+    video's frames share one size; one image's header says its size (a folder's images are
+    checked one by one as they come, and a too-large one fails alone)."""
+    size = None
+    if opened.source is not None:
+        size = opened.source.size
+    elif opened.kind == "image":
+        with contextlib.suppress(OSError), open(input, "rb") as handle:
+            size = declared_size(handle.read(1 << 16))
+    if size is not None:
+        check_output_pixels(str(input), *size, scale)
 
 
 def process(job: RunJob, quiet: bool) -> Handoff:

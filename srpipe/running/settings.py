@@ -27,8 +27,9 @@ class RunSettings:
     #: upscaling factor (ignored with ``sr="none"``: see :attr:`effective_scale`)
     scale: int = 4
     device: str = "auto"
-    #: SR arithmetic: fp32, bf16 or fp16
-    precision: str = "fp32"
+    #: SR arithmetic: auto (bf16 where native and measured exact enough, else fp32), fp32,
+    #: bf16 or fp16
+    precision: str = "auto"
     #: SR tile size in LR pixels (0: planned from the memory budget, whole frames when they fit)
     tile: int = 0
     #: frames upscaled and predicted together

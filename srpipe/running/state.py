@@ -50,6 +50,10 @@ class RunResult:
     outputs: list[str] = field(default_factory=list)
     #: True when a signal stopped the run: ``outputs`` then lists the ``.partial`` video
     partial: bool = False
+    #: the SR model's arithmetic and why (``--precision auto``, or bf16 emulated here); empty
+    #: for the classic interpolators, which compute in numpy
+    precision: str = ""
+    precision_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -123,6 +123,31 @@ def measure_peak(dtype_name: str, size: int = 1024, seconds: float = 0.4) -> flo
     return round(best, 1)
 
 
+def conv_flops(model: Any, x: Any) -> int:
+    """FLOPs (2 per multiply-add) of every ``Conv2d`` in one forward of ``model`` on ``x``:
+    what a speed is set against the matmul peak with (the convolutions are nearly all of an
+    SR network's or a detector's arithmetic)."""
+    import torch
+
+    total = 0
+
+    def count(module: torch.nn.Conv2d, _inputs: Any, out: torch.Tensor) -> None:
+        nonlocal total
+        kh, kw = module.kernel_size
+        total += 2 * out.numel() * (module.in_channels // module.groups) * kh * kw
+
+    handles = [
+        m.register_forward_hook(count) for m in model.modules() if isinstance(m, torch.nn.Conv2d)
+    ]
+    try:
+        with torch.inference_mode():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total
+
+
 def _cache_path(cpu: str, flags: tuple[str, ...], threads: int) -> Path:
     key = f"{cpu}|{','.join(flags)}|{threads}|{distribution_version('torch')}|{VERSION}"
     return cache_dir() / "hardware" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
@@ -179,18 +204,34 @@ def _threads() -> int:
 
 @dataclass(frozen=True)
 class PrecisionChoice:
-    """The precision a run uses and, when it is not the one asked for, why."""
+    """The precision a run uses and why (None: exactly what was asked for)."""
 
     precision: str
     reason: str | None = None
 
+    @property
+    def why(self) -> str:
+        """The reason, or "as asked" when the precision is the one requested."""
+        return self.reason or "as asked"
+
 
 def choose_precision(
-    requested: str, device: str, hardware: Hardware | None = None
+    requested: str,
+    device: str,
+    hardware: Hardware | None = None,
+    *,
+    bf16_exact: bool | None = None,
 ) -> PrecisionChoice:
-    """``requested`` unless it would be emulated here: bf16 on a CPU without AVX512-BF16/AMX
-    runs fp32 instead (with the measured slow-down in the reason)."""
+    """The precision to run ``requested`` with on ``device``.
+
+    ``bf16`` stays bf16 unless it would be emulated: on a CPU without AVX512-BF16/AMX it runs
+    fp32 (the measured slow-down in the reason). ``auto`` is bf16 where bf16 is native here
+    *and* ``bf16_exact`` (the model's bf16 output was measured within one uint8 level of fp32,
+    :func:`srpipe.models.zoo.bf16_exact`), fp32 everywhere else.
+    """
     base = device.split(":")[0]
+    if requested == "auto":
+        return _auto_precision(base, device, hardware, bf16_exact)
     if requested != "bf16" or base != "cpu":
         return PrecisionChoice(requested)
     hardware = hardware or detect(measure=False)
@@ -204,6 +245,30 @@ def choose_precision(
         "fp32",
         f"bf16 is emulated on this CPU (no AVX512-BF16 or AMX; {measured}); running fp32",
     )
+
+
+def _auto_precision(
+    base: str, device: str, hardware: Hardware | None, bf16_exact: bool | None
+) -> PrecisionChoice:
+    if not bf16_exact:
+        why = "not measured" if bf16_exact is None else "measured beyond one uint8 level"
+        return PrecisionChoice("fp32", f"auto: this model's bf16 output is {why} vs fp32")
+    if base == "cpu":
+        hardware = hardware or detect(measure=False)
+        if hardware.native_bf16_cpu:
+            return PrecisionChoice(
+                "bf16", "auto: bf16 is native on this CPU and exact enough for this model"
+            )
+        return PrecisionChoice("fp32", "auto: bf16 would be emulated on this CPU")
+    if base == "cuda":
+        import torch
+
+        if torch.cuda.is_bf16_supported():
+            return PrecisionChoice(
+                "bf16", f"auto: bf16 is native on {device} and exact enough for this model"
+            )
+        return PrecisionChoice("fp32", f"auto: {device} has no native bf16")
+    return PrecisionChoice("fp32", f"auto: bf16 is not used on {device}")
 
 
 def describe(hardware: Hardware) -> list[str]:

@@ -28,8 +28,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from srpipe.errors import SrpipeError
+
+#: an image cut into at least this many tiles shows a progress bar
+PROGRESS_FROM_TILES = 16
 
 
 @dataclass(frozen=True)
@@ -98,16 +102,26 @@ def upscale_tiled(
     overlap: int,
     finish: Callable[[np.ndarray], np.ndarray],
     out_dtype: np.dtype,
+    progress_from: int = PROGRESS_FROM_TILES,
 ) -> np.ndarray:
     """Upscale an (H, W, C) image tile by tile.
 
     ``process`` maps an (h, w, C) input tile (a view of ``image``) to its (h*s, w*s, C)
     float32 output; ``finish`` turns a float32 block of finished output rows into
     ``out_dtype`` (clamp and round). Returns the (H*s, W*s, C) array of ``out_dtype``.
+    An image of at least ``progress_from`` tiles shows a progress bar on stderr (one image
+    can take minutes; a short one would only flash a bar).
     """
     height, width, channels = image.shape
     rows = spans(height, tile, overlap)
     cols = spans(width, tile, overlap)
+    bar = tqdm(
+        total=len(rows) * len(cols),
+        desc=f"{width}x{height} x{scale} in tiles",
+        unit="tile",
+        leave=False,
+        disable=len(rows) * len(cols) < progress_from,
+    )
     col_weights = [_ramp(c, width, scale) for c in cols]
     out = np.empty((height * scale, width * scale, channels), dtype=out_dtype)
     carry: np.ndarray | None = None  # blended rows shared with the next row of tiles
@@ -134,6 +148,7 @@ def upscale_tiled(
             kept = result[ry : ry + (y1 - y0), rx : rx + cw.size]
             x0 = col.keep[0] * scale
             strip[:, x0 : x0 + cw.size] += kept * row_weights * cw[None, :, None]
+            bar.update()
         if r_index + 1 < len(rows):
             done = rows[r_index + 1].keep[0] * scale - y0
             out[y0 : y0 + done] = finish(strip[:done])
@@ -141,4 +156,5 @@ def upscale_tiled(
         else:
             out[y0:y1] = finish(strip)
         del strip
+    bar.close()
     return out

@@ -12,7 +12,11 @@ What it takes care of, so callers do not have to:
   :meth:`Upscaler.from_module`;
 * **devices**: ``auto`` picks CUDA, then MPS, then CPU;
 * **precision**: ``fp32``; ``bf16`` (autocast on CPU and CUDA); ``fp16`` (CUDA only, a
-  clear error elsewhere). The model runs in ``channels_last`` layout under
+  clear error elsewhere); ``auto``: bf16 where it is native here and the model's bf16 output
+  was measured exact enough (:func:`srpipe.models.zoo.bf16_exact`), else fp32. bf16 on a CPU
+  that only emulates it runs fp32 and says so in one line
+  (:func:`srpipe.upscaling.hardware.choose_precision`); ``precision_reason`` says why.
+  The model runs in ``channels_last`` layout under
   ``torch.inference_mode``, which is measurably faster on CPU (see BENCHMARKS.md);
 * **tiling**: ``tile > 0`` cuts the input into tiles with ``tile_overlap`` pixels of
   context and blended seams (:mod:`srpipe.upscaling.tiling`); tiles are moved to the device one at
@@ -54,10 +58,11 @@ import numpy as np
 
 from srpipe.errors import SrpipeError
 from srpipe.image.io import Picture
-from srpipe.image.limits import memory_budget
+from srpipe.image.limits import check_output_pixels, memory_budget
 from srpipe.image.resize import METHODS as CLASSIC_METHODS
 from srpipe.image.resize import imresize
 from srpipe.models.checkpoint import load_model, looks_like_path
+from srpipe.models.zoo import bf16_exact
 from srpipe.upscaling.forward import (
     images_to_tensor,
     network_forward,
@@ -65,6 +70,7 @@ from srpipe.upscaling.forward import (
     self_ensemble,
     to_pixels,
 )
+from srpipe.upscaling.hardware import choose_precision
 from srpipe.upscaling.tiling import upscale_tiled
 
 if TYPE_CHECKING:
@@ -76,6 +82,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+#: what ``precision=`` accepts: a precision, or ``auto`` (see the module docstring)
+PRECISION_CHOICES = ("auto", *PRECISIONS)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: the smallest tile the out-of-memory retry goes down to
 MIN_TILE = 32
@@ -107,8 +115,10 @@ def resolve_device(device: str) -> str:
 def check_precision(precision: str, device: str) -> str:
     """Validate ``precision`` for ``device`` (fp16 needs CUDA; bf16 needs CPU or CUDA)."""
     precision = (precision or "fp32").lower()
-    if precision not in PRECISIONS:
-        raise SrpipeError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    if precision not in PRECISION_CHOICES:
+        raise SrpipeError(
+            f"unknown precision {precision!r}; use one of {', '.join(PRECISION_CHOICES)}"
+        )
     base = device.split(":")[0]
     if precision == "fp16" and base != "cuda":
         raise SrpipeError(
@@ -124,7 +134,9 @@ class Upscaler:
 
     Attributes: ``method`` (what was asked), ``scale``, ``name`` (display name),
     ``weights_hash`` (sha256 of the weights file; None for classic methods), ``device``,
-    ``precision``, ``meta`` (checkpoint metadata; empty for classic methods).
+    ``precision`` (the one used), ``requested_precision``, ``precision_reason`` (why the one
+    used differs from the one asked, or None), ``meta`` (checkpoint metadata; empty for
+    classic methods).
     """
 
     def __init__(
@@ -175,15 +187,19 @@ class Upscaler:
             self.name = key
             self.weights_hash = None
             self.device = "cpu"
-            self.precision = (precision or "fp32").lower()
-            if self.precision not in PRECISIONS:
+            self.requested_precision = (precision or "fp32").lower()
+            if self.requested_precision not in PRECISION_CHOICES:
                 raise SrpipeError(
-                    f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}"
+                    f"unknown precision {precision!r}; use one of {', '.join(PRECISION_CHOICES)}"
                 )
+            # numpy arithmetic: there is nothing for auto to choose
+            auto = self.requested_precision == "auto"
+            self.precision = "fp32" if auto else self.requested_precision
+            self.precision_reason = None
             return
         self.kind = "model"
         self.device = resolve_device(device)
-        self.precision = check_precision(precision, self.device)
+        self.requested_precision = check_precision(precision, self.device)
         default_name = self.method
         if _module is None:
             _module, _meta = load_model(self.method, self.scale, device=self.device)
@@ -194,7 +210,18 @@ class Upscaler:
         self.meta = dict(_meta or {})
         self.name = str(self.meta.get("name") or default_name)
         self.weights_hash = self.meta.get("sha256")
+        self._choose_precision()
         self.model = self._prepare_module(_module)
+
+    def _choose_precision(self) -> None:
+        """The precision used: the one asked, unless emulated here; ``auto`` decided."""
+        requested = self.requested_precision
+        exact = bf16_exact(self.name, self.scale) if requested == "auto" else None
+        choice = choose_precision(requested, self.device, bf16_exact=exact)
+        self.precision = check_precision(choice.precision, self.device)
+        self.precision_reason = choice.reason
+        if requested == "bf16" and self.precision != "bf16":
+            log.warning("srpipe: --precision bf16: %s", choice.reason)
 
     @classmethod
     def from_module(
@@ -234,6 +261,8 @@ class Upscaler:
             "kind": self.kind,
             "device": self.device,
             "precision": self.precision,
+            "precision_requested": self.requested_precision,
+            "precision_reason": self.precision_reason or "as asked",
             "tile": self.tile,
             "tile_overlap": self.tile_overlap,
             "self_ensemble": self.self_ensemble,
@@ -248,6 +277,12 @@ class Upscaler:
 
     # ------------------------------------------------------------------ public API
 
+    def check_output_size(self, width: int, height: int, name: str | None = None) -> None:
+        """Refuse, in one line and before any work, an input whose output would exceed the
+        pixel limit inputs have (``SRPIPE_MAX_PIXELS``): x1000 of 32x24 is 768 MP."""
+        factor = 1 if self.kind == "identity" else self.scale
+        check_output_pixels(name or f"a {width}x{height} image", width, height, factor)
+
     def __call__(self, img: np.ndarray) -> np.ndarray:
         """Upscale one RGB uint8 (H, W, 3) image to uint8 (H*s, W*s, 3)."""
         return self.upscale_batch([img])[0]
@@ -257,6 +292,8 @@ class Upscaler:
 
         Single-channel uint16 (H, W) images are accepted too (see the module docstring).
         """
+        for img in images:
+            self.check_output_size(np.shape(img)[1], np.shape(img)[0])
         if any(_is_grey16(img) for img in images):
             return [
                 self._upscale_grey16(img) if _is_grey16(img) else self.upscale_batch([img])[0]
@@ -292,6 +329,7 @@ class Upscaler:
         img = np.asarray(img, dtype=np.float32)
         if img.ndim != 3 or img.shape[2] != 3:
             raise SrpipeError(f"expected an (H, W, 3) RGB image, got shape {img.shape}")
+        self.check_output_size(img.shape[1], img.shape[0])
         if self.kind == "identity":
             return np.clip(img, 0.0, 1.0)
         if self.kind == "classic":

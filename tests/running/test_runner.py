@@ -139,3 +139,23 @@ def test_bad_settings_are_refused_before_the_input_is_opened(tmp_path: Path) -> 
         run_task(task_cls=Task, task_options={}, input=tmp_path / "missing", batch_size=0)
     with pytest.raises(TypeError, match="unknown run setting"):
         run_task(task_cls=Task, task_options={}, input=tmp_path / "missing", scales=[2])
+
+
+def test_an_output_over_the_pixel_limit_is_one_line_before_the_model_loads(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from srpipe.cli import main
+    from srpipe.image.io import write_image
+
+    write_image(tmp_path / "small.png", np.zeros((24, 32, 3), np.uint8))
+    loaded: list[str] = []
+    monkeypatch.setattr(
+        "srpipe.upscaling.upscaler.load_model", lambda *a, **k: loaded.append("model")
+    )
+    small, out = str(tmp_path / "small.png"), str(tmp_path / "out")
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "sr", "--sr", "liif", "--scale", "1000", small, "-o", out])
+    err = capsys.readouterr().err
+    assert exited.value.code == 1 and not loaded
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "32000x24000 pixels (768 MP)" in lines[0], err

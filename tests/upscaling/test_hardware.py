@@ -85,3 +85,17 @@ def test_info_command_prints_and_jsons(monkeypatch, tmp_path) -> None:
     assert "peak cpu fp32 matmul: 42 GFLOP/s" in out.output and "bf16 on the CPU:" in out.output
     data = json.loads(CliRunner().invoke(cli, ["info", "--json"]).output)
     assert data["peaks"] == {"cpu fp32": 42.0, "cpu bf16": 42.0} and "flags" in data
+
+
+def test_auto_is_bf16_only_where_native_and_the_model_was_measured_exact() -> None:
+    fast = _hw(SAPPHIRE, {"cpu fp32": 195.0, "cpu bf16": 425.0})
+    slow = _hw(AVX2_ONLY, {"cpu fp32": 130.0, "cpu bf16": 13.0})
+    chosen = hardware.choose_precision("auto", "cpu", fast, bf16_exact=True)
+    assert chosen.precision == "bf16" and "native" in chosen.why
+    assert hardware.choose_precision("auto", "cpu", slow, bf16_exact=True).precision == "fp32"
+    inexact = hardware.choose_precision("auto", "cpu", fast, bf16_exact=False)
+    assert inexact.precision == "fp32" and "beyond one uint8 level" in inexact.why
+    unmeasured = hardware.choose_precision("auto", "cpu", fast, bf16_exact=None)
+    assert unmeasured.precision == "fp32" and "not measured" in unmeasured.why
+    assert hardware.choose_precision("auto", "mps", fast, bf16_exact=True).precision == "fp32"
+    assert hardware.choose_precision("fp32", "cpu", fast).why == "as asked"

@@ -320,3 +320,78 @@ def test_single_channel_uint16_through_classic_and_model_paths():
     np.testing.assert_allclose(out, expected, atol=1)
     constant = np.full((6, 6), 4000, dtype=np.uint16)
     assert (up.upscale_batch([constant])[0] == 4000).all()
+
+
+def _cpu_without_native_bf16(monkeypatch) -> None:
+    from srpipe.upscaling import hardware
+
+    avx2 = hardware.Hardware(
+        cpu="AVX2 CPU", cores=2, flags=("avx2", "fma"), native_bf16_cpu=False,
+        native_fp16_cpu=False, peaks={"cpu fp32": 130.0, "cpu bf16": 13.0},
+    )  # fmt: skip
+    monkeypatch.setattr(hardware, "detect", lambda measure=True, refresh=False: avx2)
+
+
+def test_bf16_where_emulated_runs_fp32_says_so_and_describe_says_why(
+    tiny, monkeypatch, caplog
+) -> None:
+    _cpu_without_native_bf16(monkeypatch)
+    up = Upscaler.from_module(tiny, 2, device="cpu", precision="bf16")
+    assert up.precision == "fp32" and up.requested_precision == "bf16"
+    warned = [r.getMessage() for r in caplog.records if "bf16" in r.getMessage()]
+    assert len(warned) == 1 and "\n" not in warned[0] and "10.0x slower" in warned[0]
+    described = up.describe()
+    assert described["precision"] == "fp32" and "emulated" in described["precision_reason"]
+    exact = Upscaler.from_module(tiny, 2, device="cpu", precision="fp32")
+    image = np.random.default_rng(0).integers(0, 256, (12, 10, 3), dtype=np.uint8)
+    assert np.array_equal(up(image), exact(image))  # really ran fp32
+
+
+def test_auto_uses_the_recorded_exactness_of_the_model(tiny, monkeypatch) -> None:
+    from srpipe.models import zoo
+
+    _cpu_without_native_bf16(monkeypatch)
+    monkeypatch.setitem(zoo.BF16_AGREEMENT, ("custom", 2), 0.9999)
+    up = Upscaler.from_module(tiny, 2, device="cpu", precision="auto")
+    assert up.precision == "fp32" and "emulated" in up.describe()["precision_reason"]
+    native = _native_bf16_hardware()
+    monkeypatch.setattr(
+        "srpipe.upscaling.hardware.detect", lambda measure=True, refresh=False: native
+    )
+    assert Upscaler.from_module(tiny, 2, device="cpu", precision="auto").precision == "bf16"
+    monkeypatch.setitem(zoo.BF16_AGREEMENT, ("custom", 2), 0.99)
+    assert Upscaler.from_module(tiny, 2, device="cpu", precision="auto").precision == "fp32"
+
+
+def _native_bf16_hardware():
+    from srpipe.upscaling import hardware
+
+    return hardware.Hardware(
+        cpu="AMX CPU", cores=2, flags=("avx512_bf16", "amx_bf16"), native_bf16_cpu=True,
+        native_fp16_cpu=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["bicubic", "model"])
+def test_an_output_over_the_pixel_limit_is_refused_before_any_work(tiny, method, monkeypatch):
+    monkeypatch.setenv("SRPIPE_MAX_PIXELS", "10000")
+    calls: list[int] = []
+    if method == "model":
+        tiny.register_forward_hook(lambda *a: calls.append(1))
+        up = Upscaler.from_module(tiny, 2, device="cpu")
+    else:
+        up = Upscaler("bicubic", 2)
+    with pytest.raises(SrpipeError, match=r"x2 would make 102x102 pixels.*SRPIPE_MAX_PIXELS"):
+        up(np.zeros((51, 51, 3), np.uint8))
+    with pytest.raises(SrpipeError, match="over the"):
+        up.upscale_float(np.zeros((51, 51, 3), np.float32))
+    assert not calls
+    assert up(np.zeros((50, 50, 3), np.uint8)).shape == (100, 100, 3)
+
+
+def test_an_image_of_many_tiles_shows_progress(tiny, capsys) -> None:
+    up = Upscaler.from_module(tiny, 2, device="cpu", tile=8, tile_overlap=2)
+    up(np.zeros((40, 40, 3), np.uint8))  # 25 tiles
+    assert "tile" in capsys.readouterr().err
+    up(np.zeros((16, 16, 3), np.uint8))  # 4 tiles: no bar
+    assert "tile" not in capsys.readouterr().err

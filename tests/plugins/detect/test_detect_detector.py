@@ -9,7 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 from srpipe_detect.boxes import Detections
-from srpipe_detect.detector import detect, device_for_ultralytics, resolve_weights
+from srpipe_detect.detector import (
+    detect,
+    detect_batch,
+    device_for_ultralytics,
+    resolve_weights,
+)
 
 from srpipe.errors import SrpipeError
 
@@ -32,9 +37,9 @@ class _NoBoxes:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
 
-    def predict(self, image: np.ndarray, **settings: Any) -> list[Any]:
-        self.calls.append({"shape": image.shape, **settings})
-        return [SimpleNamespace(boxes=None)]
+    def predict(self, images: list[np.ndarray], **settings: Any) -> list[Any]:
+        self.calls.append({"shapes": [image.shape for image in images], **settings})
+        return [SimpleNamespace(boxes=None) for _ in images]
 
 
 def test_detect_runs_at_the_native_size_rounded_to_the_stride() -> None:
@@ -50,6 +55,20 @@ def test_detect_runs_at_the_native_size_rounded_to_the_stride() -> None:
     assert (call["conf"], call["iou"], call["classes"]) == (0.3, 0.6, [0])
     detect(detector, np.zeros((50, 70, 3), np.uint8), 200)
     assert model.calls[-1]["imgsz"] == 224
+
+
+def test_frames_of_one_size_are_detected_as_one_batch() -> None:
+    model = _NoBoxes()
+    detector = SimpleNamespace(
+        model=model, names={0: "dot"}, conf=0.3, iou=0.6, class_filter=None, device="cpu"
+    )
+    small, large = np.zeros((50, 70, 3), np.uint8), np.zeros((64, 96, 3), np.uint8)
+    found = detect_batch(detector, [small, large, small, small], None)
+    assert [d.image_size for d in found] == [(70, 50), (96, 64), (70, 50), (70, 50)]
+    assert [(len(c["shapes"]), c["imgsz"], c["batch"]) for c in model.calls] == [
+        (3, 96, 3),
+        (1, 96, 1),
+    ]
 
 
 def test_device_in_ultralytics_vocabulary() -> None:

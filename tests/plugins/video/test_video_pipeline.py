@@ -1,4 +1,4 @@
-"""run_video_pipeline: order, bounded memory, errors and Ctrl-C with a playable partial."""
+"""The run pipeline on video: order, bounded memory, errors and Ctrl-C with a playable partial."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import threading
 import numpy as np
 import pytest
 from srpipe_video.frames import Frame, FrameSequence
-from srpipe_video.pipeline import VideoInterrupted, run_video_pipeline
 from srpipe_video.writer import FrameWriter
 from video_clips import SIZE, synthetic_frame
 
 from srpipe.errors import SrpipeError
+from srpipe.running.pipeline import RunInterrupted, run_pipeline
 
 
 class CountingSource:
@@ -56,7 +56,7 @@ def test_frames_come_out_in_order_in_batches():
         sizes.append(len(batch))
         return [f.image for f in batch]
 
-    stats = run_video_pipeline(source, process, writer, batch_size=4, progress=False)
+    stats = run_pipeline(source, process, writer, batch_size=4, progress=False)
     assert writer.frames == [(i, i / 10) for i in range(23)]
     assert sizes == [4, 4, 4, 4, 4, 3]
     assert writer.state == "closed" and stats.output == "out.mp4"
@@ -69,7 +69,7 @@ def test_none_outputs_are_skipped_and_writers_without_timestamps_work():
             self.frames.append((int(image[0, 0, 0]), None))
 
     writer = PlainWriter()
-    run_video_pipeline(
+    run_pipeline(
         CountingSource(6),
         lambda batch: [f.image if f.index % 2 else None for f in batch],
         writer,
@@ -88,9 +88,7 @@ def test_memory_is_bounded_by_the_queues():
         ahead.append(source.decoded - batch[-1].index - 1)  # frames decoded beyond this batch
         return [f.image for f in batch]
 
-    stats = run_video_pipeline(
-        source, process, ListWriter(), batch_size=4, queue_size=2, progress=False
-    )
+    stats = run_pipeline(source, process, ListWriter(), batch_size=4, queue_size=2, progress=False)
     assert stats.frame_bound == (2 * 2 + 3) * 4
     assert 0 < stats.max_frames_in_flight <= stats.frame_bound
     # decoder at most: the decoded queue (2 batches) + the batch it is filling
@@ -107,7 +105,7 @@ def test_process_errors_abort_the_writer_and_propagate():
         return [f.image for f in batch]
 
     with pytest.raises(RuntimeError, match="model crashed"):
-        run_video_pipeline(CountingSource(20), process, writer, batch_size=4, progress=False)
+        run_pipeline(CountingSource(20), process, writer, batch_size=4, progress=False)
     assert writer.state == "aborted"
     assert [i for i, _ in writer.frames] == list(range(8))  # what was processed is written
 
@@ -115,7 +113,7 @@ def test_process_errors_abort_the_writer_and_propagate():
 def test_decode_errors_propagate_as_srpipe_errors():
     writer = ListWriter()
     with pytest.raises(SrpipeError, match="corrupt"):
-        run_video_pipeline(
+        run_pipeline(
             CountingSource(20, fail_at=5),
             lambda b: [f.image for f in b],
             writer,
@@ -127,7 +125,7 @@ def test_decode_errors_propagate_as_srpipe_errors():
 
 def test_wrong_number_of_outputs_is_an_error():
     with pytest.raises(ValueError, match="returned 1 images for 4 frames"):
-        run_video_pipeline(
+        run_pipeline(
             CountingSource(8), lambda b: [b[0].image], ListWriter(), batch_size=4, progress=False
         )
 
@@ -144,8 +142,8 @@ def test_ctrl_c_leaves_a_playable_partial_and_says_how_far(tmp_path, cv2_video, 
             raise KeyboardInterrupt
         return [np.repeat(np.repeat(f.image, 2, 0), 2, 1) for f in batch]
 
-    with pytest.raises(VideoInterrupted) as excinfo:
-        run_video_pipeline(source, process, writer, batch_size=4, progress=False)
+    with pytest.raises(RunInterrupted) as excinfo:
+        run_pipeline(source, process, writer, batch_size=4, progress=False)
     stats = excinfo.value.stats
     assert isinstance(excinfo.value, KeyboardInterrupt)
     assert stats.interrupted and stats.partial and stats.frames_written == 8
@@ -157,14 +155,12 @@ def test_ctrl_c_leaves_a_playable_partial_and_says_how_far(tmp_path, cv2_video, 
         assert np.abs(frame.image.astype(int) - expected).mean() < 8
     err = capsys.readouterr().err
     assert "interrupted after 8 of 20 frames" in err and "up.partial.mp4" in err
-    assert not [t for t in threading.enumerate() if t.name.startswith("srpipe-video")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("srpipe-run")]
 
 
-def test_frame_sequence_run_pipeline_returns_a_dict(tmp_path, cv2_video):
+def test_a_frame_sequence_through_the_pipeline_into_its_writer(tmp_path, cv2_video):
     source = FrameSequence(cv2_video("clip.mp4", count=6))
     writer = FrameWriter(tmp_path / "same.mp4", source.fps, source.size, source)
-    stats = source.run_pipeline(
-        lambda b: [f.image for f in b], writer, batch_size=4, desc="test", progress=False
-    )
-    assert stats["frames_written"] == 6 and set(stats["seconds"]) == {"decode", "encode"}
+    stats = run_pipeline(source, lambda b: [f.image for f in b], writer, 4, progress=False)
+    assert stats.frames_written == 6 and set(stats.seconds) == {"decode", "encode"}
     assert FrameSequence(tmp_path / "same.mp4").frame_count == 6

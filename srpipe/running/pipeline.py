@@ -1,27 +1,37 @@
-"""A bounded, overlapped video pipeline: decode -> process (SR + task) -> encode.
+"""The one overlapped pipeline of ``srpipe run``: decode -> process (SR + task) -> write.
 
-Contract, for callers such as ``srpipe.running.frame_stream``::
+Every input a run reads goes through it, whatever the task: a video or any frame source
+(:mod:`~srpipe.running.frame_stream`) and a folder of images
+(:mod:`~srpipe.running.image_batches`)::
 
-    from srpipe_video.pipeline import run_video_pipeline
+    from srpipe.running.pipeline import run_pipeline
 
-    stats = run_video_pipeline(
-        source,          # iterable of Frame(index, timestamp, image): a FrameSequence
-        process_batch,   # list[Frame] -> list[np.ndarray | None], called in THIS thread
-        writer,          # .write(rgb[, timestamp]), .close(), .abort()  (e.g. FrameWriter)
+    stats = run_pipeline(
+        source,          # iterable of frames (or of batches, with batched=True)
+        process_batch,   # list[frame] -> list[np.ndarray | None], called in THIS thread
+        writer,          # .write(rgb[, timestamp]) or .write_frame(frame, rgb); .close(), .abort()
         batch_size=4,
         progress_desc="detect",
     )
 
 * ``process_batch`` gets up to ``batch_size`` consecutive frames and returns one output
   RGB ``uint8`` image per frame, in order (SR + task + draw); ``None`` skips that frame.
-  It runs in the calling thread, so torch, CUDA and Ctrl-C behave as in a plain loop.
-* A decoder thread reads frames ahead and an encoder thread writes outputs behind, through
+  It runs in the calling thread, so torch, CUDA and Ctrl-C behave as in a plain loop, and
+  torch keeps every core for SR and the detector: the two threads beside it only decode
+  and write, which would otherwise leave the cores idle between batches.
+* A decoder thread reads frames ahead and a writer thread writes outputs behind, through
   queues of ``queue_size`` batches each, so at most ``(2 * queue_size + 3) * batch_size``
-  frames are alive at once however long the video is (``stats.max_frames_in_flight``).
+  frames are alive at once however long the input is (``stats.max_frames_in_flight``).
+* ``batched=True``: ``source`` yields whole batches (lists), which are processed as they
+  come (a folder shared out under torchrun keeps the batches one process would make).
+* A writer with ``write_frame(frame, image)`` is given the frame too (an image folder writes
+  each frame to its own file); otherwise ``write(image)``, with the frame's timestamp when
+  ``write`` accepts one.
 * The pipeline **closes** the writer when every frame is written. On any error it
-  **aborts** the writer (a playable ``NAME.partial.EXT`` stays) and re-raises. On Ctrl-C it
-  writes the batches already processed, aborts the writer, prints how far it got, and
-  raises :class:`VideoInterrupted` (a ``KeyboardInterrupt`` carrying the stats).
+  **aborts** the writer (a video writer keeps a playable ``NAME.partial.EXT``) and
+  re-raises. On Ctrl-C it writes the batches already processed, aborts the writer, prints
+  how far it got, and raises :class:`RunInterrupted` (a ``KeyboardInterrupt`` carrying the
+  stats).
 * A tqdm bar (frames written, frames/s, ETA) goes to stderr unless ``progress=False``.
 * Returns :class:`PipelineStats`; ``stats.to_dict()["seconds"]`` holds the time of the
   pipeline's own stages (``decode``, ``encode``); ``process_seconds`` is the total time
@@ -69,12 +79,12 @@ class PipelineStats:
     last_timestamp: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (what ``FrameSequence.run_pipeline`` returns to the runner)."""
+        """Plain dict (JSON-able)."""
         return asdict(self)
 
 
-class VideoInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a video pipeline; ``stats`` says how far it got and where the partial is."""
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a pipeline; ``stats`` says how far it got and where the partial is."""
 
     def __init__(self, stats: PipelineStats) -> None:
         super().__init__(interruption_message(stats))
@@ -141,15 +151,16 @@ class _Failure:
         self.error = error
 
 
-def run_video_pipeline(
+def run_pipeline(
     source: Iterable[Any],
     process_batch: Callable[[list[Any]], list[np.ndarray | None]],
     writer: Any,
     batch_size: int = 4,
-    progress_desc: str = "video",
+    progress_desc: str = "run",
     *,
     queue_size: int = 2,
     progress: bool = True,
+    batched: bool = False,
 ) -> PipelineStats:
     """Decode, process and encode ``source`` with the three stages overlapped (module doc)."""
 
@@ -175,6 +186,8 @@ def run_video_pipeline(
     def decode() -> None:
         batch: list[Any] = []
         iterator = iter(source)
+        if batched:
+            return decode_batches(iterator)
         try:
             while not stop.is_set():
                 started = time.perf_counter()
@@ -199,6 +212,26 @@ def run_video_pipeline(
             if close is not None:
                 close()  # releases the decoder's file even when stopped early
 
+    def decode_batches(iterator: Any) -> None:
+        try:
+            while not stop.is_set():
+                started = time.perf_counter()
+                batch = next(iterator, _END)
+                stats.seconds["decode"] += time.perf_counter() - started
+                if batch is _END:
+                    break
+                tracker.add(len(batch))
+                stats.frames_read += len(batch)
+                if not _put(decoded, list(batch), stop):
+                    return
+            _put(decoded, _END, stop)
+        except BaseException as exc:  # reaches the main thread, which re-raises it
+            _put(decoded, _Failure(exc), stop)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
     def encode() -> None:
         # Drains `processed` to the end marker even when stopping: on Ctrl-C the batches
         # already processed are still written, so the partial output is as long as possible.
@@ -212,7 +245,7 @@ def run_video_pipeline(
                     started = time.perf_counter()
                     for frame, image in zip(frames, outputs):
                         if image is not None:
-                            write(image, getattr(frame, "timestamp", None))
+                            write(frame, image)
                             stats.frames_written += 1
                             stats.last_timestamp = getattr(frame, "timestamp", None)
                     stats.seconds["encode"] += time.perf_counter() - started
@@ -222,8 +255,8 @@ def run_video_pipeline(
             tracker.remove(len(frames))
             bar.update(len(frames))
 
-    decoder = threading.Thread(target=decode, name="srpipe-video-decode", daemon=True)
-    encoder = threading.Thread(target=encode, name="srpipe-video-encode", daemon=True)
+    decoder = threading.Thread(target=decode, name="srpipe-run-decode", daemon=True)
+    encoder = threading.Thread(target=encode, name="srpipe-run-write", daemon=True)
     started = time.perf_counter()
     decoder.start()
     encoder.start()
@@ -275,7 +308,7 @@ def run_video_pipeline(
     if isinstance(failure, KeyboardInterrupt):
         stats.interrupted = True
         sys.stderr.write(interruption_message(stats) + "\n")
-        raise VideoInterrupted(stats) from None
+        raise RunInterrupted(stats) from None
     raise failure
 
 
@@ -290,12 +323,15 @@ def _finish_encoder(encoder: threading.Thread, processed: queue.Queue) -> None:
     encoder.join()
 
 
-def _writer_call(writer: Any) -> Callable[[np.ndarray, float | None], None]:
-    """``writer.write`` with the frame timestamp when the writer accepts one."""
+def _writer_call(writer: Any) -> Callable[[Any, np.ndarray], None]:
+    """``writer.write_frame(frame, image)`` when the writer has it, else ``writer.write``
+    with the frame's timestamp when it accepts one."""
+    if callable(getattr(writer, "write_frame", None)):
+        return writer.write_frame
     try:
         takes_time = "timestamp" in inspect.signature(writer.write).parameters
     except (TypeError, ValueError):
         takes_time = False
     if takes_time:
-        return lambda image, timestamp: writer.write(image, timestamp=timestamp)
-    return lambda image, timestamp: writer.write(image)
+        return lambda frame, image: writer.write(image, timestamp=getattr(frame, "timestamp", None))
+    return lambda frame, image: writer.write(image)
