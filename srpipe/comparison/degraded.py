@@ -34,7 +34,8 @@ class PreparedChunk:
     end: int
     #: HR cropped to a multiple of the scale (views), ``meta["scale"]`` set
     items: list[Item]
-    lrs: list[np.ndarray]
+    #: the LR images; ``None`` each for a variant that needs none (HR: no degrade)
+    lrs: list[np.ndarray | None]
 
 
 @dataclass
@@ -58,11 +59,15 @@ class DegradedSet:
         """The item indices of this rank's chunks, in order."""
         return [i for start, end in self.chunks for i in range(start, end)]
 
-    def prepare(self, start: int, end: int) -> PreparedChunk:
-        """Items ``start..end`` decoded, cropped to the scale and degraded."""
-        items, lrs = [], []
+    def prepare(self, start: int, end: int, with_lr: bool = True) -> PreparedChunk:
+        """Items ``start..end`` decoded, cropped to the scale and (``with_lr``) degraded."""
+        items: list[Item] = []
+        lrs: list[np.ndarray | None] = []
         for original in self.originals[start:end]:
-            item, lr = prepare_item(original, self.scale)
+            if with_lr:
+                item, lr = prepare_item(original, self.scale)
+            else:
+                item, lr = at_scale(decode_item(original), self.scale), None
             items.append(item)
             lrs.append(lr)
         return PreparedChunk(start, end, items, lrs)
@@ -72,7 +77,7 @@ class DegradedSet:
         return prepare_item(self.originals[index], self.scale)
 
     def prepared(
-        self, chunks: Sequence[tuple[int, int]], journal: Journal
+        self, chunks: Sequence[tuple[int, int]], journal: Journal, with_lr: bool = True
     ) -> Iterator[PreparedChunk]:
         """``chunks`` prepared in order, up to :attr:`prefetch` of them ahead on a thread.
 
@@ -82,14 +87,14 @@ class DegradedSet:
         if self.prefetch <= 0:
             for start, end in chunks:
                 journal.working_on = [item.id for item in self.originals[start:end]]
-                yield self.prepare(start, end)
+                yield self.prepare(start, end, with_lr)
             return
         pending: list[Future[PreparedChunk]] = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="srpipe-prefetch") as pool:
             queue = iter(chunks)
             try:
                 for chunk in queue:
-                    pending.append(pool.submit(self.prepare, *chunk))
+                    pending.append(pool.submit(self.prepare, *chunk, with_lr))
                     if len(pending) > self.prefetch:
                         yield self._handed_over(pending.pop(0), journal)
                 while pending:
@@ -106,12 +111,17 @@ class DegradedSet:
 
 def prepare_item(item: Item, scale: int) -> tuple[Item, np.ndarray]:
     """``item`` decoded and cropped to a multiple of ``scale``, and its LR image."""
+    decoded = decode_item(item)
+    return at_scale(decoded, scale), degrade_item(decoded, scale)
+
+
+def decode_item(item: Item) -> Item:
+    """``item`` holding its HR image (decoded now if described); an error names the item."""
     try:
         hr = item.hr_image()
     except SrpipeError as exc:
         raise SrpipeError(f"item {item.id!r}: {exc}") from None
-    decoded = dataclasses.replace(item, image=hr)
-    return at_scale(decoded, scale), degrade_item(decoded, scale)
+    return dataclasses.replace(item, image=hr)
 
 
 def at_scale(item: Item, scale: int) -> Item:

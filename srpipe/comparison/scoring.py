@@ -107,7 +107,7 @@ class VariantScorer:
                 keys[(start, end)] = store.key(scale, variant, device_type, start, items)
         saved = _reusable_chunks(store, keys, together) if store is not None else {}
         todo = [chunk for chunk in inputs.chunks if chunk not in saved]
-        prepared = inputs.prepared(todo, self.journal)
+        prepared = inputs.prepared(todo, self.journal, variant.meta.get("needs_lr", True))
         bar = self.bar(sum(end - start for start, end in inputs.chunks), f"x{scale} {variant.name}")
         try:
             for chunk in inputs.chunks:

@@ -64,7 +64,8 @@ def variants_at(
     journal: Journal,
 ) -> list[Variant]:
     """Every variant to run at ``scale``, in report order, each under a name of its own."""
-    variants = [Variant("hr", prepare=lambda hr, lr: hr, kind="oracle")]
+    # HR needs no LR image: its chunks are decoded but never degraded
+    variants = [Variant("hr", prepare=lambda hr, lr: hr, kind="oracle", meta={"needs_lr": False})]
     for name in baselines:
         if name == "lr":
             variants.append(
