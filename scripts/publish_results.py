@@ -26,7 +26,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "experiments" / "demo"
-TASKS = ("sr", "detect", "detect-real", "faces", "video")
+TASKS = ("sr", "detect", "detect-real", "faces", "video", "action")
 #: what each task's row is called in the tables
 LABELS = {
     "sr": "sr",
@@ -34,6 +34,7 @@ LABELS = {
     "detect-real": "detect, real footage (agreement with HR detections)",
     "faces": "faces",
     "video": "video",
+    "action": "action (camera-motion proxy: labels by construction, not Kinetics)",
 }
 
 
