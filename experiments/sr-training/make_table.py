@@ -13,6 +13,9 @@
   before its distilled continuation, kept as it was) and in ``test/report.json``, beside
   ``edsr`` (the issue's target: at least ``edsr``'s gain).
 * ``rcan_run``: the distilled ``rcan`` continuation runs in ``cpu-rcan/`` (their own curves).
+* ``rcan_decision``: the bundling decision, on validation only: each continued checkpoint's
+  validation Y-PSNR as ``bundle`` scored it (``srpipe/weights/index.json``) beside the
+  weights it replaced (``cpu-rcan/index_before.json``, the index entry before bundling).
 * ``continuation``: the CPU continuation runs in ``cpu-continue/`` (fp32, lower learning
   rate, from the bundle) against the runs they continued (``cpu-distill/``), on the runs' own
   validation measure (``best_val_psnr``).
@@ -151,7 +154,7 @@ def run_table(folder: Path) -> str:
         "| best at step |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for path in sorted(folder.glob("*_x*.json")):
+    for path in sorted(folder.glob("rcan_x*.json")):
         run = json.loads(path.read_text())
         first, last = run["curve"][0], run["curve"][-1]
         best = max(run["curve"], key=lambda r: r["val_psnr"])
@@ -160,6 +163,23 @@ def run_table(folder: Path) -> str:
             f"| {last['seconds'] / 60:.1f} | {last['step'] / (last['seconds'] / 60):.0f} "
             f"| {first['val_psnr']:.3f} (step {first['step']}) | {best['val_psnr']:.3f} "
             f"| {best['step']} |"
+        )
+    return "\n".join(lines)
+
+
+def decision_table(before: dict, index: dict) -> str:
+    """Validation Y-PSNR (``bundle``'s scoring) of the replaced and the bundled checkpoints."""
+    lines = [
+        "| checkpoint | before: iteration | before: val | now: iteration | now: val | change |",
+        "|---|---|---|---|---|---|",
+    ]
+    for file, old in sorted(before.items()):
+        if not isinstance(old, dict) or file not in index:
+            continue
+        new = index[file]
+        lines.append(
+            f"| {file} | {old['iteration']} | {old['val_psnr']:.2f} | {new['iteration']} "
+            f"| {new['val_psnr']:.2f} | {new['val_psnr'] - old['val_psnr']:+.2f} |"
         )
     return "\n".join(lines)
 
@@ -183,10 +203,12 @@ def blocks() -> dict[str, str]:
                 json.loads(report.read_text()),
                 model="rcan",
                 rival="edsr",
-                before_label="from scratch",
+                before_label="before",
             )
     if (HERE / "cpu-rcan").is_dir():
         out["rcan_run"] = run_table(HERE / "cpu-rcan")
+        before = json.loads((HERE / "cpu-rcan" / "index_before.json").read_text())
+        out["rcan_decision"] = decision_table(before, json.loads(INDEX.read_text()))
     return out
 
 
