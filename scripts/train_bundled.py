@@ -101,8 +101,11 @@ ARCHS = {
 # ---------------------------------------------------------------------------- prepare (CPU)
 
 
-def prepare(out: Path, liif: Path) -> None:
-    """Corpus arrays and the LIIF encoder, for the GPU run (see the module docstring)."""
+def prepare(out: Path, liif: Path | None) -> None:
+    """Corpus arrays and the LIIF encoder, for the GPU run (see the module docstring).
+
+    Without ``liif`` only the corpus is made: enough for ``rcan`` jobs and for ``--init-all``
+    continuations, which never read the encoder."""
     import torch
     from safetensors.torch import save_file
 
@@ -135,6 +138,9 @@ def prepare(out: Path, liif: Path) -> None:
         index[split].append(name)
     np.savez_compressed(out / "corpus.npz", **arrays)
     (out / "corpus.json").write_text(json.dumps(index, indent=2) + "\n")
+    print(f"corpus: {len(index['train'])} train, {len(index['val'])} val images -> {out}")
+    if liif is None:
+        return
 
     digest = hashlib.sha256(liif.read_bytes()).hexdigest()
     if digest != LIIF_SHA256:
@@ -147,7 +153,6 @@ def prepare(out: Path, liif: Path) -> None:
         if k.startswith(("encoder.head.", "encoder.body."))
     }
     save_file(encoder, str(out / "liif_encoder.safetensors"), metadata={"sha256": digest})
-    print(f"corpus: {len(index['train'])} train, {len(index['val'])} val images -> {out}")
     print(f"LIIF encoder: {len(encoder)} tensors (sha256 {digest[:12]})")
 
 
@@ -729,7 +734,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare")
     p.add_argument("--out", type=Path, default=REPO / ".gpu")
-    p.add_argument("--liif", type=Path, required=True, help="edsr-baseline-liif.pth")
+    p.add_argument(
+        "--liif", type=Path, default=None, help="edsr-baseline-liif.pth (edsr jobs need it)"
+    )
     t = sub.add_parser("train")
     t.add_argument("--data", type=Path, default=REPO / ".gpu")
     t.add_argument("--out", type=Path, required=True)

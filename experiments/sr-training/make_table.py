@@ -9,6 +9,13 @@
   and its jackknife/bootstrap interval as the report states it.
 * ``change``: bundled ``edsr`` in ``test-first-bundle/report.json`` (the first bundle's
   test run) and in ``test/report.json``, beside SRMD-NF.
+* ``rcan_change``: bundled ``rcan`` in ``test-rcan-4x8-scratch/report.json`` (the test run
+  before its distilled continuation, kept as it was) and in ``test/report.json``, beside
+  ``edsr`` (the issue's target: at least ``edsr``'s gain).
+* ``rcan_run``: the distilled ``rcan`` continuation runs in ``cpu-rcan/`` (their own curves).
+* ``rcan_decision``: the bundling decision, on validation only: each continued checkpoint's
+  validation Y-PSNR as ``bundle`` scored it (``srpipe/weights/index.json``) beside the
+  weights it replaced (``cpu-rcan/index_before.json``, the index entry before bundling).
 * ``continuation``: the CPU continuation runs in ``cpu-continue/`` (fp32, lower learning
   rate, from the bundle) against the runs they continued (``cpu-distill/``), on the runs' own
   validation measure (``best_val_psnr``).
@@ -100,11 +107,18 @@ def _psnr(report: dict) -> dict[tuple[str, int], float]:
     }
 
 
-def change_table(before: dict, after: dict, model: str = "edsr", rival: str = "srmd") -> str:
-    """``model``'s test Y-PSNR in the first bundle's report and now, beside ``rival``'s."""
+def change_table(
+    before: dict,
+    after: dict,
+    model: str = "edsr",
+    rival: str = "srmd",
+    before_label: str = "first bundle",
+) -> str:
+    """``model``'s test Y-PSNR in an earlier report and now, beside ``rival``'s (now)."""
     old, new = _psnr(before), _psnr(after)
     lines = [
-        f"| scale | {model}, first bundle | {model}, now | change | {rival} | now minus {rival} |",
+        f"| scale | {model}, {before_label} | {model}, now | change | {rival} "
+        f"| now minus {rival} |",
         "|---|---|---|---|---|---|",
     ]
     for scale in after["scales"]:
@@ -133,6 +147,43 @@ def continuation_table(folder: Path, before: Path) -> str:
     return "\n".join(lines)
 
 
+def run_table(folder: Path) -> str:
+    """Each run's steps, budget and its own validation curve: first point and best point."""
+    lines = [
+        "| job | init | teacher share | steps | minutes | steps/min | first val | best val "
+        "| best at step |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for path in sorted(folder.glob("rcan_x*.json")):
+        run = json.loads(path.read_text())
+        first, last = run["curve"][0], run["curve"][-1]
+        best = max(run["curve"], key=lambda r: r["val_psnr"])
+        lines.append(
+            f"| {run['job']} | {run['init']} | {run['teacher_share']:.0%} | {last['step']} "
+            f"| {last['seconds'] / 60:.1f} | {last['step'] / (last['seconds'] / 60):.0f} "
+            f"| {first['val_psnr']:.3f} (step {first['step']}) | {best['val_psnr']:.3f} "
+            f"| {best['step']} |"
+        )
+    return "\n".join(lines)
+
+
+def decision_table(before: dict, index: dict) -> str:
+    """Validation Y-PSNR (``bundle``'s scoring) of the replaced and the bundled checkpoints."""
+    lines = [
+        "| checkpoint | before: iteration | before: val | now: iteration | now: val | change |",
+        "|---|---|---|---|---|---|",
+    ]
+    for file, old in sorted(before.items()):
+        if not isinstance(old, dict) or file not in index:
+            continue
+        new = index[file]
+        lines.append(
+            f"| {file} | {old['iteration']} | {old['val_psnr']:.2f} | {new['iteration']} "
+            f"| {new['val_psnr']:.2f} | {new['val_psnr'] - old['val_psnr']:+.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def blocks() -> dict[str, str]:
     out = {"validation": validation_table(json.loads(INDEX.read_text()))}
     if (HERE / "cpu-continue").is_dir():
@@ -145,6 +196,19 @@ def blocks() -> dict[str, str]:
             out["change"] = change_table(
                 json.loads(first.read_text()), json.loads(report.read_text())
             )
+        scratch = HERE / "test-rcan-4x8-scratch" / "report.json"
+        if scratch.is_file():
+            out["rcan_change"] = change_table(
+                json.loads(scratch.read_text()),
+                json.loads(report.read_text()),
+                model="rcan",
+                rival="edsr",
+                before_label="before",
+            )
+    if (HERE / "cpu-rcan").is_dir():
+        out["rcan_run"] = run_table(HERE / "cpu-rcan")
+        before = json.loads((HERE / "cpu-rcan" / "index_before.json").read_text())
+        out["rcan_decision"] = decision_table(before, json.loads(INDEX.read_text()))
     return out
 
 
