@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from srpipe.errors import SrpipeError
+from srpipe.plugins import get_plugin_manager
 from srpipe.train.losses import ALIASES
 
 #: Defaults = EDSR paper recipe (L1, Adam 0.9/0.999/1e-8, lr 1e-4 halved every 200k,
@@ -399,6 +400,13 @@ def validate(config: dict[str, Any]) -> None:
     if "task" in config and not config["task"].get("name"):
         raise SrpipeError("a task-driven run needs a task: --task NAME (e.g. --task detect)")
     _check_fields(config)
+    arch = (config.get("model") or {}).get("arch")
+    if arch is not None and arch not in get_plugin_manager().models():
+        known = ", ".join(sorted(get_plugin_manager().models()))
+        raise SrpipeError(
+            f"config model.arch={arch!r}: not a registered SR model; one of: {known} "
+            "(`srpipe models` lists them)"
+        )
 
 
 def run_dir(config: dict[str, Any]) -> Path:

@@ -83,6 +83,11 @@ def read_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]
     import torch
 
     allowed = _legacy_numpy_globals()
+    if Path(path).is_dir():
+        raise SrpipeError(
+            f"--resume: {path} is a folder, not a training state; remove or rename it, or "
+            "start without --resume"
+        )
     try:
         with warnings.catch_warnings(), torch.serialization.safe_globals(allowed):
             warnings.simplefilter("ignore")

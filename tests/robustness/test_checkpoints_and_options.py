@@ -138,6 +138,7 @@ def test_a_tampered_header_is_refused(
         ("train.iterations=10.5", "config train.iterations=10.5: expected a whole number"),
         ("model.hyper=3", "config model.hyper=3: expected a mapping"),
         ("model.hyper.n_feats=-3", "model.hyper {'n_feats': -3} cannot build edsr"),
+        ("model.arch=nosuch", "config model.arch='nosuch': not a registered SR model"),
     ],
 )
 def test_train_refuses_a_value_of_the_wrong_type(tmp_path, srpipe_cli, override, fragment):
@@ -152,3 +153,10 @@ def test_train_refuses_a_config_file_that_is_not_text(tmp_path, srpipe_cli):
     config.write_bytes(b"\xff\xfe\x00 scale: [")
     outcome = srpipe_cli("train", "--config", config)
     assert_one_line_error(outcome, "c.yaml is not UTF-8 text")
+
+
+def test_resume_from_a_folder_named_state_pt_says_so(tmp_path, srpipe_cli):
+    run = tmp_path / "run"
+    (run / "state.pt").mkdir(parents=True)
+    outcome = srpipe_cli("train", "--resume", f"out_dir={run}", "data.train=samples:train")
+    assert_one_line_error(outcome, "state.pt is a folder, not a training state")
