@@ -19,7 +19,7 @@ from tqdm import tqdm
 from srpipe.distributed import assign, workers
 from srpipe.errors import SrpipeError, UsageError
 from srpipe.image.io import IMAGE_EXTENSIONS, is_image_path, load_image, write_image
-from srpipe.image.limits import check_output_pixels, parse_bytes
+from srpipe.image.limits import parse_bytes
 from srpipe.upscaling.upscaler import Upscaler
 
 
@@ -234,7 +234,7 @@ def _run(
         for source, target in jobs[start : start + upscaler.batch_size]:
             try:
                 picture = load_image(source)
-                check_output_pixels(str(source), *picture.size, upscaler.scale)
+                upscaler.check_output_size(*picture.size, name=str(source))
                 batch.append((source, target, picture))
             except (SrpipeError, OSError, ValueError, MemoryError) as exc:
                 # unreadable, vanished or undecodable: listed at the end, the batch goes on

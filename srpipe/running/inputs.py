@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 
 from srpipe.atomic import printable
+from srpipe.distributed import one_line
 from srpipe.errors import SrpipeError
 from srpipe.frames import FrameSource
 from srpipe.image.io import is_image_path, read_image
@@ -81,8 +82,7 @@ def image_frames(
                 image, error = None, printable(str(exc))
             except (OSError, ValueError, MemoryError) as exc:
                 # unreadable, vanished, undecodable: listed at the end, the folder goes on
-                reason = " ".join(str(exc.strerror if isinstance(exc, OSError) else exc).split())
-                image, error = None, f"{printable(file.name)}: {type(exc).__name__}: {reason}"
+                image, error = None, printable(f"{file.name}: {one_line(exc)}")
         yield InputFrame(first_index + offset, printable(file.name), image, error=error)
 
 
