@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from srpipe.comparison.statistics import jackknife_interval
+from srpipe.report import read_item_scores
 
 HERE = Path(__file__).resolve().parent
 ROWS = [  # (label, report folder, variant)
@@ -35,7 +36,9 @@ ROWS = [  # (label, report folder, variant)
 
 
 def load(folder: str) -> dict:
-    return json.loads((HERE / folder / "report.json").read_text())
+    """A report.json with its per-item rows (from its items file) as ``item_scores``."""
+    path = HERE / folder / "report.json"
+    return {**json.loads(path.read_text()), "item_scores": read_item_scores(path)}
 
 
 def metric(report: dict, variant: str, name: str) -> dict:
@@ -43,7 +46,7 @@ def metric(report: dict, variant: str, name: str) -> dict:
 
 
 def per_image(report: dict, variant: str) -> tuple[list[str], np.ndarray, list[str]]:
-    rows = report["item_scores"]["x4"][variant]
+    rows = report["item_scores"]["x4"][variant]  # read by load() from the items file
     ids = [r["id"] for r in rows]
     return ids, np.array([r["scores"]["AP50"] for r in rows], float), [r["group"] for r in rows]
 

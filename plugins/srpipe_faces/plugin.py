@@ -5,7 +5,7 @@ torch, facenet-pytorch, dlib and OpenCV inside the functions that compute.
 
 Besides the task, its dataset readers and ``srpipe data synth faces``, the plugin adds
 figures to a faces report (``srpipe_report_figures``): the verification ROC curves of every
-variant, drawn from the per-pair distances report.json holds (the Task contract returns
+variant, drawn from the per-pair distances in the report's items file (the Task contract returns
 numbers, not pictures), and records the face libraries' versions (``srpipe_environment``).
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 from srpipe.data.sources import TEST, Source
 from srpipe.environment import distribution_version
 from srpipe.hookspecs import hookimpl
+from srpipe.report import read_item_scores
 from srpipe_faces import verification
 from srpipe_faces.datasets import IdentityFolderReader, LfwPairsReader
 from srpipe_faces.synth import synth_faces_command
@@ -71,7 +72,7 @@ def write_roc_pngs(report_json: Path) -> list[Path]:
     if report.get("task", {}).get("name") != "faces":
         return []
     written = []
-    for scale, variants in (report.get("item_scores") or {}).items():
+    for scale, variants in read_item_scores(report_json).items():
         curves = {}
         for variant, rows in variants.items():
             pairs = [r["scores"] for r in rows if "same" in (r.get("scores") or {})]

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from srpipe.comparison.degraded import DegradedSet
+from srpipe.comparison.items import ItemColumns
 from srpipe.comparison.journal import Journal
 from srpipe.comparison.results import Crop, VariantInfo
 from srpipe.comparison.scoring import predict
@@ -31,30 +31,28 @@ WINDOW = 160
 
 
 def choose_items(
-    baseline_rows: Sequence[dict[str, Any]],
-    contender_rows: Sequence[dict[str, Any]],
-    metric: str,
-    n: int,
+    baseline: ItemColumns, contender: ItemColumns, metric: str, n: int
 ) -> tuple[list[int], str]:
     """Indices of the ``n`` items with the largest |contender - baseline| score, and why.
 
     Uses the task's item score for ``metric`` when the task gives one, else the PSNR
     against HR that the harness computes for every variant.
     """
-    for key, label in (
-        (metric, f"largest |{metric}| difference"),
-        ("psnr_vs_hr", "largest PSNR difference"),
+    by_metric = (baseline.scores.get(metric), contender.scores.get(metric))
+    for (a, b), label in (
+        (by_metric, f"largest |{metric}| difference"),
+        ((baseline.psnr, contender.psnr), "largest PSNR difference"),
     ):
-        diffs = []
-        for index, (base, cont) in enumerate(zip(baseline_rows, contender_rows)):
-            a = base["scores"].get(key) if key != "psnr_vs_hr" else base.get(key)
-            b = cont["scores"].get(key) if key != "psnr_vs_hr" else cont.get(key)
-            if a is not None and b is not None and math.isfinite(a) and math.isfinite(b):
-                diffs.append((abs(b - a), index))
-        if diffs:
-            diffs.sort(key=lambda d: (-d[0], d[1]))
-            return [index for _, index in diffs[:n]], label
-    return list(range(min(n, len(baseline_rows)))), "first items"
+        if a is None or b is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            diffs = np.abs(b - a)
+        defined = np.flatnonzero(np.isfinite(a) & np.isfinite(b))
+        if defined.size:
+            # the largest differences first, ties in item order
+            order = np.lexsort((defined, -diffs[defined]))
+            return [int(i) for i in defined[order[:n]]], label
+    return list(range(min(n, len(baseline)))), "first items"
 
 
 def window(a: np.ndarray, b: np.ndarray, size: int = WINDOW) -> tuple[int, int, int, int]:
@@ -110,8 +108,9 @@ def draw_crops(
 ) -> list[Crop]:
     """Crops of the ``n`` items where the first SR variant and the baseline differ most.
 
-    The images are made again (SR from the cache) and predicted again for the few items
-    chosen: the run itself keeps no images. Nothing is drawn without an HR-sized contender.
+    The items are chosen from the score arrays; only the few chosen are decoded again, their
+    images made again (SR from the cache) and predicted again: the run keeps no images.
+    Nothing is drawn without an HR-sized contender.
     """
     live = {m.name: m for m in measured}
     contender = next((m.name for m in measured if m.variant.kind == "sr"), None)
@@ -122,7 +121,7 @@ def draw_crops(
         or live[contender].variant.to_hr != 1.0
     ):
         return []
-    chosen, reason = choose_items(live[baseline].rows, live[contender].rows, metric, n)
+    chosen, reason = choose_items(live[baseline].columns, live[contender].columns, metric, n)
     crops = []
     for index in chosen:
         item, lr = inputs.item(index)  # decoded again: the run kept no images
@@ -135,11 +134,12 @@ def draw_crops(
             info = VariantInfo(name, inputs.scale, variant.kind)
             image = chunk_images(variant, inputs.scale, [item], [lr], info, cache, journal)[0]
             drawn = task.draw(image, predict(task, variant, [image])[0])
-            row = live[name].rows[index]
-            value = row["scores"].get(metric)
-            caption = f"{metric} {value:.4g}" if value is not None else ""
-            if row["psnr_vs_hr"] is not None and metric.lower() != "psnr":
-                caption += f"  PSNR {row['psnr_vs_hr']:.2f} dB"
+            columns = live[name].columns
+            value = columns.scores[metric][index] if metric in columns.scores else math.nan
+            quality = columns.psnr[index]
+            caption = f"{metric} {value:.4g}" if not math.isnan(value) else ""
+            if not math.isnan(quality) and metric.lower() != "psnr":
+                caption += f"  PSNR {quality:.2f} dB"
             panels.append((name if name != "hr" else "HR", drawn, caption.strip(), image))
         crop = make_crop(inputs.scale, item.id, panels, reason)
         if crop is not None:

@@ -20,11 +20,14 @@ the share of the HR-vs-baseline gap each method recovers, and one verdict line p
 
 Memory stays bounded on big datasets: items arrive described (``Item.load``) and are decoded
 a chunk at a time when scored, the next chunk decoded and degraded ahead on a thread
-(:mod:`srpipe.comparison.degraded`); images are dropped once predicted and scored, and only
-rows and predictions are kept. A task that declares ``evaluate_is_item_mean = True`` (its
-metrics are plain means of its item scores) does not even keep predictions, and its
-bootstrap is vectorised. Each finished chunk is saved (:mod:`srpipe.comparison.resume`), so
-a killed eval run again reuses what was done.
+(:mod:`srpipe.comparison.degraded`); images are dropped once predicted and scored; each item's
+row is encoded as one JSON line, spooled to disk once its variant is measured and written
+beside the report (:mod:`srpipe.comparison.items`), while the statistics read number arrays.
+Predictions are kept in memory (compact: boxes, embeddings) only for a dataset metric's
+``evaluate`` (mAP on every resample); a task that declares ``evaluate_is_item_mean = True``
+(its metrics are plain means of its item scores) keeps none, and its bootstrap is vectorised.
+Each finished chunk is saved (:mod:`srpipe.comparison.resume`), so a killed eval run again
+reuses what was done.
 
 This module is the spine, :meth:`Comparison.run`: a short loop of named steps, each in the
 module of its seam, passing small dataclasses. Result types live in
@@ -42,6 +45,7 @@ from tqdm import tqdm
 
 from srpipe.comparison.crops import draw_crops
 from srpipe.comparison.degraded import DegradedSet
+from srpipe.comparison.items import ItemStream
 from srpipe.comparison.journal import Journal
 from srpipe.comparison.results import ComparisonResult, Crop, plain
 from srpipe.comparison.resume import ChunkStore
@@ -94,6 +98,8 @@ class Comparison:
         self.task = task
         self.dataset = dataset
         self.journal = Journal()
+        #: every variant's per-item rows, spooled to disk in report order (rank 0)
+        self.items = ItemStream()
         #: the report's notes (the journal's: every step adds to them)
         self.notes = self.journal.notes
         # a classic method given as "SR" is a baseline: run it once, as a baseline
@@ -202,7 +208,9 @@ class Comparison:
             run = gather_run(self.ranks, run, inputs.indices(), len(inputs.items), self.journal)
         if run is None:
             return None  # skipped, or not rank 0
-        return measure_variant(self.task, run, variant, inputs.items, measurement, self._bar)
+        measured = measure_variant(self.task, run, variant, inputs.items, measurement, self._bar)
+        self.items.append(run.rows)  # to disk: the variant's rows are not kept in memory
+        return measured
 
     @cached_property
     def _together(self) -> list[list[tuple[int, int]]]:
@@ -276,7 +284,7 @@ class Comparison:
             variants={s.scale: [m.info for m in s.variants] for s in summaries},
             stats={s.scale: s.stats for s in summaries},
             psnr={s.scale: {m.name: m.psnr_mean() for m in s.variants} for s in summaries},
-            item_scores={s.scale: {m.name: m.rows for m in s.variants} for s in summaries},
+            items=self.items,
             baseline={s.scale: s.baseline for s in summaries},
             verdicts=[line for s in summaries for line in s.verdicts],
             notes=list(self.notes),

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from srpipe.comparison.items import ITEMS_FORMAT, ItemStream, by_scale_and_variant
 from srpipe.comparison.statistics import Estimate, MetricComparison
 
 #: variant kinds in report order
@@ -71,7 +72,8 @@ class ComparisonResult:
     variants: dict[int, list[VariantInfo]]
     stats: dict[int, dict[str, dict[str, MetricComparison]]]
     psnr: dict[int, dict[str, float | None]]
-    item_scores: dict[int, dict[str, list[dict[str, Any]]]]
+    #: every per-item row, spooled in report order (written beside report.json as its items file)
+    items: ItemStream
     baseline: dict[int, str | None]
     verdicts: list[str]
     notes: list[str]
@@ -82,6 +84,8 @@ class ComparisonResult:
     files: dict[str, str] = field(default_factory=dict)
     #: per scale: can the set tell whether SR helps (srpipe.comparison.verdicts.Power.to_dict)
     power: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: the items file once written: ``file`` (relative to report.json) and its ``sha256``
+    items_file: dict[str, str] = field(default_factory=dict)
 
     @property
     def headline(self) -> str:
@@ -104,6 +108,15 @@ class ComparisonResult:
         scale = self.scales[0] if scale is None else scale
         return self.stats[scale][variant][metric or self.headline]
 
+    def item_scores(self) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """Every per-item row as ``{"x4": {variant: [row, ...]}}``, read from the spool.
+
+        A row is ``id``, ``group``, ``psnr_vs_hr``, ``scores`` (and ``prediction`` when the
+        task describes one). It holds every row in memory: for a big set iterate
+        ``result.items`` (one row at a time) instead.
+        """
+        return by_scale_and_variant(self.items)
+
     def results(self) -> list[dict[str, Any]]:
         """A flat row per (scale, variant, metric): the numbers of every table."""
         rows = []
@@ -125,7 +138,7 @@ class ComparisonResult:
     def to_dict(self) -> dict[str, Any]:
         """Every number and setting, JSON-ready (non-finite floats become null)."""
         return {
-            "format": "srpipe-comparison/1",
+            "format": "srpipe-comparison/2",
             "task": {
                 "name": self.task,
                 "metrics": list(self.metrics),
@@ -143,9 +156,12 @@ class ComparisonResult:
             "power": {f"x{s}": p for s, p in self.power.items()},
             "notes": self.notes,
             "paper_table": self.paper_table_rows(),
-            "item_scores": {
-                f"x{s}": {name: rows for name, rows in per.items()}
-                for s, per in self.item_scores.items()
+            # the rows themselves are in the items file: report.json stays small at any N
+            "items": {
+                "file": self.items_file.get("file"),
+                "sha256": self.items_file.get("sha256"),
+                "rows": self.items.rows,
+                "format": ITEMS_FORMAT,
             },
             "crops": [
                 {

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from srpipe.comparison.degraded import DegradedSet, PreparedChunk
+from srpipe.comparison.items import encode_row
 from srpipe.comparison.journal import Journal
 from srpipe.comparison.results import VariantInfo, plain
 from srpipe.comparison.resume import ChunkResult, ChunkStore
@@ -39,8 +40,10 @@ class VariantRun:
     info: VariantInfo
     #: the task's predictions in item order; empty when the task's metrics are item means
     predictions: list[Any]
-    #: one row per item: ``id``, ``group``, ``psnr_vs_hr``, ``scores`` (and ``prediction``)
-    rows: list[dict[str, Any]]
+    #: one row per item (``id``, ``group``, ``psnr_vs_hr``, ``scores``, maybe ``prediction``),
+    #: encoded as a JSON line (:func:`srpipe.comparison.items.encode_row`): a few hundred
+    #: bytes an item rather than a dict of Python objects
+    rows: list[bytes]
 
 
 def predict(task: Task, variant: Variant, images: list[np.ndarray]) -> list[Any]:
@@ -118,7 +121,7 @@ class VariantScorer:
                         return None
                     if chunk in keys:
                         store.save(keys[chunk], done)
-                run.rows.extend(done.rows)
+                run.rows.extend(encode_row(scale, variant.name, row) for row in done.rows)
                 run.predictions.extend(done.predictions)
                 info.seconds_image += done.seconds_image
                 info.seconds_predict += done.seconds_predict

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from srpipe.comparison import statistics
+from srpipe.comparison.items import ItemColumns
 from srpipe.comparison.results import Crop, VariantInfo
 from srpipe.comparison.scoring import ProgressBar, VariantRun
 from srpipe.comparison.statistics import IntervalPlan, MetricComparison
@@ -60,11 +61,16 @@ class Measurement:
 
 @dataclass
 class MeasuredVariant:
-    """One variant at one scale, every item gathered: its rows and its metric distributions."""
+    """One variant at one scale, every item gathered: its item columns and metric distributions.
+
+    The rows themselves are not kept: the harness streams them to the report's items file
+    (:mod:`srpipe.comparison.items`); what the statistics and crops need are number arrays.
+    """
 
     variant: Variant
     info: VariantInfo
-    rows: list[dict[str, Any]]
+    #: per-item PSNR against HR and item scores of the task's metrics, as arrays
+    columns: ItemColumns
     #: metric -> the value on the full set
     point: dict[str, float]
     #: metric -> the value on every resample of the plan
@@ -76,8 +82,9 @@ class MeasuredVariant:
 
     def psnr_mean(self) -> float | None:
         """Mean PSNR against HR over the items where it is finite (None: never)."""
-        finite = [r["psnr_vs_hr"] for r in self.rows if r["psnr_vs_hr"] is not None]
-        return float(np.mean(finite)) if finite else None
+        psnr = self.columns.psnr
+        finite = psnr[~np.isnan(psnr)]
+        return float(np.mean(finite)) if finite.size else None
 
 
 @dataclass
@@ -106,8 +113,9 @@ def measure_variant(
     """One variant's metrics on the full set and on every resample of the plan."""
     metrics = measurement.metrics
     counts = measurement.intervals.counts
+    columns = ItemColumns.from_rows(run.rows, metrics)
     if measurement.item_mean:
-        scores = {m: np.array([_num(r["scores"].get(m)) for r in run.rows]) for m in metrics}
+        scores = columns.scores
         empty = [m for m in metrics if np.isnan(scores[m]).all()]
         if empty:
             raise SrpipeError(
@@ -116,7 +124,7 @@ def measure_variant(
             )
         point = {m: _nanmean(scores[m]) for m in metrics}
         samples = {m: statistics.bootstrap_means(scores[m], counts) for m in metrics}
-        return MeasuredVariant(variant, run.info, run.rows, point, samples)
+        return MeasuredVariant(variant, run.info, columns, point, samples)
     predictions = run.predictions
     point = evaluate(task, predictions, items, metrics)
     # a dataset metric like mAP must be recomputed on every resample
@@ -132,7 +140,7 @@ def measure_variant(
         )
     finally:
         progress.close()
-    return MeasuredVariant(variant, run.info, run.rows, point, samples)
+    return MeasuredVariant(variant, run.info, columns, point, samples)
 
 
 def summarise_scale(
@@ -188,10 +196,6 @@ def evaluate(
             "return every metric in Task.metrics"
         )
     return {m: float(values[m]) for m in metrics}
-
-
-def _num(value: Any) -> float:
-    return math.nan if value is None else float(value)
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -16,6 +16,7 @@ from srpipe.errors import UsageError
 from srpipe.hookspecs import hookimpl
 from srpipe.image.resize import degrade
 from srpipe.plugins import get_plugin_manager
+from srpipe.report import read_item_scores
 from srpipe.task import Dataset, Item, Task, Variant
 from srpipe.upscaling.cache import UpscaleCache, image_digest
 from tests.conftest import load_script
@@ -107,7 +108,7 @@ def test_variants_scales_and_item_scores(cache: UpscaleCache) -> None:
     for scale in (2, 3):
         assert result.variant_names(scale) == ["hr", "lr", "nearest", "bicubic", "oracle"]
         for name in result.variant_names(scale):
-            rows = result.item_scores[scale][name]
+            rows = result.item_scores()[f"x{scale}"][name]
             assert [r["id"] for r in rows] == [f"im{i}" for i in range(5)]
             assert all(set(r["scores"]) == {"err", "bright"} for r in rows)
     # each upscaler ran only at its own scale, on LR images of the modcropped HR
@@ -355,7 +356,7 @@ def test_report_files_are_announced(plugin: _Plugin, tmp_path: Path, cache: Upsc
     ).run()
     files = write_reports(result, tmp_path / "out")
     assert sorted(p for p, _ in plugin.written) == sorted(files.values())
-    assert {"json", "markdown", "html", "png"} == {kind for _, kind in plugin.written}
+    assert {"json", "markdown", "html", "png", "jsonl.gz"} == {kind for _, kind in plugin.written}
 
 
 def tiny_upscaler(scale: int) -> Any:
@@ -477,7 +478,7 @@ def test_python_api_gives_the_cli_numbers(tmp_path: Path) -> None:
     )
     assert strict(api.results()) == report["results"]
     assert api.verdicts == report["verdicts"]
-    assert strict(api.to_dict()["item_scores"]) == report["item_scores"]
+    assert strict(api.item_scores()) == read_item_scores(out / "report.json")
 
 
 def test_example_plugin_through_the_harness(
@@ -575,7 +576,7 @@ def test_per_item_predictions_are_kept_in_the_report(cache: UpscaleCache) -> Non
         DescribedTask(), make_dataset(3), sr=[], compare=["bicubic"], scales=[2],
         bootstrap=20, cache=cache,
     )  # fmt: skip
-    rows = result.to_dict()["item_scores"]["x2"]["bicubic"]
+    rows = result.item_scores()["x2"]["bicubic"]
     assert [r["id"] for r in rows] == ["im0", "im1", "im2"]
     for row in rows:
         assert row["prediction"]["brightness"] == pytest.approx(row["scores"]["bright"], abs=1e-3)
@@ -583,4 +584,4 @@ def test_per_item_predictions_are_kept_in_the_report(cache: UpscaleCache) -> Non
     # a task that describes nothing keeps nothing
     plain = compare(MeanBrightnessTask(), make_dataset(3), sr=[], compare=["bicubic"], scales=[2],
                     bootstrap=20, cache=cache)  # fmt: skip
-    assert "prediction" not in plain.to_dict()["item_scores"]["x2"]["bicubic"][0]
+    assert "prediction" not in plain.item_scores()["x2"]["bicubic"][0]

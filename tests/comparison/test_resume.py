@@ -111,6 +111,9 @@ def test_kill_9_mid_eval_then_the_same_command_reuses_finished_chunks(tmp_path: 
     # 4 chunks were finished before the kill (the 5th stalled): only 5 predict calls remain
     assert len(resumed_log.read_text().split()) == 9 - 4
     assert _report(tmp_path / "resumed") == _report(tmp_path / "whole")
+    # the per-item rows too, byte for byte (report.json's items.sha256 says the same)
+    items = [(tmp_path / d / "items.jsonl.gz").read_bytes() for d in ("resumed", "whole")]
+    assert items[0] == items[1]
     # the report made, the saved chunks are gone: --resume now has nothing to resume
     proc = _eval(tmp_path, "third", again, "--resume")
     assert proc.wait(timeout=300) != 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +49,16 @@ def test_rows_per_item_and_hr_predicted_once_across_scales(tmp_path: Path) -> No
         inputs = DegradedSet(scale, items, [(0, 2), (2, 3)])
         run = scorer.run(_variant("hr", scale, journal), inputs, keep=True)
         assert run is not None
-        assert [r["id"] for r in run.rows] == ["im0", "im1", "im2"]
-        assert all(r["psnr_vs_hr"] is None for r in run.rows)  # HR against itself
+        rows = [json.loads(line) for line in run.rows]  # each row one JSON line
+        assert [r["id"] for r in rows] == ["im0", "im1", "im2"]
+        assert {(r["scale"], r["variant"]) for r in rows} == {(f"x{scale}", "hr")}
+        assert all(r["psnr_vs_hr"] is None for r in rows)  # HR against itself
         assert run.info.items == 3 and len(run.predictions) == 3
     assert task.batches == [2, 1]  # x4 reused x2's HR predictions
     inputs = DegradedSet(2, items, [(0, 3)])
     bicubic = scorer.run(_variant("bicubic", 2, journal), inputs, keep=False)
     assert bicubic is not None and bicubic.predictions == []
-    assert all(r["psnr_vs_hr"] > 10 for r in bicubic.rows)
+    assert all(json.loads(line)["psnr_vs_hr"] > 10 for line in bicubic.rows)
 
 
 def test_lr_is_skipped_with_a_note_when_the_task_cannot_rescale(tmp_path: Path) -> None:

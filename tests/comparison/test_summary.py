@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from srpipe.comparison.items import encode_row
 from srpipe.comparison.results import VariantInfo
 from srpipe.comparison.scoring import VariantRun
 from srpipe.comparison.summary import Measurement, measure_variant, pick_baseline
@@ -24,13 +25,15 @@ class _Bar:
         pass
 
 
-def _run(task: BrightnessTask, n: int) -> tuple[VariantRun, list]:
+def _run(task: BrightnessTask, n: int, drop: str | None = None) -> tuple[VariantRun, list]:
+    """A variant's run on ``n`` items; ``drop``: a metric the item scores leave out."""
     items = make_dataset(n).items
     preds = [float(item.image.mean()) + 1.0 for item in items]
-    rows = [
-        {"id": i.id, "group": None, "psnr_vs_hr": 30.0, "scores": task.item_scores(p, i)}
-        for p, i in zip(preds, items)
-    ]
+    rows = []
+    for p, i in zip(preds, items):
+        scores = {k: v for k, v in task.item_scores(p, i).items() if k != drop}
+        row = {"id": i.id, "group": None, "psnr_vs_hr": 30.0, "scores": scores}
+        rows.append(encode_row(2, "bicubic", row))
     return VariantRun(VariantInfo("bicubic", 2, "baseline"), preds, rows), items
 
 
@@ -52,13 +55,13 @@ def test_item_mean_and_dataset_metrics_give_the_same_numbers(task: BrightnessTas
     assert measured.samples["err"].shape == (len(measurement.intervals.counts),) == (6,)
     np.testing.assert_allclose(measured.samples["err"], 1.0)
     assert measured.psnr_mean() == 30.0
+    # the statistics read arrays, not rows
+    assert measured.columns.scores["err"].shape == (6,) and measured.columns.psnr.dtype == float
 
 
 def test_an_item_mean_task_without_item_scores_is_one_line() -> None:
     task = MeanBrightnessTask()
-    run, items = _run(task, 3)
-    for row in run.rows:
-        row["scores"].pop("bright")
+    run, items = _run(task, 3, drop="bright")
     measurement = Measurement.plan(task, make_dataset(3), bootstrap=0, seed=0, confidence=0.95)
     with pytest.raises(
         SrpipeError, match=r"evaluate_is_item_mean but item_scores\(\) gave no bright"

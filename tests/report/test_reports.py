@@ -52,7 +52,7 @@ def written(result: ComparisonResult, tmp_path_factory: pytest.TempPathFactory) 
 
 def test_every_file_is_written(written: Path) -> None:
     names = sorted(str(p.relative_to(written)) for p in written.rglob("*") if p.is_file())
-    assert {"report.json", "report.md", "report.html"} <= set(names)
+    assert {"report.json", "items.jsonl.gz", "report.md", "report.html"} <= set(names)
     assert "plots/err_per_variant.png" in names and "plots/bright_per_variant.png" in names
     assert "plots/psnr_vs_err.png" in names
     assert "plots/err_vs_scale.png" in names  # two scales ran
@@ -79,7 +79,9 @@ def test_json_is_strict_and_complete(written: Path, result: ComparisonResult) ->
     assert report["environment"]["numpy"] == np.__version__
     assert {v["weights_hash"] for v in report["variants"] if v["kind"] == "sr"} == {"0" * 64}
     assert len(report["results"]) == 2 * 4 * 2  # scales x variants x metrics
-    assert len(report["item_scores"]["x2"]["bicubic"]) == 5
+    assert "item_scores" not in report  # the rows are in the items file it names
+    assert report["items"]["file"] == "items.jsonl.gz" == report["files"]["items"]
+    assert report["items"]["rows"] == 2 * 4 * 5  # scales x variants x items
     assert report["verdicts"] == result.verdicts
     assert report["files"]["html"] == "report.html"
     # HR's PSNR against itself is infinite: written as null, not Infinity

@@ -52,7 +52,7 @@ def test_values_follow_the_protocol(hr_folder: Path, tmp_path: Path) -> None:
     assert result.value("bicubic", "ssim", 3) == pytest.approx(np.mean(expected_ssim), abs=1e-9)
     assert result.value("hr", "ssim", 3) == pytest.approx(1.0)
     assert result.value("hr", "psnr", 3) == float("inf")
-    rows = result.item_scores[3]["bicubic"]
+    rows = result.item_scores()["x3"]["bicubic"]
     assert [r["scores"]["psnr"] for r in rows] == pytest.approx(expected_psnr)
     assert [r["psnr_vs_hr"] for r in rows] == pytest.approx(expected_psnr)
 

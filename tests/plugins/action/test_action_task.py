@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from action_clips import TINY, moving_frames, write_clip
 
+from srpipe.report import read_item_scores
+
 pytestmark = pytest.mark.usefixtures("action_plugins")
 
 
@@ -51,8 +53,7 @@ def test_eval_on_a_ucf_folder_counts_groups_as_clusters(
     assert bicubic["flicker"].value.value > 0.0
     # two classes: top-5 cannot fail, so it is not reported as a number
     assert hr["video_top5"].value.value is None or np.isnan(hr["video_top5"].value.value)
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
-    rows = report["item_scores"]["x2"]["bicubic"]
+    rows = read_item_scores(tmp_path / "report" / "report.json")["x2"]["bicubic"]
     scored = [r for r in rows if "clip_top1" in r["scores"]]
     assert len(scored) == 16  # 8 videos x 2 windows, scored on their last frame
     assert all(len(r["prediction"]) == 2 for r in scored)  # top-5 of two classes
@@ -170,8 +171,8 @@ def test_eval_offline_measures_the_camera_motion_test_split(tmp_path: Path) -> N
     assert "labels by construction" in data["description"]
     hr, bicubic = result.stats[4]["hr"], result.stats[4]["bicubic"]
     assert hr["flicker"].value.value == 0.0 and bicubic["flicker"].value.value > 0.0
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
-    scored = [r for r in report["item_scores"]["x4"]["hr"] if "clip_top1" in r["scores"]]
+    rows = read_item_scores(tmp_path / "report" / "report.json")["x4"]["hr"]
+    scored = [r for r in rows if "clip_top1" in r["scores"]]
     assert sorted(r["prediction"][0][0] in CAMERA_MOTIONS for r in scored) == [True] * 7
 
 
