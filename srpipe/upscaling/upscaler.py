@@ -463,7 +463,8 @@ class Upscaler:
         results: list[np.ndarray | None] = [None] * len(images)
         whole: dict[tuple[int, ...], list[int]] = {}
         for i, img in enumerate(images):
-            if self._tile_for(*img.shape[:2]):
+            # an image within the overlap would give every tile the whole image as context
+            if self._tile_for(*img.shape[:2]) and max(img.shape[:2]) > self._tile_overlap_used():
                 results[i] = self._run_tiled_with_retry(img, out_dtype)
             else:
                 whole.setdefault(img.shape, []).append(i)

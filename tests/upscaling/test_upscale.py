@@ -418,3 +418,13 @@ def test_aligned_spans_start_every_context_on_the_window_grid(length, tile, over
 def test_alignment_one_cuts_as_before():
     assert [p.core for p in spans(29, 8, 4, 1)] == [p.core for p in spans(29, 8, 4)]
     assert [p.core for p in spans(29, 8, 4)] == [(0, 7), (7, 14), (14, 22), (22, 29)]
+
+
+def test_image_within_the_overlap_runs_whole(tiny, image, monkeypatch):
+    """Every tile would see the whole image as context: one whole forward gives the same."""
+    from srpipe.upscaling import upscaler
+
+    whole = Upscaler.from_module(tiny, 2, device="cpu")(image)
+    monkeypatch.setattr(upscaler, "upscale_tiled", lambda *a, **k: pytest.fail("tiled"))
+    up = Upscaler.from_module(tiny, 2, device="cpu", tile=8, tile_overlap=max(image.shape))
+    np.testing.assert_array_equal(up(image), whole)
