@@ -129,7 +129,7 @@ def tiling_table(record: dict[str, Any]) -> str:
     ]
     lines += [
         f"| {r['overlap']} | {r['max_abs_diff']} | {r['mean_abs_diff']:.4f} | "
-        f"{r['share_over_1']:.5f} |"
+        f"{r['share_over_1']:.1e} |"
         for r in record["realesrgan"]["rows"]
     ]
     swin = record["swinir_random"]
