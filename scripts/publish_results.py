@@ -11,7 +11,9 @@ the reports say (tests/test_published_numbers.py runs it).
 
 A block sits between ``<!-- results:NAME:begin -->`` and ``<!-- results:NAME:end -->``.
 NAME is ``summary`` (the demo's tasks), ``detector`` (the bundled detector's training
-record), or ``report:PATH`` (every metric of one report.json, PATH relative to the repo).
+record), ``perceptual`` (the perceptual experiment's table, made by
+experiments/perceptual/make_table.py from its reports), or ``report:PATH`` (every metric of
+one report.json, PATH relative to the repo).
 """
 
 from __future__ import annotations
@@ -247,10 +249,28 @@ def sharding_table(record: dict[str, Any], source: str) -> str:
     return "\n".join(lines)
 
 
+def perceptual_block() -> str | None:
+    """The perceptual experiment's table (Real-ESRGAN beside the fidelity models), from its
+    reports through the experiment's own table code; None before the experiment has run."""
+    import importlib.util
+
+    path = REPO / "experiments" / "perceptual" / "make_table.py"
+    spec = importlib.util.spec_from_file_location("perceptual_make_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found = module.load()
+    if not found:
+        return None
+    source = ", ".join(f"`experiments/perceptual/{name}/report.json`" for name in found)
+    return module.perceptual_table(found, source)
+
+
 def generate(name: str, reports: dict[str, dict[str, Any]]) -> str | None:
     """The Markdown of one block, or None when its source file does not exist."""
     if name == "summary":
         return summary_block(reports)
+    if name == "perceptual":
+        return perceptual_block()
     if name == "detector":
         path = REPO / "plugins" / "srpipe_detect" / "weights" / "tiny_objects_yolov8s.json"
         return detector_table(json.loads(path.read_text())) if path.is_file() else None

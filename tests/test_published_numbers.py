@@ -75,3 +75,21 @@ def test_sharding_table_rates_the_video_against_the_video():
     rows = publisher.sharding_table(record, "x.json").splitlines()
     assert "| 2 ranks | 5.0 s | 2.00x | yes |" in rows
     assert "| video, 2 ranks (24-frame video, records.json) | 20.0 s | 1.50x | NO |" in rows
+
+
+def test_perceptual_table_equals_its_reports():
+    module = load_script("experiments/perceptual/make_table.py")
+    assert module.main(["--check"]) == 0, "run python experiments/perceptual/make_table.py"
+
+
+def test_perceptual_block_is_generated_from_the_experiments_reports():
+    module = load_script("experiments/perceptual/make_table.py")
+    reports = module.load()
+    block = _publisher().generate("perceptual", {})
+    assert block is not None and block.endswith(
+        module.perceptual_table(reports, "x").split("\n", 1)[1]
+    )
+    detect = reports["detect"]
+    row = next(r for r in detect["results"] if r["variant"] == "realesrgan"
+               and r["metric"] == detect["task"]["headline"])  # fmt: skip
+    assert f"| realesrgan | {row['value']['value']:.3f}" in block

@@ -61,7 +61,9 @@ from srpipe.upscaling.upscaler import Upscaler
     type=click.IntRange(min=0),
     default=16,
     show_default=True,
-    help="Context pixels around each tile; seams are cross-faded over this width.",
+    help="Context pixels around each tile; seams are cross-faded over this width. A model "
+    "that needs more to match its untiled output (realesrgan: 64, a SwinIR: 4 windows) "
+    "gets its own minimum.",
 )
 @click.option(
     "--device",

@@ -13,6 +13,11 @@ tens of GB), so large images are cut into tiles. The layout along each axis:
   its tile's cut edge, so a network whose receptive radius is within that gives exactly
   the untiled result.
 
+A window-attention network (SwinIR, HAT, DAT...) partitions its input into fixed windows
+counted from the input's top-left corner, so a tile gives the untiled result only if its
+context starts on the image's window grid: ``align`` puts every interior cut and every
+context origin on a multiple of the window (:func:`aligned_cuts`).
+
 Tiles are cut from the CPU array and handed to ``process`` one at a time (the caller moves
 each to the device), and the output is assembled on the CPU one *row of tiles* at a time:
 only that row is held in float32, finished rows are quantised straight into the final
@@ -49,14 +54,31 @@ class Span:
     band: int
 
 
-def spans(length: int, tile: int, overlap: int) -> list[Span]:
-    """Split ``length`` pixels into tiles of at most ``tile`` core pixels (see module doc)."""
+def aligned_cuts(length: int, tile: int, align: int) -> list[int]:
+    """Cut positions 0 < ... < ``length`` into near-equal cores of at most ``tile`` pixels,
+    interior cuts rounded to multiples of ``align`` (1: no rounding).
+
+    Rounding can merge two cuts when a core is shorter than ``align``; the merged cut is
+    dropped, so no core is empty.
+    """
+    n = max(1, math.ceil(length / tile))
+    interior = (align * round(k * length / n / align) for k in range(1, n))
+    return sorted({0, length, *(c for c in interior if 0 < c < length)})
+
+
+def spans(length: int, tile: int, overlap: int, align: int = 1) -> list[Span]:
+    """Split ``length`` pixels into tiles of at most ``tile`` core pixels (see module doc);
+    with ``align`` > 1 every context starts on a multiple of ``align``."""
     if tile < 1:
         raise SrpipeError(f"tile size must be positive, got {tile}")
     if overlap < 0:
         raise SrpipeError(f"tile overlap must be >= 0, got {overlap}")
-    n = max(1, math.ceil(length / tile))
-    cuts = [round(k * length / n) for k in range(n + 1)]
+    if align < 1:
+        raise SrpipeError(f"tile alignment must be positive, got {align}")
+    cuts = aligned_cuts(length, tile, align)
+    n = len(cuts) - 1
+    # context reaches back a whole number of windows, so it starts on the window grid too
+    reach = -(-overlap // align) * align
     smallest = min(b - a for a, b in itertools.pairwise(cuts))
     # bands of neighbouring cuts must not meet, or three tiles would share a pixel
     band = min(overlap // 2, smallest // 2) if n > 1 else 0
@@ -64,7 +86,7 @@ def spans(length: int, tile: int, overlap: int) -> list[Span]:
     for k in range(n):
         start, end = cuts[k], cuts[k + 1]
         keep = (start - band if k > 0 else 0, end + band if k < n - 1 else length)
-        context = (max(0, start - overlap), min(length, end + overlap))
+        context = (max(0, start - reach), min(length, end + overlap))
         result.append(Span(core=(start, end), context=context, keep=keep, band=band))
     return result
 
@@ -86,10 +108,12 @@ def _ramp(span: Span, length: int, scale: int) -> np.ndarray:
     return weights
 
 
-def iter_tiles(height: int, width: int, tile: int, overlap: int) -> Iterator[tuple[Span, Span]]:
+def iter_tiles(
+    height: int, width: int, tile: int, overlap: int, align: int = 1
+) -> Iterator[tuple[Span, Span]]:
     """(row span, column span) of every tile, row by row."""
-    for row in spans(height, tile, overlap):
-        for col in spans(width, tile, overlap):
+    for row in spans(height, tile, overlap, align):
+        for col in spans(width, tile, overlap, align):
             yield row, col
 
 
@@ -102,19 +126,21 @@ def upscale_tiled(
     overlap: int,
     finish: Callable[[np.ndarray], np.ndarray],
     out_dtype: np.dtype,
+    align: int = 1,
     progress_from: int = PROGRESS_FROM_TILES,
 ) -> np.ndarray:
     """Upscale an (H, W, C) image tile by tile.
 
     ``process`` maps an (h, w, C) input tile (a view of ``image``) to its (h*s, w*s, C)
     float32 output; ``finish`` turns a float32 block of finished output rows into
-    ``out_dtype`` (clamp and round). Returns the (H*s, W*s, C) array of ``out_dtype``.
+    ``out_dtype`` (clamp and round); ``align`` is the network's window (see module doc).
+    Returns the (H*s, W*s, C) array of ``out_dtype``.
     An image of at least ``progress_from`` tiles shows a progress bar on stderr (one image
     can take minutes; a short one would only flash a bar).
     """
     height, width, channels = image.shape
-    rows = spans(height, tile, overlap)
-    cols = spans(width, tile, overlap)
+    rows = spans(height, tile, overlap, align)
+    cols = spans(width, tile, overlap, align)
     bar = tqdm(
         total=len(rows) * len(cols),
         desc=f"{width}x{height} x{scale} in tiles",

@@ -442,9 +442,10 @@ class Upscaler:
         out_bytes = height * width * self.scale**2 * 3 * 2  # uint8 or uint16 result
         per_px = self.bytes_per_pixel()
         tile = min(max(height, width), 2048)
+        overlap = self._tile_overlap_used()
         while tile > MIN_TILE:
-            seen = tile + 2 * self.tile_overlap
-            strip = 2 * (tile + self.tile_overlap) * self.scale * width * self.scale * 3 * 4
+            seen = tile + 2 * overlap
+            strip = 2 * (tile + overlap) * self.scale * width * self.scale * 3 * 4
             tile_out = seen * seen * self.scale**2 * 3 * 4 * (2 if self.self_ensemble else 1)
             if out_bytes + strip + per_px * seen * seen + tile_out <= self.memory_budget:
                 return tile
@@ -462,7 +463,8 @@ class Upscaler:
         results: list[np.ndarray | None] = [None] * len(images)
         whole: dict[tuple[int, ...], list[int]] = {}
         for i, img in enumerate(images):
-            if self._tile_for(*img.shape[:2]):
+            # an image within the overlap would give every tile the whole image as context
+            if self._tile_for(*img.shape[:2]) and max(img.shape[:2]) > self._tile_overlap_used():
                 results[i] = self._run_tiled_with_retry(img, out_dtype)
             else:
                 whole.setdefault(img.shape, []).append(i)
@@ -501,9 +503,10 @@ class Upscaler:
                     self._process_tile,
                     self.scale,
                     tile=tile,
-                    overlap=self.tile_overlap,
+                    overlap=self._tile_overlap_used(),
                     finish=quantiser(out_dtype),
                     out_dtype=out_dtype,
+                    align=getattr(self.model, "tile_alignment", 1),
                 )
             except Exception as exc:
                 if not self._is_oom(exc) or tile <= MIN_TILE:
@@ -520,6 +523,11 @@ class Upscaler:
                 self._free_device_memory()
                 tile = max(MIN_TILE, tile // 2)
                 log.warning("out of %s memory; retrying with %dpx tiles", self.device, tile)
+
+    def _tile_overlap_used(self) -> int:
+        """``tile_overlap``, raised to the network's ``min_tile_overlap`` when it declares one:
+        the context its tiles need to match its untiled forward (window models, RRDBNet)."""
+        return max(self.tile_overlap, getattr(self.model, "min_tile_overlap", 0))
 
     def _is_oom(self, exc: BaseException) -> bool:
         import torch

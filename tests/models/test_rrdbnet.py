@@ -127,3 +127,28 @@ def test_converted_weights_match_the_pin_or_are_refused(tmp_path, monkeypatch):
     with pytest.raises(SrpipeError, match="not the pinned"):
         rrdbnet.ensure_realesrgan_weights()
     assert not rrdbnet.cached_realesrgan_path().exists()
+
+
+def test_tile_geometry_follows_the_receptive_field_and_the_unshuffle():
+    from srpipe.models.networks.rrdbnet import RRDBNET_TILE_OVERLAP, RRDBNet
+
+    one_block = RRDBNet(4, num_feat=8, num_block=1, num_grow_ch=8)
+    # 21 3x3 convolutions: 21 LR pixels of receptive radius, twice that as overlap
+    assert (one_block.min_tile_overlap, one_block.tile_alignment) == (42, 1)
+    assert RRDBNet(2, num_feat=8, num_block=1, num_grow_ch=8).tile_alignment == 2
+    # the full 23-block network is capped at the measured overlap, not ~700 px
+    assert RRDBNet(4).min_tile_overlap == RRDBNET_TILE_OVERLAP
+
+
+def test_tiled_rrdbnet_equals_untiled():
+    import torch
+
+    from srpipe.models.networks.rrdbnet import RRDBNet
+    from srpipe.upscaling.upscaler import Upscaler
+
+    torch.manual_seed(0)
+    net = RRDBNet(2, num_feat=8, num_block=1, num_grow_ch=8)
+    img = np.random.default_rng(0).integers(0, 256, (30, 101, 3), dtype=np.uint8)
+    whole = Upscaler.from_module(net, 2, device="cpu")(img).astype(int)
+    tiled = Upscaler.from_module(net, 2, device="cpu", tile=15)(img).astype(int)
+    assert np.abs(tiled - whole).max() <= 1

@@ -67,24 +67,32 @@ def _image(height: int, width: int) -> np.ndarray:
 
 
 @needs_spandrel
-@pytest.mark.parametrize("tile", [0, 16])
-def test_swinir_through_sr_file_matches_spandrel(tmp_path, tile):
+@pytest.mark.parametrize(("tile", "size"), [(0, (30, 37)), (16, (30, 37)), (16, (45, 70))])
+def test_swinir_through_sr_file_matches_spandrel(tmp_path, tile, size):
     from srpipe import Upscaler
 
     path = _tiny_swinir_checkpoint(tmp_path / "swinir_x2.pth")
-    img = _image(30, 37)  # not a window multiple: spandrel's padding must run
+    img = _image(*size)  # not a window multiple: spandrel's padding must run
     up = Upscaler(str(path), scale=2, device="cpu", tile=tile)
     ours = up(img).astype(int)
     reference = _spandrel_forward(path, img).astype(int)
-    assert ours.shape == reference.shape == (60, 74, 3)
+    assert ours.shape == reference.shape == (2 * size[0], 2 * size[1], 3)
     assert up.weights_hash and up.meta["source"] == "spandrel" and up.meta["arch"] == "SwinIR"
-    if tile == 0:
-        assert np.abs(ours - reference).max() <= 1
-    else:
-        # A tile re-partitions SwinIR's attention windows (aligned to the tile, not the image),
-        # so even with a large overlap the context differs from the whole-image forward: only
-        # closeness holds (measured: mean 0.48 level, max 23 at the default overlap of 16).
-        assert np.abs(ours - reference).mean() < 1.0
+    # tiles start on the image's window grid (window 4) with 4 windows of context
+    assert (up.model.tile_alignment, up.model.min_tile_overlap) == (4, 16)
+    assert np.abs(ours - reference).max() <= 1
+
+
+@needs_spandrel
+def test_swinir_tiles_off_the_window_grid_do_not_match(tmp_path):
+    """The check above is not vacuous: the same tiles cut off the window grid disagree."""
+    from srpipe import Upscaler
+
+    path = _tiny_swinir_checkpoint(tmp_path / "swinir_x2.pth")
+    img = _image(45, 70)
+    up = Upscaler(str(path), scale=2, device="cpu", tile=15)
+    up.model.tile_alignment = 1
+    assert np.abs(up(img).astype(int) - _spandrel_forward(path, img).astype(int)).max() > 1
 
 
 @needs_spandrel
@@ -93,13 +101,14 @@ def test_rrdbnet_through_sr_file_matches_spandrel_tiled_and_untiled(tmp_path, ti
     from srpipe import Upscaler
 
     _net, path = _tiny_rrdbnet_checkpoint(tmp_path / "esrgan_x4.pth")
-    img = _image(40, 52)
-    # a convolutional network sees ~19 LR pixels around each output: a 20-pixel overlap
-    # gives every kept tile pixel its whole context, so tiled equals untiled
-    up = Upscaler(str(path), scale=4, device="cpu", tile=tile, tile_overlap=20)
+    img = _image(40, 120)
+    # 21 3x3 convolutions see at most 21 LR pixels around each output: the network asks for
+    # twice that as overlap (half of it is blend band), so tiled equals untiled
+    up = Upscaler(str(path), scale=4, device="cpu", tile=tile)
+    assert up.model.min_tile_overlap == 42
     ours = up(img).astype(int)
     reference = _spandrel_forward(path, img).astype(int)
-    assert ours.shape == reference.shape == (160, 208, 3)
+    assert ours.shape == reference.shape == (160, 480, 3)
     assert np.abs(ours - reference).max() <= 1
 
 

@@ -395,3 +395,36 @@ def test_an_image_of_many_tiles_shows_progress(tiny, capsys) -> None:
     assert "tile" in capsys.readouterr().err
     up(np.zeros((16, 16, 3), np.uint8))  # 4 tiles: no bar
     assert "tile" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("length", "tile", "overlap", "align"), [(70, 16, 16, 4), (45, 15, 10, 8), (20, 5, 3, 8)]
+)
+def test_aligned_spans_start_every_context_on_the_window_grid(length, tile, overlap, align):
+    from srpipe.upscaling.tiling import _ramp
+
+    parts = spans(length, tile, overlap, align)
+    assert parts[0].core[0] == 0 and parts[-1].core[1] == length
+    assert all(a.core[1] == b.core[0] for a, b in itertools.pairwise(parts))
+    assert all(p.context[0] % align == 0 and p.core[0] % align == 0 for p in parts)
+    # at least the asked overlap of context on every interior side
+    assert all(p.core[0] - p.context[0] >= min(overlap, p.core[0]) for p in parts)
+    total = np.zeros(length * 2)
+    for p in parts:
+        total[p.keep[0] * 2 : p.keep[1] * 2] += _ramp(p, length, 2)
+    np.testing.assert_allclose(total, 1.0, atol=1e-6)
+
+
+def test_alignment_one_cuts_as_before():
+    assert [p.core for p in spans(29, 8, 4, 1)] == [p.core for p in spans(29, 8, 4)]
+    assert [p.core for p in spans(29, 8, 4)] == [(0, 7), (7, 14), (14, 22), (22, 29)]
+
+
+def test_image_within_the_overlap_runs_whole(tiny, image, monkeypatch):
+    """Every tile would see the whole image as context: one whole forward gives the same."""
+    from srpipe.upscaling import upscaler
+
+    whole = Upscaler.from_module(tiny, 2, device="cpu")(image)
+    monkeypatch.setattr(upscaler, "upscale_tiled", lambda *a, **k: pytest.fail("tiled"))
+    up = Upscaler.from_module(tiny, 2, device="cpu", tile=8, tile_overlap=max(image.shape))
+    np.testing.assert_array_equal(up(image), whole)

@@ -70,6 +70,20 @@ class RRDB(nn.Module):
         return self.rdb3(self.rdb2(self.rdb1(x))) * 0.2 + x
 
 
+#: tile overlap (LR pixels) from which tiles of the authors' Real-ESRGAN x4plus agree with its
+#: untiled forward within 1 uint8 level (experiments/perceptual/tiling_check.json)
+RRDBNET_TILE_OVERLAP = 64
+
+
+def rrdbnet_tile_overlap(network: nn.Module) -> int:
+    """The tile overlap an RRDBNet needs: twice its receptive radius (each 3x3 convolution
+    widens it by at most one LR pixel, and the tiler keeps half the overlap as blend band),
+    capped at :data:`RRDBNET_TILE_OVERLAP`. Uncapped, 23 blocks would need ~700 px, which
+    makes tiling pointless; trained weights' influence fades well before that."""
+    convs = sum(isinstance(module, nn.Conv2d) for module in network.modules())
+    return min(2 * convs, RRDBNET_TILE_OVERLAP)
+
+
 class RRDBNet(nn.Module):
     """RRDBNet mapping RGB in [0, 1] (N, 3, h, w) to (N, 3, h*scale, w*scale); scale 1, 2 or 4."""
 
@@ -95,6 +109,9 @@ class RRDBNet(nn.Module):
         self.conv_up2 = nn.Conv2d(num_feat, num_feat, 3, padding=1)
         self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, padding=1)
         self.conv_last = nn.Conv2d(num_feat, num_out_ch, 3, padding=1)
+        # what the Upscaler's tiler honours: pixel unshuffle groups pixels from the corner
+        self.tile_alignment = self.unshuffle
+        self.min_tile_overlap = rrdbnet_tile_overlap(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.unshuffle > 1:
