@@ -90,8 +90,10 @@ def perceptual_table(reports: dict[str, dict[str, Any]], source: str) -> str:
                 continue
             # HR's PSNR against itself is infinite: no cell
             on_detect = name == "detect" and variant in psnr and variant != "hr"
+            # values only: a folder of images carries no groups, so the sr report's intervals
+            # count the 80 images as independent although they share 8 backgrounds
             quality_psnr = (
-                _ci(psnr[variant].get("value"), 2)
+                f"{psnr[variant]['value']['value']:.2f}"
                 if on_detect
                 else ("-" if row.get("psnr_vs_hr") is None else f"{row['psnr_vs_hr']:.2f}")
             )
@@ -103,7 +105,7 @@ def perceptual_table(reports: dict[str, dict[str, Any]], source: str) -> str:
                 "-" if row["kind"] == "baseline" else _ci(row.get("delta"), 3, signed=True),
                 _ci(row.get("gap_recovered"), 0, percent=True) if row.get("gap_recovered") else "-",
                 quality_psnr,
-                _ci(ssim[variant].get("value"), 4) if on_detect and variant in ssim else "-",
+                f"{ssim[variant]['value']['value']:.4f}" if on_detect and variant in ssim else "-",
             ]
             lines.append("| " + " | ".join(cells) + " |")
             first = False
