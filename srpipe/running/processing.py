@@ -18,8 +18,23 @@ from srpipe.upscaling.upscaler import Upscaler
 
 
 @dataclass
+class UpscaledBatch:
+    """A batch after SR: its frames, the good ones' upscaled images (the rest failed)."""
+
+    frames: list[InputFrame]
+    good: list[InputFrame]
+    upscaled: list[np.ndarray]
+
+
+@dataclass
 class BatchProcessor:
-    """Upscales a batch, lets the task predict and draw, and records into ``state``."""
+    """Upscales a batch, lets the task predict and draw, and records into ``state``.
+
+    Two steps, so the pipeline can run them on two threads (SR of the next batch while the
+    task predicts this one): :meth:`upscale` and :meth:`finish`; calling the processor runs
+    both in turn. ``threads`` is how many torch threads each step computes with, set in
+    whichever thread runs it (torch's thread count is per thread): None leaves torch's.
+    """
 
     upscaler: Upscaler
     #: a set-up task (a :class:`~srpipe.task.Task`, or anything with its run methods)
@@ -27,9 +42,15 @@ class BatchProcessor:
     #: the factor frames are upscaled by (1 with ``--sr none``)
     scale: int
     state: RunState
+    #: (SR threads, task threads) when the steps run on threads of their own
+    threads: tuple[int, int] | None = None
 
     def __call__(self, batch: list[InputFrame]) -> list[np.ndarray | None]:
         """The annotated frames of ``batch``, in order (None: failed, or context only)."""
+        return self.finish(self.upscale(batch))
+
+    def upscale(self, batch: list[InputFrame]) -> UpscaledBatch:
+        """Check each frame's size, list the failed ones, upscale the rest as one batch."""
         state, timer = self.state, self.state.timer
         for f in batch:
             if f.image is not None and f.error is None:
@@ -39,23 +60,34 @@ class BatchProcessor:
             if f.image is None or f.error is not None:
                 state.result.failed.append({"input": f.name, "error": f.error or "unreadable"})
         if not good:
-            return [None] * len(batch)
+            return UpscaledBatch(batch, [], [])
+        if self.threads is not None:
+            use_threads(self.threads[0])
         with timer.time("sr"):
             upscaled = self.upscaler.upscale_batch([f.image for f in good])
-        recorded = [f.index >= state.record_from for f in good]
+        return UpscaledBatch(batch, good, upscaled)
+
+    def finish(self, done: UpscaledBatch) -> list[np.ndarray | None]:
+        """Predict, draw and record an upscaled batch; its frames' outputs, in order."""
+        state, timer = self.state, self.state.timer
+        if not done.good:
+            return [None] * len(done.frames)
+        if self.threads is not None:
+            use_threads(self.threads[1])
+        recorded = [f.index >= state.record_from for f in done.good]
         with timer.time("task"):
-            predictions = self.task.predict(upscaled)
+            predictions = self.task.predict(done.upscaled)
             drawn = {
                 id(f): self.task.draw(image, p)
-                for f, image, p, keep in zip(good, upscaled, predictions, recorded)
+                for f, image, p, keep in zip(done.good, done.upscaled, predictions, recorded)
                 if keep
             }
-        for f, prediction, keep in zip(good, predictions, recorded):
+        for f, prediction, keep in zip(done.good, predictions, recorded):
             if keep:
                 state.predictions.append(prediction)
                 state.rows.extend(record_rows(self.task, prediction, f, self.scale))
                 state.result.frames += 1
-        return [drawn.get(id(f)) for f in batch]
+        return [drawn.get(id(f)) for f in done.frames]
 
     def _too_big(self, frame: InputFrame) -> str | None:
         """Why ``frame``'s upscaled size is refused (over the pixel limit), or None."""
@@ -65,6 +97,14 @@ class BatchProcessor:
         except SrpipeError as exc:
             return str(exc)
         return None
+
+
+def use_threads(count: int) -> None:
+    """Compute with ``count`` torch threads in the calling thread (a no-op when it does)."""
+    import torch
+
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
 
 
 def record_rows(task: Any, prediction: Any, frame: InputFrame, scale: int) -> list[RowPair]:

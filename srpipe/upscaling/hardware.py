@@ -273,6 +273,21 @@ def _auto_precision(
     return PrecisionChoice("fp32", f"auto: bf16 is not used on {device}")
 
 
+def stage_threads(total: int) -> tuple[int, int] | None:
+    """Torch threads for SR and for the task when the two run side by side (``srpipe run``'s
+    pipeline: SR of the next batch while the task predicts this one), out of ``total``.
+
+    None below two threads: stages on one core would only take turns. SR gets two thirds
+    (at least one each): it is most of a run's arithmetic (EDSR x4 on a 160x68 frame, 43
+    GFLOP; the detector on its 640x272 output, 13). On two cores that is one thread each,
+    which also spares every convolution of a small frame its wait for the slower thread.
+    """
+    if total < 2:
+        return None
+    task = max(1, total // 3)
+    return total - task, task
+
+
 def describe(hardware: Hardware) -> list[str]:
     """Lines for ``srpipe info``."""
     lines = [

@@ -99,3 +99,10 @@ def test_auto_is_bf16_only_where_native_and_the_model_was_measured_exact() -> No
     assert unmeasured.precision == "fp32" and "not measured" in unmeasured.why
     assert hardware.choose_precision("auto", "mps", fast, bf16_exact=True).precision == "fp32"
     assert hardware.choose_precision("fp32", "cpu", fast).why == "as asked"
+
+
+def test_stage_threads_split_the_cores_between_sr_and_the_task() -> None:
+    assert hardware.stage_threads(1) is None  # one core: the stages would only take turns
+    assert hardware.stage_threads(2) == (1, 1)
+    assert hardware.stage_threads(3) == (2, 1)
+    assert hardware.stage_threads(16) == (11, 5)  # SR is most of the arithmetic
