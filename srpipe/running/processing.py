@@ -7,6 +7,7 @@ the loops that feed it live beside it (:mod:`~srpipe.running.image_batches`,
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from srpipe.errors import SrpipeError
 from srpipe.running.state import InputFrame, RowPair, RunState
+from srpipe.upscaling.hardware import stage_threads
 from srpipe.upscaling.upscaler import Upscaler
 
 
@@ -32,8 +34,11 @@ class BatchProcessor:
 
     Two steps, so the pipeline can run them on two threads (SR of the next batch while the
     task predicts this one): :meth:`upscale` and :meth:`finish`; calling the processor runs
-    both in turn. ``threads`` is how many torch threads each step computes with, set in
-    whichever thread runs it (torch's thread count is per thread): None leaves torch's.
+    both in turn. With ``stage_cores`` the two steps are meant to run side by side on that
+    many torch threads: ``threads`` is then the (SR, task) split, set in whichever thread
+    runs each step (torch's thread count is per thread) and re-planned after every batch
+    from the stages' measured times (:func:`~srpipe.upscaling.hardware.stage_threads`).
+    Without it (or below two), ``threads`` is None: one step after the other on torch's.
     """
 
     upscaler: Upscaler
@@ -42,8 +47,17 @@ class BatchProcessor:
     #: the factor frames are upscaled by (1 with ``--sr none``)
     scale: int
     state: RunState
-    #: (SR threads, task threads) when the steps run on threads of their own
-    threads: tuple[int, int] | None = None
+    #: torch threads the two steps share when they run side by side (None: in turn)
+    stage_cores: int | None = None
+
+    def __post_init__(self) -> None:
+        #: (SR threads, task threads) while the steps run side by side, else None
+        self.threads: tuple[int, int] | None = (
+            stage_threads(self.stage_cores) if self.stage_cores else None
+        )
+        # thread-seconds each step has used: its work, whatever threads it was given (its
+        # wall time alone would swing the split back and forth as the threads change)
+        self._work = {"sr": 0.0, "task": 0.0}
 
     def __call__(self, batch: list[InputFrame]) -> list[np.ndarray | None]:
         """The annotated frames of ``batch``, in order (None: failed, or context only)."""
@@ -61,10 +75,14 @@ class BatchProcessor:
                 state.result.failed.append({"input": f.name, "error": f.error or "unreadable"})
         if not good:
             return UpscaledBatch(batch, [], [])
-        if self.threads is not None:
-            use_threads(self.threads[0])
+        threads = self.threads
+        if threads is not None:
+            use_threads(threads[0])
+        started = time.perf_counter()
         with timer.time("sr"):
             upscaled = self.upscaler.upscale_batch([f.image for f in good])
+        if threads is not None:
+            self._work["sr"] += (time.perf_counter() - started) * threads[0]
         return UpscaledBatch(batch, good, upscaled)
 
     def finish(self, done: UpscaledBatch) -> list[np.ndarray | None]:
@@ -72,9 +90,11 @@ class BatchProcessor:
         state, timer = self.state, self.state.timer
         if not done.good:
             return [None] * len(done.frames)
-        if self.threads is not None:
-            use_threads(self.threads[1])
+        threads = self.threads
+        if threads is not None:
+            use_threads(threads[1])
         recorded = [f.index >= state.record_from for f in done.good]
+        started = time.perf_counter()
         with timer.time("task"):
             predictions = self.task.predict(done.upscaled)
             drawn = {
@@ -87,6 +107,13 @@ class BatchProcessor:
                 state.predictions.append(prediction)
                 state.rows.extend(record_rows(self.task, prediction, f, self.scale))
                 state.result.frames += 1
+        if threads is not None and self.stage_cores is not None:
+            self._work["task"] += (time.perf_counter() - started) * threads[1]
+            # split again by the work measured so far; the SR thread reads the new plan when
+            # it starts its next batch
+            sr, task = self._work["sr"], self._work["task"]
+            if sr > 0:
+                self.threads = stage_threads(self.stage_cores, task / (sr + task))
         return [drawn.get(id(f)) for f in done.frames]
 
     def _too_big(self, frame: InputFrame) -> str | None:

@@ -41,7 +41,6 @@ from srpipe.running.records import RunOutputs, print_result
 from srpipe.running.settings import DEFAULTS, RunSettings, default_out, field_names
 from srpipe.running.state import Handoff, RunResult, RunState
 from srpipe.task import TaskContext
-from srpipe.upscaling.hardware import stage_threads
 from srpipe.upscaling.upscaler import Upscaler
 
 
@@ -126,18 +125,19 @@ def prepare(
         result.precision = upscaler.precision
         result.precision_reason = upscaler.precision_reason or "as asked"
     state = RunState(result)
-    processor = BatchProcessor(upscaler, task, scale, state, threads=_stage_threads(upscaler))
+    processor = BatchProcessor(upscaler, task, scale, state, stage_cores=_stage_cores(upscaler))
     return RunJob(input, opened, settings, ranks, processor, outputs)
 
 
-def _stage_threads(upscaler: Upscaler) -> tuple[int, int] | None:
-    """(SR, task) torch threads when an SR model runs beside the task, else None: classic
-    methods and ``--sr none`` are numpy work that is cheap next to the task's."""
+def _stage_cores(upscaler: Upscaler) -> int | None:
+    """The torch threads an SR model and the task share, running side by side; None (one
+    after the other) for classic methods and ``--sr none``, numpy work that is cheap next
+    to the task's."""
     if upscaler.kind != "model":
         return None
     import torch
 
-    return stage_threads(torch.get_num_threads())
+    return int(torch.get_num_threads())
 
 
 def _refuse_oversized_output(opened: OpenedInput, input: Path, scale: int) -> None:
