@@ -16,9 +16,8 @@ Every input a run reads goes through it, whatever the task: a video or any frame
 
 * ``process_batch`` gets up to ``batch_size`` consecutive frames and returns one output
   RGB ``uint8`` image per frame, in order (SR + task + draw); ``None`` skips that frame.
-  It runs in the calling thread, so torch, CUDA and Ctrl-C behave as in a plain loop, and
-  torch keeps every core for SR and the detector: the two threads beside it only decode
-  and write, which would otherwise leave the cores idle between batches.
+  It runs in the calling thread, so the task, CUDA and Ctrl-C behave as in a plain loop;
+  the decode and write threads beside it keep the cores busy between batches.
 * A decoder thread reads frames ahead and a writer thread writes outputs behind, through
   queues of ``queue_size`` batches each, so at most ``(2 * queue_size + 3) * batch_size``
   frames are alive at once however long the input is (``stats.max_frames_in_flight``).
