@@ -608,6 +608,12 @@ def _batching_lines(report: dict[str, Any]) -> list[str]:
             )
     peaks = {t: run["peaks"] for t, run in report["threads"].items()}
     lines += ["", f"Peaks measured before each thread count's cases: {peaks} GFLOP/s."]
+    if any(r["fraction_of_peak"] > 1 for run in report["threads"].values() for r in run["rows"]):
+        lines += [
+            "",
+            "A fraction over 100%: other load lowered that peak's measurement more than the "
+            "cases after it; compare the rows of one thread count by GFLOP/s.",
+        ]
     return lines
 
 
