@@ -48,6 +48,7 @@ BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 EXACTNESS = RESULTS / "bf16_exactness.json"
 BACKENDS = RESULTS / "run_backends.json"
 END_TO_END = RESULTS / "run_cpu.json"
+BATCHING = RESULTS / "run_batching.json"
 #: (model, scale) pairs whose bf16 exactness is measured
 MODELS = (("edsr", 2), ("edsr", 4), ("rcan", 4), ("dat-light", 4))
 
@@ -230,27 +231,149 @@ def backends(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+# --------------------------------------------------------------------------- batching
+
+
+def batching(args: argparse.Namespace) -> dict[str, Any]:
+    """SR and detector GFLOP/s by frame size and frames per forward, at 1 and 2 threads.
+
+    Each (stage, size, batch) case runs the same frames; the cases are interleaved over
+    ``--repeats`` rounds and the best round is kept, so load from other work on a shared
+    machine (which only ever slows a case) hurts every case alike and the ratios hold.
+    """
+    import torch
+    from srpipe_detect.task import DetectTask
+    from srpipe_video.frames import FrameSequence
+
+    from srpipe.task import TaskContext
+    from srpipe.upscaling.upscaler import Upscaler
+
+    clip = Path(tempfile.mkdtemp()) / "demo.mp4"
+    make_demo_video(clip, args.batch_frames)
+    full = [f.image for f in FrameSequence(clip)]
+    sizes = {
+        "320x180": (full[: min(4, len(full))], (1, 4)),
+        "160x68": ([np.ascontiguousarray(f[56:124, 80:240]) for f in full], args.batches),
+    }
+    report: dict[str, Any] = {"machine": machine(), "frames": args.batch_frames, "threads": {}}
+    for threads in args.thread_counts:
+        torch.set_num_threads(threads)
+        # 2 s of repeats, the best kept: a busy moment of a shared machine lowers it less
+        peaks = {name: hardware.measure_peak(name, seconds=2.0) for name in ("fp32", "bf16")}
+        up = Upscaler("edsr", 4, device="cpu", precision="auto", batch_size=max(args.batches))
+        task = DetectTask()
+        task.setup(
+            TaskContext("run", device="cpu", scales=(4,), options={"detector": "tiny-objects"})
+        )
+        cases: dict[tuple[str, str, int], Any] = {}
+        for label, (frames, batches) in sizes.items():
+            upscaled = up.upscale_batch(frames[:1]) * len(frames)  # the detector's input size
+            for batch in batches:
+                cases[("sr", label, batch)] = (up.upscale_batch, frames, batch)
+                cases[("detector", label, batch)] = (task.predict, upscaled, batch)
+        best: dict[tuple[str, str, int], float] = {}
+        for round_ in range(args.repeats + 1):  # round 0 warms every shape up, untimed
+            for key, (call, frames, batch) in cases.items():
+                start = time.perf_counter()
+                for first in range(0, len(frames), batch):
+                    call(frames[first : first + batch])
+                per_frame = (time.perf_counter() - start) / len(frames)
+                if round_ > 0:
+                    best[key] = min(best.get(key, float("inf")), per_frame)
+        flops = {label: _gflop_per_frame(tuple(map(int, label.split("x")))) for label in sizes}
+        rows = []
+        for (stage, label, batch), seconds in best.items():
+            gflop = flops[label]["sr" if stage == "sr" else "detector"]
+            # SR runs in the precision auto chose; the detector always runs fp32
+            peak = peaks["bf16" if stage == "sr" and up.precision == "bf16" else "fp32"]
+            rows.append(
+                {"stage": stage, "frame": label, "batch": batch, "s_per_frame": round(seconds, 4),
+                 "gflops": round(gflop / seconds, 1),
+                 "fraction_of_peak": round(gflop / seconds / peak, 3)}
+            )  # fmt: skip
+            print(threads, rows[-1], flush=True)
+        report["threads"][str(threads)] = {
+            "peaks": peaks, "sr_precision": up.precision, "rows": rows,
+            "load_average": [round(v, 2) for v in os.getloadavg()],
+        }  # fmt: skip
+    return report
+
+
 # --------------------------------------------------------------------------- end to end
+
+
+def _load() -> list[float]:
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+def _srpipe(*argv: str) -> dict[str, Any]:
+    """``srpipe ARGV`` as a fresh process: wall (start-up included), CPU seconds, load, stdout."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = _load()
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "srpipe", *argv], capture_output=True, text=True, check=False
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    if done.returncode != 0:
+        return {"failed": done.stderr.strip().splitlines()[-1:]}
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 1), "load_average_before": load,
+            "load_average_after": _load(), "stdout": done.stdout}  # fmt: skip
 
 
 def _command(video: Path, out: Path, *extra: str) -> dict[str, Any]:
     """``srpipe run detect --sr edsr --scale 4`` as a fresh process: wall includes start-up."""
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "srpipe", "run", "detect", "--sr", "edsr", "--scale", "4",
-         "--detector", "tiny-objects", str(video), "-o", str(out), "--json", *extra],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        return {"failed": done.stderr.strip().splitlines()[-1:]}
-    result = json.loads(done.stdout)
+    ran = _srpipe("run", "detect", "--sr", "edsr", "--scale", "4", "--detector", "tiny-objects",
+                  str(video), "-o", str(out), "--json", *extra)  # fmt: skip
+    if "failed" in ran:
+        return ran
+    result = json.loads(ran.pop("stdout"))
     return {
-        "frames": result["frames"], "wall_s": round(wall, 2),
-        "fps": round(result["frames"] / wall, 3), "seconds": result["seconds"],
+        "frames": result["frames"], **ran, "fps": round(result["frames"] / ran["wall_s"], 3),
+        "seconds": result["seconds"], "batch_size": result.get("batch_size"),
         "precision": result.get("precision"), "precision_reason": result.get("precision_reason"),
         "detections": result["summary"].get("detections"),
     }  # fmt: skip
+
+
+def _other_commands(demo: Path, work: Path, frames: int, eval_items: int) -> list[dict[str, Any]]:
+    """``run video --sr edsr`` frames/s and ``eval detect`` items/s, start-up included."""
+    rows = []
+    video = _srpipe("run", "video", "--sr", "edsr", "--scale", "4", str(demo),
+                    "-o", str(work / "out_video"), "--json")  # fmt: skip
+    if "stdout" in video:
+        done = json.loads(video.pop("stdout"))
+        video.update(frames=done.get("frames", frames), seconds=done.get("seconds"),
+                     precision=done.get("precision"))  # fmt: skip
+        video["per_s"] = round(video["frames"] / video["wall_s"], 3)
+    rows.append({"command": f"srpipe run video --sr edsr --scale 4 (320x180, {frames} frames)",
+                 "unit": "frames/s", **video})  # fmt: skip
+    evaluated = _srpipe("eval", "detect", "--sr", "edsr", "--compare", "bicubic", "--scale", "4",
+                        "--limit", str(eval_items), "--bootstrap", "0", "--no-resume",
+                        "-o", str(work / "out_eval"))  # fmt: skip
+    if "stdout" in evaluated:
+        evaluated.pop("stdout")
+        report = json.loads((work / "out_eval" / "report.json").read_text())
+        items = (
+            report["dataset"]["items"]
+            if isinstance(report["dataset"].get("items"), int)
+            else eval_items
+        )
+        evaluated["items"] = items
+        evaluated["variants"] = [v["name"] for v in report["variants"]]
+        evaluated["precision"] = {v["name"]: v.get("precision") for v in report["variants"]
+                                  if v.get("precision")}  # fmt: skip
+        evaluated["per_s"] = round(items / evaluated["wall_s"], 3)
+    rows.append({"command": f"srpipe eval detect --sr edsr --compare bicubic --scale 4 --limit "
+                 f"{eval_items} (the synthetic tiny-object set: HR, bicubic, edsr and any "
+                 "plugin variant per item)", "unit": "items/s", **evaluated})  # fmt: skip
+    for row in rows:
+        print(row, flush=True)
+    return rows
 
 
 def _gflop_per_frame(lr_size: tuple[int, int]) -> dict[str, float]:
@@ -276,6 +399,9 @@ def conv_flops_of(model: Any, x: Any) -> int:
 
 
 def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
+    """The command against the naive loop on each clip; the naive loop runs half its frames
+    before the command and half after, so load that comes and goes on a shared machine
+    weighs on both."""
     work = Path(tempfile.mkdtemp())
     demo = work / "demo_320x180.mp4"
     made = make_demo_video(demo, args.frames)
@@ -286,8 +412,11 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
     clips = []
     for video, size in ((demo, (320, 180)), (small, (160, 68))):
         flops = _gflop_per_frame(size)
+        half = max(1, args.naive_frames // 2)
+        before = _naive(video, half, work / f"naive_{size[0]}_a.mp4")
         command = _command(video, work / f"out_{size[0]}")
-        naive = _naive(video, args.naive_frames, work / f"naive_{size[0]}.mp4")
+        after = _naive(video, half, work / f"naive_{size[0]}_b.mp4")
+        naive = _merged(before, after)
         per_frame = flops["sr"] + flops["detector"]
         row = {"clip": f"{size[0]}x{size[1]}", "source": made["source"],
                "gflop_per_frame": flops, "command": command, "naive": naive}  # fmt: skip
@@ -296,17 +425,28 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
             row["gflops_end_to_end"] = round(achieved, 1)
             row["fraction_of_best_peak"] = round(achieved / best_peak, 3)
             row["speed_up_vs_naive"] = round(command["fps"] / naive["fps"], 2)
-        if size == (160, 68):  # do bigger batches bring small frames up to speed?
-            larger = _command(video, work / "out_160_b16", "--batch-size", "16")
-            row["command_batch_16"] = larger
-            if "fps" in larger:
-                row["fraction_of_best_peak_batch_16"] = round(
-                    per_frame * larger["fps"] / best_peak, 3
-                )
+            prepare = command["seconds"].get("prepare", 0.0)
+            # the same command without its start-up: what the frames themselves ran at
+            row["fps_after_start_up"] = round(command["frames"] / (command["wall_s"] - prepare), 3)
         clips.append(row)
         print(row, flush=True)
+    others = _other_commands(demo, work, args.frames, args.eval_items)
     return {"machine": info, "best_peak_gflops": best_peak, "frames": args.frames, "clips": clips,
-            "load_average_at_end": [round(v, 2) for v in os.getloadavg()]}  # fmt: skip
+            "other_commands": others, "load_average_at_end": _load()}  # fmt: skip
+
+
+def _merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Two naive-loop runs as one: frames, wall and CPU seconds and stage times added."""
+    frames = first["frames"] + second["frames"]
+    wall = first["wall_s"] + second["wall_s"]
+    return {
+        "frames": frames, "wall_s": round(wall, 2), "fps": round(frames / wall, 3),
+        "cpu_s": round(first["cpu_s"] + second["cpu_s"], 1),
+        "seconds": {k: round(first["seconds"][k] + second["seconds"][k], 2)
+                    for k in first["seconds"]},
+        "load_average": [first["load_average"], second["load_average"]],
+        "detections": first["detections"] + second["detections"],
+    }  # fmt: skip
 
 
 def _crop(src: Path, dst: Path, box: tuple[int, int, int, int]) -> None:
@@ -332,7 +472,13 @@ def _naive(video: Path, frames: int, out: Path) -> dict[str, Any]:
     up = Upscaler("edsr", 4, device="cpu", precision="fp32", batch_size=1)
     task = DetectTask()
     task.setup(TaskContext("run", device="cpu", scales=(4,), options={"detector": "tiny-objects"}))
-    return staged(head, up, task, 1, out)
+    load = _load()
+    started = os.times()
+    result = staged(head, up, task, 1, out)
+    ended = os.times()
+    result["cpu_s"] = round(ended.user + ended.system - started.user - started.system, 1)
+    result["load_average"] = [load, _load()]
+    return result
 
 
 def _first_frames(src: Path, dst: Path, count: int) -> None:
@@ -357,7 +503,7 @@ def table(_: argparse.Namespace) -> None:
     lines = ["## run: the headline command (`benchmarks/bench_run.py`)", ""]
     lines.append(
         "<!-- generated by benchmarks/bench_run.py table from benchmarks/results/"
-        "bf16_exactness.json, run_backends.json, run_cpu.json; do not edit -->"
+        "bf16_exactness.json, run_backends.json, run_batching.json, run_cpu.json; do not edit -->"
     )
     if END_TO_END.is_file():
         e2e = json.loads(END_TO_END.read_text())
@@ -366,35 +512,52 @@ def table(_: argparse.Namespace) -> None:
                   f"measured matmul peaks {m['peaks']} GFLOP/s; best peak used: "
                   f"{e2e['best_peak_gflops']} GFLOP/s; load average at the start "
                   f"{m['load_average']}, at the end {e2e['load_average_at_end']} (a shared "
-                  "2-core machine: other work lowers both the peaks and the runs).", "",
+                  "2-core machine: other work lowers both the peaks and the runs; each row "
+                  "gives the load around it).", "",
                   f"`srpipe run detect --sr edsr --scale 4 CLIP` ({e2e['frames']} frames, "
-                  "start-up included) against the naive loop (one frame at a time, fp32):", "",
-                  "| clip | GFLOP/frame (SR + detector) | command frames/s | naive frames/s "
-                  "| speed-up | precision | end-to-end GFLOP/s | fraction of best peak "
-                  "| stages (s) |",
-                  "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                  "start-up included) against the naive loop (one frame at a time, fp32, models "
+                  "loaded before the clock starts; half its frames before the command, half "
+                  "after):", "",
+                  "| clip | GFLOP/frame (SR + detector) | command frames/s | without start-up "
+                  "| naive frames/s | speed-up | precision, batch | end-to-end GFLOP/s "
+                  "| fraction of best peak | CPU s/frame (command, naive) | stages (s) "
+                  "| load average (before, after) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for row in e2e["clips"]:
             cmd, naive, g = row["command"], row["naive"], row["gflop_per_frame"]
             if "fps" not in cmd:
-                lines.append(f"| {row['clip']} | - | failed: {cmd} | | | | | | |")
+                lines.append(f"| {row['clip']} | - | failed: {cmd} |||||||||")
                 continue
             stages = ", ".join(f"{k} {v:.1f}" for k, v in cmd["seconds"].items())
+            cpu = (f"{cmd['cpu_s'] / cmd['frames']:.2f}, {naive['cpu_s'] / naive['frames']:.2f}"
+                   if "cpu_s" in cmd else "-")  # fmt: skip
             lines.append(
-                f"| {row['clip']} | {g['sr']} + {g['detector']} | {cmd['fps']} | {naive['fps']} "
-                f"({naive['frames']} frames) | {row['speed_up_vs_naive']}x | {cmd['precision']} | "
-                f"{row['gflops_end_to_end']} | {100 * row['fraction_of_best_peak']:.0f}% | "
-                f"{stages} |"
+                f"| {row['clip']} | {g['sr']} + {g['detector']} | {cmd['fps']} | "
+                f"{row.get('fps_after_start_up', '-')} | {naive['fps']} ({naive['frames']} "
+                f"frames) | {row['speed_up_vs_naive']}x | {cmd['precision']}, "
+                f"{cmd.get('batch_size') or '-'} | {row['gflops_end_to_end']} | "
+                f"{100 * row['fraction_of_best_peak']:.0f}% | {cpu} | {stages} | "
+                f"{cmd.get('load_average_before', '-')}, {cmd.get('load_average_after', '-')} |"
             )
         if any(row.get("fraction_of_best_peak", 0) > 1 for row in e2e["clips"]):
             lines += ["", "A fraction over 100% means the peak, measured once at the start, "
                       "was lowered by other load on the machine then: that run's fractions "
                       "are not comparable."]  # fmt: skip
-        for row in e2e["clips"]:
-            larger = row.get("command_batch_16", {})
-            if "fps" in larger:
-                lines += ["", f"{row['clip']} with `--batch-size 16`: {larger['fps']} frames/s, "
-                          f"{100 * row['fraction_of_best_peak_batch_16']:.0f}% of the best peak "
-                          f"(default batch 4: {row['command'].get('fps')} frames/s)."]  # fmt: skip
+        if e2e.get("other_commands"):
+            lines += ["", "The other headline commands, fresh processes, start-up included:", "",
+                      "| command | rate | wall (s) | CPU s | precision | "
+                      "load average (before, after) |", "|---|---|---|---|---|---|"]  # fmt: skip
+            for row in e2e["other_commands"]:
+                if "per_s" not in row:
+                    lines.append(f"| {row['command']} | failed: {row.get('failed')} |||||")
+                    continue
+                lines.append(
+                    f"| `{row['command']}` | {row['per_s']} {row['unit']} | {row['wall_s']} | "
+                    f"{row['cpu_s']} | {row.get('precision') or '-'} | "
+                    f"{row['load_average_before']}, {row['load_average_after']} |"
+                )
+    if BATCHING.is_file():
+        lines += _batching_lines(json.loads(BATCHING.read_text()))
     if BACKENDS.is_file():
         bk = json.loads(BACKENDS.read_text())
         lines += ["", f"Backends, {bk['threads']} thread(s) (EDSR x4, a batch of "
@@ -427,6 +590,33 @@ def table(_: argparse.Namespace) -> None:
     _replace_section(BENCHMARKS_MD, "\n".join(lines) + "\n")
 
 
+def _batching_lines(report: dict[str, Any]) -> list[str]:
+    """The frames-per-forward table: GFLOP/s of SR and the detector by frame size and batch."""
+    lines = ["", f"Frames per forward (`bench_run.py batching`; {report['frames']} frames a case, "
+             "the best of the interleaved rounds; SR in the precision auto chose, the detector "
+             "fp32 at the upscaled size):", "",
+             "| threads | stage | frame | frames per forward | s/frame | GFLOP/s "
+             "| fraction of that thread count's peak | load average after |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for threads, run in report["threads"].items():
+        for r in run["rows"]:
+            precision = run["sr_precision"] if r["stage"] == "sr" else "fp32"
+            lines.append(
+                f"| {threads} | {r['stage']} ({precision}) | {r['frame']} | {r['batch']} | "
+                f"{r['s_per_frame']} | {r['gflops']} | "
+                f"{100 * r['fraction_of_peak']:.0f}% | {run['load_average']} |"
+            )
+    peaks = {t: run["peaks"] for t, run in report["threads"].items()}
+    lines += ["", f"Peaks measured before each thread count's cases: {peaks} GFLOP/s."]
+    if any(r["fraction_of_peak"] > 1 for run in report["threads"].values() for r in run["rows"]):
+        lines += [
+            "",
+            "A fraction over 100%: other load lowered that peak's measurement more than the "
+            "cases after it; compare the rows of one thread count by GFLOP/s.",
+        ]
+    return lines
+
+
 def _replace_section(path: Path, section: str) -> None:
     begin, end = "<!-- bench_run:begin -->", "<!-- bench_run:end -->"
     text = path.read_text() if path.is_file() else ""
@@ -440,17 +630,28 @@ def _replace_section(path: Path, section: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=("exactness", "backends", "end-to-end", "table"))
+    parser.add_argument(
+        "step", choices=("exactness", "backends", "batching", "end-to-end", "table")
+    )
     parser.add_argument("--threads", type=int, default=1, help="backends: torch threads")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--frames", type=int, default=120, help="end-to-end: clip length")
     parser.add_argument("--naive-frames", type=int, default=24, help="naive loop: frames")
+    parser.add_argument("--eval-items", type=int, default=16, help="eval detect: --limit")
+    parser.add_argument("--batch-frames", type=int, default=16, help="batching: frames a case")
+    parser.add_argument(
+        "--batches", type=int, nargs="+", default=[1, 4, 8, 16], help="batching: 160x68 batches"
+    )
+    parser.add_argument(
+        "--thread-counts", type=int, nargs="+", default=[1, 2], help="batching: torch threads"
+    )
     args = parser.parse_args()
     if args.step == "table":
         table(args)
         return
-    step = {"exactness": exactness, "backends": backends, "end-to-end": end_to_end}[args.step]
-    target = {"exactness": EXACTNESS, "backends": BACKENDS, "end-to-end": END_TO_END}[args.step]
+    steps = {"exactness": (exactness, EXACTNESS), "backends": (backends, BACKENDS),
+             "batching": (batching, BATCHING), "end-to-end": (end_to_end, END_TO_END)}  # fmt: skip
+    step, target = steps[args.step]
     report = step(args)
     atomic.write_json(target, report)
     print(f"wrote {target}")

@@ -70,7 +70,11 @@ def _eval(
 
     monkeypatch.setenv("SRPIPE_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, [*args, "--device", "cpu", "-o", str(out)])
+    # fp32 pinned: eval's default --precision auto runs bf16 where a CPU has it natively, and
+    # these numbers must not depend on which CPU runs the suite
+    result = CliRunner().invoke(
+        cli, [*args, "--device", "cpu", "--precision", "fp32", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
     report["items"].pop("sha256")

@@ -303,7 +303,8 @@ class Comparison:
             "compare": list(self.compare),
             "scales": list(self.scales),
             "device": self.device,
-            "precision": self.precision,
+            # as asked; what each SR model ran in (and why) is in its variant's record
+            "precision_requested": self.precision,
             "bootstrap": self.bootstrap,
             "bootstrap_kind": "cluster" if grouped else "item",
             "intervals": measurement.intervals.describe(),

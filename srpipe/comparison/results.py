@@ -36,6 +36,9 @@ class VariantInfo:
     method: str | None = None
     weights_hash: str | None = None
     to_hr: float = 1.0
+    #: the precision an SR model ran in and why (None: no network ran)
+    precision: str | None = None
+    precision_reason: str | None = None
     items: int = 0
     seconds_image: float = 0.0  # making the images (upscaling, cache reads)
     seconds_predict: float = 0.0
@@ -408,6 +411,7 @@ VARIANT_HEADERS = [
     "kind",
     "method",
     "weights sha256",
+    "precision",
     "items",
     "image s",
     "predict s",
@@ -425,6 +429,7 @@ def variant_rows(result: ComparisonResult) -> list[list[str]]:
             v.kind,
             v.method or "-",
             (v.weights_hash or "-")[:12],
+            v.precision or "-",
             str(v.items),
             f"{v.seconds_image:.2f}",
             f"{v.seconds_predict:.2f}",

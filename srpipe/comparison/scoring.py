@@ -101,6 +101,8 @@ class VariantScorer:
             variant.meta.get("method"),
             variant.meta.get("weights_hash"),
             variant.to_hr,
+            precision=variant.meta.get("precision"),
+            precision_reason=variant.meta.get("precision_reason"),
         )
         run = VariantRun(info, [], [])
         keys: dict[tuple[int, int], str] = {}

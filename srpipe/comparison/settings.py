@@ -26,7 +26,9 @@ class EvalSettings:
     #: downscaling factors to test
     scales: tuple[int, ...] = (4,)
     device: str = "auto"
-    precision: str = "fp32"
+    #: auto: bf16 where it is native here and the model was measured exact in it, else fp32
+    #: (srpipe.upscaling.hardware.choose_precision); each variant records the one it used
+    precision: str = "auto"
     #: evaluate only N items (None: all)
     limit: int | None = None
     #: paired bootstrap resamples for the confidence intervals, used from 20 independent

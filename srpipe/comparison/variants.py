@@ -92,6 +92,10 @@ def variants_at(
                     "upscaler": upscaler,
                     "method": upscaler.method,
                     "weights_hash": upscaler.weights_hash,
+                    # the precision used, not the one asked: auto differs by machine (a
+                    # ready upscaler object need not say)
+                    "precision": getattr(upscaler, "precision", None),
+                    "precision_reason": getattr(upscaler, "precision_reason", None) or "as asked",
                 },
             )
         )
@@ -192,7 +196,12 @@ def _upscaled(
 
     if upscaler.weights_hash is not None:
         images, hits = cache.upscale_many(
-            list(lrs), str(upscaler.method), scale, upscaler.weights_hash, compute
+            list(lrs),
+            str(upscaler.method),
+            scale,
+            upscaler.weights_hash,
+            compute,
+            precision=str(getattr(upscaler, "precision", None)),
         )
     else:
         # without a weights hash two different models could share a key: no caching

@@ -24,7 +24,7 @@ from srpipe.frames import Frame, FrameSource, FrameWriter
 from srpipe.plugins import get_plugin_manager
 from srpipe.running.inputs import open_input
 from srpipe.running.pipeline import run_pipeline
-from srpipe.running.processing import BatchProcessor
+from srpipe.running.processing import BatchProcessor, UpscaledBatch
 from srpipe.running.records import RunOutputs
 from srpipe.running.state import InputFrame, RunState
 
@@ -65,13 +65,16 @@ class FrameStream:
     def run(self, source: FrameSource, writer: FrameWriter, quiet: bool = False) -> None:
         """``source``'s frames through the processor into ``writer`` (closed at the end, or
         aborted when anything fails)."""
+        # SR on a thread of its own when the processor has threads planned for it
+        staged = self.processor.threads is not None
         stats = run_pipeline(
             source,
-            self._process,
+            self.processor.finish if staged else self._process,
             writer,
             self.batch_size,
             self.state.result.task,
             progress=not quiet,
+            prepare_batch=self._upscale if staged else None,
         )
         for stage, seconds in stats.seconds.items():
             self.state.timer.add(stage, seconds)
@@ -112,10 +115,15 @@ class FrameStream:
             raise
 
     def _process(self, frames: list[Frame]) -> list[np.ndarray | None]:
-        wrapped = [
-            InputFrame(f.index, f"frame_{f.index:06d}", f.image, f.timestamp) for f in frames
-        ]
-        return self.processor(wrapped)
+        return self.processor(_wrapped(frames))
+
+    def _upscale(self, frames: list[Frame]) -> UpscaledBatch:
+        return self.processor.upscale(_wrapped(frames))
+
+
+def _wrapped(frames: list[Frame]) -> list[InputFrame]:
+    """A source's frames as the frames a run processes."""
+    return [InputFrame(f.index, f"frame_{f.index:06d}", f.image, f.timestamp) for f in frames]
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""The one overlapped pipeline of ``srpipe run``: decode -> process (SR + task) -> write.
+"""The one overlapped pipeline of ``srpipe run``: decode -> [prepare (SR)] -> process -> write.
 
 Every input a run reads goes through it, whatever the task: a video or any frame source
 (:mod:`~srpipe.running.frame_stream`) and a folder of images
@@ -16,12 +16,18 @@ Every input a run reads goes through it, whatever the task: a video or any frame
 
 * ``process_batch`` gets up to ``batch_size`` consecutive frames and returns one output
   RGB ``uint8`` image per frame, in order (SR + task + draw); ``None`` skips that frame.
-  It runs in the calling thread, so torch, CUDA and Ctrl-C behave as in a plain loop, and
-  torch keeps every core for SR and the detector: the two threads beside it only decode
-  and write, which would otherwise leave the cores idle between batches.
+  It runs in the calling thread, so the task, CUDA and Ctrl-C behave as in a plain loop;
+  the decode and write threads beside it keep the cores busy between batches.
 * A decoder thread reads frames ahead and a writer thread writes outputs behind, through
   queues of ``queue_size`` batches each, so at most ``(2 * queue_size + 3) * batch_size``
   frames are alive at once however long the input is (``stats.max_frames_in_flight``).
+* ``prepare_batch`` (optional) runs on a thread of its own between decode and
+  ``process_batch``, which then gets what it returned for each batch: SR of batch k+1 runs
+  while the task predicts batch k, each stage on its share of the cores
+  (:func:`srpipe.upscaling.hardware.stage_threads`). On a few cores that beats both stages
+  taking every core in turn: a small frame's convolutions split across threads wait at
+  every layer for the slowest thread, and on a shared machine that thread is often
+  descheduled. One more queue: at most ``(3 * queue_size + 4) * batch_size`` frames alive.
 * ``batched=True``: ``source`` yields whole batches (lists), which are processed as they
   come (a folder shared out under torchrun keeps the batches one process would make).
 * A writer with ``write_frame(frame, image)`` is given the frame too (an image folder writes
@@ -161,8 +167,9 @@ def run_pipeline(
     queue_size: int = 2,
     progress: bool = True,
     batched: bool = False,
+    prepare_batch: Callable[[list[Any]], Any] | None = None,
 ) -> PipelineStats:
-    """Decode, process and encode ``source`` with the three stages overlapped (module doc)."""
+    """Decode, [prepare,] process and encode ``source``, the stages overlapped (module doc)."""
 
     if batch_size < 1 or queue_size < 1:
         raise ValueError("batch_size and queue_size must be at least 1")
@@ -171,10 +178,13 @@ def run_pipeline(
         frames_total=total,
         batch_size=batch_size,
         queue_size=queue_size,
-        frame_bound=(2 * queue_size + 3) * batch_size,
+        frame_bound=((3 if prepare_batch else 2) * queue_size + (4 if prepare_batch else 3))
+        * batch_size,
         seconds={"decode": 0.0, "encode": 0.0},
     )
     decoded: queue.Queue = queue.Queue(maxsize=queue_size)
+    # what the main thread reads: the decoder's batches, or the prepare stage's results
+    ready: queue.Queue = queue.Queue(maxsize=queue_size) if prepare_batch else decoded
     processed: queue.Queue = queue.Queue(maxsize=queue_size)
     stop = threading.Event()
     hurry = threading.Event()  # a second Ctrl-C: stop writing the queued batches too
@@ -232,6 +242,19 @@ def run_pipeline(
             if close is not None:
                 close()
 
+    def prepare() -> None:
+        assert prepare_batch is not None
+        try:
+            while True:
+                item = _get(decoded, stop)
+                if item is _END or isinstance(item, _Failure):
+                    _put(ready, item, stop)
+                    return
+                if not _put(ready, (item, prepare_batch(item)), stop):
+                    return
+        except BaseException as exc:  # reaches the main thread, which re-raises it
+            _put(ready, _Failure(exc), stop)
+
     def encode() -> None:
         # Drains `processed` to the end marker even when stopping: on Ctrl-C the batches
         # already processed are still written, so the partial output is as long as possible.
@@ -258,18 +281,25 @@ def run_pipeline(
     decoder = threading.Thread(target=decode, name="srpipe-run-decode", daemon=True)
     encoder = threading.Thread(target=encode, name="srpipe-run-write", daemon=True)
     started = time.perf_counter()
+    preparer = threading.Thread(target=prepare, name="srpipe-run-prepare", daemon=True)
     decoder.start()
     encoder.start()
+    if prepare_batch is not None:
+        preparer.start()
     failure: BaseException | None = None
     try:
         while True:
-            item = _get(decoded, stop)
+            item = _get(ready, stop)
             if item is _END:
                 break
             if isinstance(item, _Failure):
                 raise item.error
             t0 = time.perf_counter()
-            outputs = list(process_batch(item))
+            if prepare_batch is not None:
+                item, prepared = item
+                outputs = list(process_batch(prepared))
+            else:
+                outputs = list(process_batch(item))
             stats.process_seconds += time.perf_counter() - t0
             if len(outputs) != len(item):
                 raise ValueError(
@@ -290,6 +320,8 @@ def run_pipeline(
         _finish_encoder(encoder, processed)
     stop.set()
     decoder.join(timeout=5.0)
+    if prepare_batch is not None:
+        preparer.join(timeout=5.0)  # a batch it is preparing ends first (no way to cut it)
     bar.close()
     if failure is None and encode_error:
         failure = encode_error[0]

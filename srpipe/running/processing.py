@@ -7,6 +7,7 @@ the loops that feed it live beside it (:mod:`~srpipe.running.image_batches`,
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,12 +15,31 @@ import numpy as np
 
 from srpipe.errors import SrpipeError
 from srpipe.running.state import InputFrame, RowPair, RunState
+from srpipe.upscaling.hardware import stage_threads
 from srpipe.upscaling.upscaler import Upscaler
 
 
 @dataclass
+class UpscaledBatch:
+    """A batch after SR: its frames, the good ones' upscaled images (the rest failed)."""
+
+    frames: list[InputFrame]
+    good: list[InputFrame]
+    upscaled: list[np.ndarray]
+
+
+@dataclass
 class BatchProcessor:
-    """Upscales a batch, lets the task predict and draw, and records into ``state``."""
+    """Upscales a batch, lets the task predict and draw, and records into ``state``.
+
+    Two steps, so the pipeline can run them on two threads (SR of the next batch while the
+    task predicts this one): :meth:`upscale` and :meth:`finish`; calling the processor runs
+    both in turn. With ``stage_cores`` the two steps are meant to run side by side on that
+    many torch threads: ``threads`` is then the (SR, task) split, set in whichever thread
+    runs each step (torch's thread count is per thread) and re-planned after every batch
+    from the stages' measured times (:func:`~srpipe.upscaling.hardware.stage_threads`).
+    Without it (or below two), ``threads`` is None: one step after the other on torch's.
+    """
 
     upscaler: Upscaler
     #: a set-up task (a :class:`~srpipe.task.Task`, or anything with its run methods)
@@ -27,9 +47,24 @@ class BatchProcessor:
     #: the factor frames are upscaled by (1 with ``--sr none``)
     scale: int
     state: RunState
+    #: torch threads the two steps share when they run side by side (None: in turn)
+    stage_cores: int | None = None
+
+    def __post_init__(self) -> None:
+        #: (SR threads, task threads) while the steps run side by side, else None
+        self.threads: tuple[int, int] | None = (
+            stage_threads(self.stage_cores) if self.stage_cores else None
+        )
+        # thread-seconds each step has used: its work, whatever threads it was given (its
+        # wall time alone would swing the split back and forth as the threads change)
+        self._work = {"sr": 0.0, "task": 0.0}
 
     def __call__(self, batch: list[InputFrame]) -> list[np.ndarray | None]:
         """The annotated frames of ``batch``, in order (None: failed, or context only)."""
+        return self.finish(self.upscale(batch))
+
+    def upscale(self, batch: list[InputFrame]) -> UpscaledBatch:
+        """Check each frame's size, list the failed ones, upscale the rest as one batch."""
         state, timer = self.state, self.state.timer
         for f in batch:
             if f.image is not None and f.error is None:
@@ -39,23 +74,47 @@ class BatchProcessor:
             if f.image is None or f.error is not None:
                 state.result.failed.append({"input": f.name, "error": f.error or "unreadable"})
         if not good:
-            return [None] * len(batch)
+            return UpscaledBatch(batch, [], [])
+        threads = self.threads
+        if threads is not None:
+            use_threads(threads[0])
+        started = time.perf_counter()
         with timer.time("sr"):
             upscaled = self.upscaler.upscale_batch([f.image for f in good])
-        recorded = [f.index >= state.record_from for f in good]
+        if threads is not None:
+            self._work["sr"] += (time.perf_counter() - started) * threads[0]
+        return UpscaledBatch(batch, good, upscaled)
+
+    def finish(self, done: UpscaledBatch) -> list[np.ndarray | None]:
+        """Predict, draw and record an upscaled batch; its frames' outputs, in order."""
+        state, timer = self.state, self.state.timer
+        if not done.good:
+            return [None] * len(done.frames)
+        threads = self.threads
+        if threads is not None:
+            use_threads(threads[1])
+        recorded = [f.index >= state.record_from for f in done.good]
+        started = time.perf_counter()
         with timer.time("task"):
-            predictions = self.task.predict(upscaled)
+            predictions = self.task.predict(done.upscaled)
             drawn = {
                 id(f): self.task.draw(image, p)
-                for f, image, p, keep in zip(good, upscaled, predictions, recorded)
+                for f, image, p, keep in zip(done.good, done.upscaled, predictions, recorded)
                 if keep
             }
-        for f, prediction, keep in zip(good, predictions, recorded):
+        for f, prediction, keep in zip(done.good, predictions, recorded):
             if keep:
                 state.predictions.append(prediction)
                 state.rows.extend(record_rows(self.task, prediction, f, self.scale))
                 state.result.frames += 1
-        return [drawn.get(id(f)) for f in batch]
+        if threads is not None and self.stage_cores is not None:
+            self._work["task"] += (time.perf_counter() - started) * threads[1]
+            # split again by the work measured so far; the SR thread reads the new plan when
+            # it starts its next batch
+            sr, task = self._work["sr"], self._work["task"]
+            if sr > 0:
+                self.threads = stage_threads(self.stage_cores, task / (sr + task))
+        return [drawn.get(id(f)) for f in done.frames]
 
     def _too_big(self, frame: InputFrame) -> str | None:
         """Why ``frame``'s upscaled size is refused (over the pixel limit), or None."""
@@ -65,6 +124,14 @@ class BatchProcessor:
         except SrpipeError as exc:
             return str(exc)
         return None
+
+
+def use_threads(count: int) -> None:
+    """Compute with ``count`` torch threads in the calling thread (a no-op when it does)."""
+    import torch
+
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
 
 
 def record_rows(task: Any, prediction: Any, frame: InputFrame, scale: int) -> list[RowPair]:

@@ -8,7 +8,9 @@ cache key is everything the output depends on:
 * the method (model name, checkpoint path or classic interpolator),
 * the scale,
 * the sha256 of the weights file (so retrained weights under the same name never hit a
-  stale entry); ``None`` for weight-less methods.
+  stale entry); ``None`` for weight-less methods;
+* the precision the network ran in (a bf16 output differs from the fp32 one by up to a few
+  uint8 levels, and ``--precision auto`` picks either depending on the machine).
 
 Entries live under ``cache_dir()/upscaled/<method>/x<scale>/<key[:2]>/<key>.<npy|png>``
 and are written atomically (temp file in the same folder, then ``os.replace``), so a
@@ -98,10 +100,19 @@ class UpscaleCache:
         #: set when a write failed (full disk, read-only): lookups go on, stores stop
         self.unwritable = False
 
-    def key(self, image: np.ndarray, method: str, scale: float, weights_hash: str | None) -> str:
-        """The cache key of upscaling ``image`` by ``method`` at ``scale`` with those weights."""
+    def key(
+        self,
+        image: np.ndarray,
+        method: str,
+        scale: float,
+        weights_hash: str | None,
+        *,
+        precision: str,
+    ) -> str:
+        """The cache key of upscaling ``image`` by ``method`` at ``scale`` with those weights
+        in ``precision`` (the one used, not the one asked)."""
         # x3.5 and x3 are different outputs (int() once folded them into one key)
-        parts = f"{image_digest(image)}|{method}|x{scale:g}|{weights_hash or '-'}"
+        parts = f"{image_digest(image)}|{method}|x{scale:g}|{weights_hash or '-'}|{precision}"
         return hashlib.sha256(parts.encode()).hexdigest()
 
     def path(self, key: str, method: str, scale: float) -> Path:
@@ -165,12 +176,14 @@ class UpscaleCache:
         scale: float,
         weights_hash: str | None,
         compute: Callable[[list[np.ndarray]], list[np.ndarray]],
+        *,
+        precision: str,
     ) -> tuple[list[np.ndarray], list[bool]]:
         """Upscale ``images``, computing only the cache misses, in one ``compute`` batch.
 
         Returns the upscaled images and, per image, whether it came from the cache.
         """
-        keys = [self.key(img, method, scale, weights_hash) for img in images]
+        keys = [self.key(img, method, scale, weights_hash, precision=precision) for img in images]
         found = [self.get(k, method, scale, like=img) for k, img in zip(keys, images)]
         missing = [i for i, img in enumerate(found) if img is None]
         if missing:

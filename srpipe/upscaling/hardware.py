@@ -273,6 +273,32 @@ def _auto_precision(
     return PrecisionChoice("fp32", f"auto: bf16 is not used on {device}")
 
 
+#: the task's share of a run's compute until one is measured: the detector on EDSR x4's
+#: output does about a quarter of the arithmetic (13 of 56 GFLOP on a 160x68 frame) in fp32,
+#: SR's share in bf16 is quicker per GFLOP, so about a third of the time
+TASK_SHARE_GUESS = 1 / 3
+
+
+def stage_threads(total: int, task_share: float = TASK_SHARE_GUESS) -> tuple[int, int] | None:
+    """Torch threads for SR and for the task when the two run side by side (``srpipe run``'s
+    pipeline: SR of the next batch while the task predicts this one), out of ``total``.
+
+    ``task_share`` is the task's share of the compute time (measured as the run goes; a
+    guess before). Each stage gets threads in proportion, at least one; a task too light
+    for a core of its own (video's PSNR and flicker) leaves SR every thread and computes
+    beside it with one. None below two threads: stages on one core would only take turns.
+    On two cores with a detector, one thread each, which also spares every convolution of a
+    small frame its wait at each layer for the slower thread.
+    """
+    if total < 2:
+        return None
+    task = round(total * min(max(task_share, 0.0), 1.0))
+    if task == 0:
+        return total, 1
+    task = min(task, total - 1)
+    return total - task, task
+
+
 def describe(hardware: Hardware) -> list[str]:
     """Lines for ``srpipe info``."""
     lines = [

@@ -55,3 +55,42 @@ def test_context_frames_are_predicted_but_not_recorded_or_drawn() -> None:
     assert drawn[0] is None and drawn[1] is not None
     assert [row["frame"] for row, _ in processor.state.rows] == [5]
     assert processor.state.result.frames == len(processor.state.predictions) == 1
+
+
+def test_side_by_side_steps_set_their_threads_and_replan_from_the_work_measured() -> None:
+    import torch
+
+    from srpipe.upscaling.hardware import stage_threads
+    from srpipe.upscaling.upscaler import Upscaler
+
+    threads_seen: dict[str, int] = {}
+
+    class Counting(Mean):
+        def predict(self, images):
+            threads_seen["task"] = torch.get_num_threads()
+            return super().predict(images)
+
+    before = torch.get_num_threads()
+    state = RunState(RunResult("mean", "in", "nearest", 2, "out"))
+    up = Upscaler("nearest", 2, device="cpu")
+    processor = BatchProcessor(up, Counting(), 2, state, stage_cores=2)
+    assert processor.threads == stage_threads(2) == (1, 1)
+    try:
+        done = processor.upscale([InputFrame(0, "a.png", np.zeros((4, 4, 3), np.uint8))])
+        processor.finish(done)
+        assert threads_seen["task"] == 1
+        work = processor._work
+        assert work["sr"] > 0 and work["task"] > 0
+        # the next batch's split follows the thread-seconds each step used so far
+        assert processor.threads == stage_threads(2, work["task"] / (work["sr"] + work["task"]))
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_steps_in_turn_leave_torch_threads_alone() -> None:
+    import torch
+
+    processor = _processor(Mean())
+    before = torch.get_num_threads()
+    processor([InputFrame(0, "a.png", np.zeros((4, 4, 3), np.uint8))])
+    assert processor.threads is None and torch.get_num_threads() == before

@@ -99,3 +99,14 @@ def test_auto_is_bf16_only_where_native_and_the_model_was_measured_exact() -> No
     assert unmeasured.precision == "fp32" and "not measured" in unmeasured.why
     assert hardware.choose_precision("auto", "mps", fast, bf16_exact=True).precision == "fp32"
     assert hardware.choose_precision("fp32", "cpu", fast).why == "as asked"
+
+
+def test_stage_threads_split_the_cores_between_sr_and_the_task() -> None:
+    assert hardware.stage_threads(1) is None  # one core: the stages would only take turns
+    assert hardware.stage_threads(2) == (1, 1)  # before any measurement: a detector's share
+    assert hardware.stage_threads(16) == (11, 5)
+    assert hardware.stage_threads(16, task_share=0.5) == (8, 8)
+    # a task too light for a core of its own leaves SR every thread and runs beside it
+    assert hardware.stage_threads(2, task_share=0.15) == (2, 1)
+    # however heavy the task, SR keeps a thread
+    assert hardware.stage_threads(4, task_share=1.0) == (1, 3)

@@ -31,8 +31,8 @@ def test_second_pass_is_all_hits(tmp_path: Path, fmt: str) -> None:
     cache = UpscaleCache(tmp_path, fmt=fmt)
     compute = Counter()
     images = _images()
-    first, hits1 = cache.upscale_many(images, "edsr", 2, "w" * 64, compute)
-    second, hits2 = cache.upscale_many(images, "edsr", 2, "w" * 64, compute)
+    first, hits1 = cache.upscale_many(images, "edsr", 2, "w" * 64, compute, precision="fp32")
+    second, hits2 = cache.upscale_many(images, "edsr", 2, "w" * 64, compute, precision="fp32")
     assert compute.computed == 3
     assert hits1 == [False] * 3 and hits2 == [True] * 3
     for a, b in zip(first, second):
@@ -44,17 +44,20 @@ def test_only_misses_are_computed(tmp_path: Path) -> None:
     cache = UpscaleCache(tmp_path)
     compute = Counter()
     images = _images(4)
-    cache.upscale_many(images[:2], "edsr", 2, "w", compute)
-    _, hits = cache.upscale_many(images, "edsr", 2, "w", compute)
+    cache.upscale_many(images[:2], "edsr", 2, "w", compute, precision="fp32")
+    _, hits = cache.upscale_many(images, "edsr", 2, "w", compute, precision="fp32")
     assert hits == [True, True, False, False]
     assert compute.computed == 4
 
 
-@pytest.mark.parametrize("change", [{"method": "rcan"}, {"scale": 3}, {"weights_hash": "other"}])
-def test_key_separates_method_scale_and_weights(tmp_path: Path, change: dict) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [{"method": "rcan"}, {"scale": 3}, {"weights_hash": "other"}, {"precision": "bf16"}],
+)
+def test_key_separates_method_scale_weights_and_precision(tmp_path: Path, change: dict) -> None:
     cache = UpscaleCache(tmp_path)
     compute = Counter()
-    base = {"method": "edsr", "scale": 2, "weights_hash": "w"}
+    base = {"method": "edsr", "scale": 2, "weights_hash": "w", "precision": "fp32"}
     images = _images(2)
     cache.upscale_many(images, compute=compute, **base)
     _, hits = cache.upscale_many(images, compute=compute, **{**base, **change})
@@ -74,10 +77,10 @@ def test_corrupt_entry_is_recomputed(tmp_path: Path) -> None:
     cache = UpscaleCache(tmp_path)
     compute = Counter()
     images = _images(1)
-    cache.upscale_many(images, "edsr", 2, "w", compute)
+    cache.upscale_many(images, "edsr", 2, "w", compute, precision="fp32")
     entry = next(tmp_path.rglob("*.npy"))
     entry.write_bytes(b"truncated")
-    out, hits = cache.upscale_many(images, "edsr", 2, "w", compute)
+    out, hits = cache.upscale_many(images, "edsr", 2, "w", compute, precision="fp32")
     assert hits == [False] and compute.computed == 2
     assert out[0].shape == (16, 20, 3)
 
@@ -85,14 +88,14 @@ def test_corrupt_entry_is_recomputed(tmp_path: Path) -> None:
 def test_disabled_cache_writes_nothing(tmp_path: Path) -> None:
     cache = UpscaleCache(tmp_path / "c", enabled=False)
     compute = Counter()
-    cache.upscale_many(_images(2), "edsr", 2, "w", compute)
-    cache.upscale_many(_images(2), "edsr", 2, "w", compute)
+    cache.upscale_many(_images(2), "edsr", 2, "w", compute, precision="fp32")
+    cache.upscale_many(_images(2), "edsr", 2, "w", compute, precision="fp32")
     assert compute.computed == 4 and not (tmp_path / "c").exists()
 
 
 def test_writes_leave_no_temporary_files(tmp_path: Path) -> None:
     cache = UpscaleCache(tmp_path)
-    cache.upscale_many(_images(3), "path/to/my model.pt", 4, "w", Counter())
+    cache.upscale_many(_images(3), "path/to/my model.pt", 4, "w", Counter(), precision="fp32")
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(files) == 3 and all(not p.name.startswith(".") for p in files)
     # a checkpoint path becomes a safe folder name
@@ -107,7 +110,7 @@ def test_concurrent_writers_and_readers_never_see_a_torn_entry(tmp_path: Path) -
     images = [big, big[::-1].copy()]  # two different contents under one key
     writers = [UpscaleCache(tmp_path) for _ in range(2)]
     reader = UpscaleCache(tmp_path)
-    key = reader.key(big, "edsr", 4, None)
+    key = reader.key(big, "edsr", 4, None, precision="fp32")
     reader.put(key, "edsr", 4, big)  # from here on the entry always exists
     stop = threading.Event()
 
@@ -136,7 +139,7 @@ def test_concurrent_writers_and_readers_never_see_a_torn_entry(tmp_path: Path) -
 def test_a_good_entry_written_meanwhile_is_not_removed(tmp_path: Path) -> None:
     cache = UpscaleCache(tmp_path)
     image = np.full((4, 4, 3), 7, np.uint8)
-    key = cache.key(image, "edsr", 4, None)
+    key = cache.key(image, "edsr", 4, None, precision="fp32")
     path = cache.path(key, "edsr", 4)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not an array")
@@ -161,22 +164,24 @@ def test_an_entry_rewritten_by_someone_else_is_recomputed_and_said(
     cache = UpscaleCache(tmp_path)
     compute = Counter()
     images = _images(1)
-    (first,), _ = cache.upscale_many(images, "edsr", 2, "w", compute)
+    (first,), _ = cache.upscale_many(images, "edsr", 2, "w", compute, precision="fp32")
     entry = next(tmp_path.rglob("*.npy"))
     np.save(entry, tamper(first), allow_pickle=False)
-    (again,), hits = cache.upscale_many(images, "edsr", 2, "w", compute)
+    (again,), hits = cache.upscale_many(images, "edsr", 2, "w", compute, precision="fp32")
     assert hits == [False] and compute.computed == 2
     assert again.dtype == np.uint8 and np.array_equal(again, first)
     assert said in capsys.readouterr().err
     # and the recomputed entry replaced the bad one
-    (third,), hits = cache.upscale_many(images, "edsr", 2, "w", compute)
+    (third,), hits = cache.upscale_many(images, "edsr", 2, "w", compute, precision="fp32")
     assert hits == [True] and np.array_equal(third, first)
 
 
 def test_a_fractional_scale_has_its_own_key() -> None:
     """x3.5 and x3 are different outputs (they once shared int(scale) in the key)."""
     cache, image = UpscaleCache(enabled=False), _images(1)[0]
-    assert cache.key(image, "liif", 3.5, None) != cache.key(image, "liif", 3, None)
+    assert cache.key(image, "liif", 3.5, None, precision="fp32") != cache.key(
+        image, "liif", 3, None, precision="fp32"
+    )
     assert cache.path("k" * 64, "liif", 3.5).parent.parent.name == "x3.5"
 
 
@@ -192,7 +197,7 @@ def test_a_cache_that_cannot_be_written_is_named_once_and_the_work_goes_on(
 
     monkeypatch.setattr(cache, "_write", disk_full)
     compute = Counter()
-    out, hits = cache.upscale_many(_images(3), "edsr", 2, "w", compute)
+    out, hits = cache.upscale_many(_images(3), "edsr", 2, "w", compute, precision="fp32")
     assert len(out) == 3 and hits == [False] * 3 and compute.computed == 3
     err = capsys.readouterr().err
     assert err.count("cannot write the upscale cache") == 1
