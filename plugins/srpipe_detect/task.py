@@ -124,6 +124,11 @@ class DetectTask(Task):
         the data's class names (:meth:`use_dataset`, called on every rank with the loaded set) or
         the first prediction.
         """
+        # Importing ultralytics under torchrun waits at a barrier of the whole group
+        # (its settings are written by local rank 0 first), so every rank imports it here,
+        # at the same step: the eval's index is read by rank 0 alone, too late for that.
+        import ultralytics  # noqa: F401
+
         options = DetectOptions.from_context(ctx)
         self.conf, self.iou, self.imgsz = options.conf, options.iou, options.imgsz
         self.slice, self.variant_slice = options.slice_size, options.variant_slice
