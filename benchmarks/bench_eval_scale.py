@@ -148,6 +148,14 @@ def measure_resume(
     }
 
 
+def _earlier_commands(args: argparse.Namespace) -> list[str]:
+    if not args.append or not Path(args.out).is_file():
+        return []
+    before = json.loads(Path(args.out).read_text())
+    commands = before.get("commands") or [before.get("command", "")]
+    return [c for c in commands if c != " ".join(sys.argv)]
+
+
 def _caps(text: str) -> dict[str, int]:
     return {k: int(v) for k, v in (pair.split("=") for pair in text.split(",") if pair)}
 
@@ -156,9 +164,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(args.work)
     env = dict(os.environ)
     trees = {"new": REPO, **({"old": Path(args.old)} if args.old else {})}
+    trees = {design: tree for design, tree in trees.items() if design in args.designs.split(",")}
     caps = _caps(args.cap)
     rows, skipped, resumed = [], [], []
     load_start = os.getloadavg()[0]
+    if args.append and Path(args.out).is_file():  # a matrix run in parts, one result file
+        before = json.loads(Path(args.out).read_text())
+        rows, skipped, resumed = before["rows"], before["skipped"], before["resume"]
+        load_start = before["load_average_before"]
     for n in [int(v) for v in args.n.split(",")]:
         data = make_coco(work / f"coco{n}", n)
         for name in args.evals.split(","):
@@ -188,6 +201,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         again.update(eval=name, n=n)
                         print(json.dumps(again), flush=True)
                         resumed.append(again)
+                        partial = record(
+                            args, load_start, rows, resumed, skipped, measure_peaks=False
+                        )
+                        Path(args.out).write_text(json.dumps(partial, indent=2) + "\n")
     return record(args, load_start, rows, resumed, skipped, measure_peaks=True)
 
 
@@ -210,7 +227,7 @@ def record(
         "load_average_before": round(load_start, 2),
         "load_average_after": round(load, 2),
         "note": args.note,
-        "command": " ".join(sys.argv),
+        "commands": [*_earlier_commands(args), " ".join(sys.argv)],
         "rows": rows,
         "resume": resumed,
         "skipped": skipped,
@@ -292,6 +309,10 @@ def main() -> None:
         type=int,
         default=0,
         help="N at which to measure resume after kill -9 (0: not measured)",
+    )
+    parser.add_argument("--designs", default="new,old", help="which of new,old to run")
+    parser.add_argument(
+        "--append", action="store_true", help="add to the rows already in --out (a matrix in parts)"
     )
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/eval_scale.json"))
     parser.add_argument("--publish", help="a result JSON: write its BENCHMARKS.md section")
