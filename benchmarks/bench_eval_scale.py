@@ -7,9 +7,9 @@ process; under torchrun, of each rank), for this tree and, with ``--old TREE``, 
 checkout (e.g. ``git worktree add /tmp/old-srpipe f745d5d``) in the same run. Every run gets
 a fresh cache (no upscale cache or saved chunks from the run before). ``--cap EVAL=N`` skips
 an eval above N items (recorded as skipped, with the reason); ``--resume-n N`` kills this
-tree's one-process eval at 90% of its uninterrupted time (kill -9) and times the re-run that
-resumes it. Writes a result JSON under benchmarks/results/ and, with ``--publish``, the
-BENCHMARKS.md section generated from it::
+tree's one-process eval once 90% of its chunks are saved (kill -9) and times the re-run
+that resumes it against the uninterrupted run. Writes a result JSON under
+benchmarks/results/ and, with ``--publish``, the BENCHMARKS.md section generated from it::
 
     python benchmarks/bench_eval_scale.py --n 100,1000 --evals sr-none --old /tmp/old-srpipe
     python benchmarks/bench_eval_scale.py --publish benchmarks/results/eval_scale.json
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -40,6 +41,10 @@ EVALS = {
     "detect-bicubic": ["detect", "--sr", "none", "--compare", "bicubic"],
     "detect-edsr": ["detect", "--sr", "edsr", "--compare", "bicubic"],
 }
+#: variants each eval runs (HR included): a resumed run's chunks are these times the chunks
+VARIANTS = {"sr-none": 2, "detect-bicubic": 2, "detect-edsr": 3}
+#: srpipe eval's default chunk size (EvalSettings.chunk_size)
+CHUNK_SIZE = 8
 BEGIN, END = "<!-- results:eval-scale:begin -->", "<!-- results:eval-scale:end -->"
 
 
@@ -110,9 +115,12 @@ def measure(tree: Path, args: list[str], ranks: int, out: Path, env: dict[str, s
 
 
 def measure_resume(
-    tree: Path, args: list[str], out: Path, env: dict[str, str], uninterrupted_s: float
+    tree: Path, args: list[str], out: Path, env: dict[str, str], chunks: int, uninterrupted_s: float
 ) -> dict:
-    """kill -9 one process at 90% of ``uninterrupted_s``, then time the run that resumes."""
+    """kill -9 one process once 90% of its ``chunks`` are saved, then time the run resuming it.
+
+    Progress, not time, picks the moment: on a shared machine the same run's time varies.
+    """
     cache = out.with_name(out.name + ".cache")
     shutil.rmtree(cache, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
@@ -122,14 +130,15 @@ def measure_resume(
         cmd, env=run_env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
-    kill_at = 0.9 * uninterrupted_s
-    try:
-        job.wait(timeout=kill_at)
-        killed = False  # finished before 90% (a faster machine than the uninterrupted run)
-    except subprocess.TimeoutExpired:
-        os.killpg(job.pid, signal.SIGKILL)  # the group this function started: time and eval
-        job.wait()
-        killed = True
+    tic, saved = time.perf_counter(), 0
+    while job.poll() is None and saved < 0.9 * chunks:
+        time.sleep(0.5)
+        saved = len(list((cache / "eval-state").rglob("*.pkl")))
+    if job.poll() is not None:
+        raise SystemExit(f"{' '.join(cmd)} ended before 90% of its chunks were saved")
+    os.killpg(job.pid, signal.SIGKILL)  # the group this function started: time and eval
+    job.wait()
+    killed_after = time.perf_counter() - tic
     saved = len(list((cache / "eval-state").rglob("*.pkl")))
     tic = time.perf_counter()
     done = subprocess.run([*cmd, "--resume"], env=run_env, capture_output=True, text=True, cwd=tree)
@@ -138,8 +147,9 @@ def measure_resume(
         raise SystemExit(f"resume {' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
     peaks = [int(kb) / 1024 for kb in re.findall(r"peak_kb (\d+)", done.stderr)]
     return {
-        "killed_after_s": round(kill_at, 2) if killed else None,
+        "killed_after_s": round(killed_after, 2),
         "chunks_saved_before_kill": saved,
+        "chunks": chunks,
         "resume_wall_s": round(wall, 2),
         "uninterrupted_wall_s": uninterrupted_s,
         "resume_share": round(wall / uninterrupted_s, 3),
@@ -197,7 +207,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     Path(args.out).write_text(json.dumps(partial, indent=2) + "\n")
                     if design == "new" and ranks == 1 and n == args.resume_n:
                         out = work / "out" / f"resume-{name}-{n}"
-                        again = measure_resume(tree, task_args, out, env, got["wall_s"])
+                        chunks = math.ceil(n / CHUNK_SIZE) * VARIANTS[name]
+                        again = measure_resume(tree, task_args, out, env, chunks, got["wall_s"])
                         again.update(eval=name, n=n)
                         print(json.dumps(again), flush=True)
                         resumed.append(again)
@@ -253,7 +264,7 @@ def table(record: dict[str, Any]) -> str:
             f"{r['wall_s']:.1f} s | {r['items_per_s']:.1f} |"
         )
     if record.get("resume"):
-        lines += ["", "Resume after kill -9 at 90% of the uninterrupted time (this tree, one "
+        lines += ["", "Resume after kill -9 once 90% of the chunks were saved (this tree, one "
                   "process):", "",
                   "| eval | N | killed after | chunks saved | resume wall time | uninterrupted "
                   "| resume / uninterrupted |", "|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -290,6 +301,16 @@ def publish(result: Path, target: Path) -> None:
     target.write_text(text)
 
 
+def merge(part: Path, into: Path) -> None:
+    """Add the rows, resume rows, skips and command of result file ``part`` to ``into``."""
+    extra, whole = json.loads(part.read_text()), json.loads(into.read_text())
+    for key in ("rows", "resume", "skipped"):
+        whole[key] = whole.get(key, []) + extra.get(key, [])
+    whole["commands"] = whole.get("commands", []) + extra.get("commands", [])
+    whole["load_average_after"] = max(whole["load_average_after"], extra["load_average_after"])
+    into.write_text(json.dumps(whole, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", default="100,1000,5000")
@@ -315,8 +336,12 @@ def main() -> None:
         "--append", action="store_true", help="add to the rows already in --out (a matrix in parts)"
     )
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/eval_scale.json"))
+    parser.add_argument("--merge", help="a result JSON measured beside this one: add to --out")
     parser.add_argument("--publish", help="a result JSON: write its BENCHMARKS.md section")
     args = parser.parse_args()
+    if args.merge:  # rows measured by a run beside this one, into --out
+        merge(Path(args.merge), Path(args.out))
+        return
     if args.publish:
         publish(Path(args.publish), REPO / "BENCHMARKS.md")
         return
