@@ -264,16 +264,23 @@ def table(record: dict[str, Any]) -> str:
             f"{r['wall_s']:.1f} s | {r['items_per_s']:.1f} |"
         )
     if record.get("resume"):
-        lines += ["", "Resume after kill -9 once 90% of the chunks were saved (this tree, one "
-                  "process):", "",
-                  "| eval | N | killed after | chunks saved | resume wall time | uninterrupted "
-                  "| resume / uninterrupted |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            "Resume after kill -9 once 90% of the chunks were saved (this tree, one process); "
+            "the killed run's own pace is the fairer yardstick when the load changed between "
+            "runs:",
+            "",
+            "| eval | N | killed after (chunks saved) | resume wall time | uninterrupted run "
+            "| resume / uninterrupted | resume / killed run's time to 90% |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in record["resume"]:
-            killed = f"{r['killed_after_s']:.1f} s" if r["killed_after_s"] else "not killed"
             lines.append(
-                f"| {r['eval']} | {r['n']} | {killed} | {r['chunks_saved_before_kill']} | "
-                f"{r['resume_wall_s']:.1f} s | {r['uninterrupted_wall_s']:.1f} s | "
-                f"{100 * r['resume_share']:.0f}% |"
+                f"| {r['eval']} | {r['n']} | {r['killed_after_s']:.1f} s "
+                f"({r['chunks_saved_before_kill']} of {r['chunks']}) | "
+                f"{r['resume_wall_s']:.1f} s | "
+                f"{r['uninterrupted_wall_s']:.1f} s | {100 * r['resume_share']:.0f}% | "
+                f"{100 * r['resume_wall_s'] / r['killed_after_s']:.0f}% |"
             )
     if record.get("skipped"):
         lines += ["", "Not measured: " + "; ".join(
@@ -322,7 +329,7 @@ def main() -> None:
     parser.add_argument(
         "--cap",
         default="",
-        help="EVAL=N,...: skip EVAL above N items (old=N: the old design above N)",
+        help="EVAL=N,...: skip EVAL above N items (old=N: the old design, ranks2=N: two ranks)",
     )
     parser.add_argument("--cap-reason", default="not measured: too long for this CPU")
     parser.add_argument(
