@@ -16,6 +16,7 @@ from srpipe.comparison.harness import Comparison
 from srpipe.comparison.results import ComparisonResult, plain
 from srpipe.comparison.resume import ChunkStore
 from srpipe.comparison.settings import EvalSettings
+from srpipe.comparison.sharding import shared_dataset
 from srpipe.distributed import workers
 from srpipe.errors import UsageError
 from srpipe.plugins import get_plugin_manager
@@ -63,7 +64,10 @@ def compare(
         options=options,
     )
     task_obj = make_task(task, context)
-    dataset = load_dataset(task_obj, data, limit=settings.limit, seed=settings.seed)
+    dataset = shared_dataset(
+        ranks, lambda: load_dataset(task_obj, data, limit=settings.limit, seed=settings.seed)
+    )
+    task_obj.use_dataset(dataset)
     store = ChunkStore.default(
         {
             "format": "srpipe eval chunks",

@@ -301,6 +301,15 @@ class Task:
         """
         raise NotImplementedError(f"task {self.name!r} has no dataset loader")
 
+    def use_dataset(self, dataset: Dataset) -> None:
+        """Configure this task from the dataset it will be evaluated on (default: nothing).
+
+        Called on every rank with the loaded set; under torchrun only rank 0 runs the reader
+        and the others receive its items, so a task that sets itself up from the data (picks
+        its model by the data's class names, switches metrics) does it here, not only in a
+        reader. Must be idempotent: rank 0's reader may already have called it.
+        """
+
     def evaluate(self, predictions: Sequence[Any], items: Sequence[Item]) -> dict[str, float]:
         """Dataset-level metrics of ``predictions`` against ``items``. *Required for eval*
         unless :attr:`evaluate_is_item_mean` (then: the mean of each metric over items,

@@ -86,6 +86,7 @@ DRIVER = textwrap.dedent(
         srpipe.compare(task, root / "data" / folder, out=root / "dist" / name,
                        **COMMON, **options)
     os.environ["DECODE_LOG"] = str(root / "dist" / f"decoded.rank{rank}")
+    os.environ["INDEX_LOG"] = str(root / "dist" / f"index.rank{rank}")
     srpipe.compare(DecodeLogged, None, **LAZY)
     for name, args in COMMANDS.items():
         cli(args, root / "data", root / "dist" / name)
@@ -146,6 +147,9 @@ class DecodeLogged(Task):
     evaluate_is_item_mean = True
 
     def load_dataset(self, data: str | None, **options: Any) -> Dataset:
+        if "INDEX_LOG" in os.environ:  # which rank read the index
+            with open(os.environ["INDEX_LOG"], "a") as log:
+                log.write("read\n")
         load = functools.partial
         items = [Item(f"img{i:02d}", load=load(decode_logged, i), size=(8, 8)) for i in range(16)]
         return Dataset("lazy", items)
@@ -308,6 +312,13 @@ def test_two_ranks_each_decode_only_their_items(finished: Any) -> None:
     items = DecodeLogged().load_dataset(None).items
     for rank, share in enumerate(shares(items, 2, 2, sequential_groups=False)):
         assert set(decoded[rank]) == {f"img{i:02d}" for a, b in share for i in range(a, b)}
+
+
+def test_only_rank_0_reads_the_index(finished: Any) -> None:
+    root, _, _ = finished
+    assert (root / "dist" / "index.rank0").read_text().split() == ["read"]
+    # rank 1 got the items from rank 0 and still decoded its share (the test above)
+    assert not (root / "dist" / "index.rank1").exists()
 
 
 def test_long_video_was_split_with_context(finished: Any) -> None:

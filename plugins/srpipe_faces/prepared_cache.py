@@ -1,4 +1,4 @@
-"""On-disk cache of prepared HR faces (chip, embedding, box, landmarks) per image.
+"""On-disk cache of prepared HR faces (chip geometry, embedding, box, landmarks) per image.
 
 Preparing LFW means MTCNN plus an embedding on 7,700 images: many minutes on a CPU, and the
 same for every ``srpipe eval faces`` run. The result depends only on the image file, the
@@ -20,7 +20,7 @@ from srpipe.atomic import atomic_path
 from srpipe.environment import cache_dir
 
 #: bump when what is stored, or how it is computed, changes
-PREPARE_VERSION = 1
+PREPARE_VERSION = 2  # 2: the chip's geometry, not its pixels
 
 
 def cache_root() -> Path:

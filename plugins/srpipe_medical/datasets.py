@@ -14,7 +14,11 @@ is that slice's ground-truth mask.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from srpipe.data import sources
 from srpipe.errors import SrpipeError
@@ -35,15 +39,37 @@ DEFAULT_SOURCES: tuple[str, ...] = (
 )
 
 
-def item_from(slice_: Slice, group: str, mask=None) -> Item:
+def item_from(slice_: Slice, group: str, path: Path, index: int, mask=None) -> Item:
+    """Slice ``index`` of ``path`` as an item that holds no pixels: they are read again when
+    it is scored (:func:`slice_pixels`); ``meta["slice"]`` keeps what the values mean."""
+    height, width = slice_.pixels.shape
     if mask is not None and mask.shape != slice_.pixels.shape:
         raise SrpipeError(
             f"{slice_.name}: mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
-            f"{slice_.pixels.shape[1]}x{slice_.pixels.shape[0]}; masks must match their image"
+            f"{width}x{height}; masks must match their image"
         )
+    # the reader's own objects (a pydicom Dataset holds the pixel data again) are for
+    # writing files back, which eval never does
+    described = replace(slice_, pixels=np.empty((0, 0), np.uint16), meta={})
     return Item(
-        id=slice_.name, image=slice_.pixels, target=mask, group=group, meta={"slice": slice_}
+        id=slice_.name,
+        load=functools.partial(slice_pixels, str(path), index),
+        size=(width, height),
+        target=mask,
+        group=group,
+        meta={"slice": described},
     )
+
+
+def slice_pixels(path: str, index: int) -> np.ndarray:
+    """The uint16 pixels of slice ``index`` of ``path``, read on demand (a medical item's load)."""
+    return _file_slices(path)[index].pixels
+
+
+@functools.lru_cache(maxsize=1)
+def _file_slices(path: str) -> list[Slice]:
+    # one file kept: a volume's slices are scored one after another
+    return read_slices(path)
 
 
 def default_dataset(limit: int | None = None) -> Dataset:
@@ -63,7 +89,7 @@ def default_dataset(limit: int | None = None) -> Dataset:
                 raise
             skipped.append(f"{name} ({str(exc).split(': ', 1)[-1][:80]})")
             continue
-        items += [item_from(s, group=name) for s in slices]
+        items += [item_from(s, name, source.path(), i) for i, s in enumerate(slices)]
         if limit is not None and len(items) >= limit:
             break
     if not items:
@@ -93,7 +119,7 @@ def folder_dataset(path: Path) -> Dataset:
         slices = read_slices(file)
         if mask is not None and len(slices) != 1:
             raise SrpipeError(f"{file}: a mask fits single-slice files only, not {len(slices)}")
-        items += [item_from(s, group=file.name, mask=mask) for s in slices]
+        items += [item_from(s, file.name, file, i, mask=mask) for i, s in enumerate(slices)]
     if not items:
         raise SrpipeError(f"--data {path}: no DICOM, NIfTI or image files in it")
     masked = sum(item.target is not None for item in items)

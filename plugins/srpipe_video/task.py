@@ -25,6 +25,7 @@ short runs of consecutive frames from each, centre-cropped, to keep ``eval`` fas
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import warnings
@@ -278,10 +279,13 @@ class VideoTask(Task):
         )
 
     def _clip_items(self, name: str, path: Path) -> list[Item]:
-
+        """One item per HR frame of each run; frames are decoded when scored (:func:`clip_frame`),
+        only the headers' frame count, size and timestamps are read here."""
         whole = FrameSequence(path)
         total, length = whole.total_frames, min(self.segment_frames, whole.total_frames)
         starts = sorted({int(s) for s in np.linspace(0, total - length, min(self.segments, total))})
+        width, height = whole.size
+        size = (min(width, self.crop), min(height, self.crop)) if self.crop else (width, height)
         items: list[Item] = []
         last_end = -1
         for start in starts:
@@ -290,17 +294,28 @@ class VideoTask(Task):
             if end <= start:
                 continue
             previous_id = None
-            for frame in FrameSequence(path, start=start, end=end):
-                item_id = f"{name}/{frame.index:05d}"
+            run = FrameSequence(path, start=start, end=end)
+            for index, timestamp in zip(range(start, end), run.timestamps):
+                item_id = f"{name}/{index:05d}"
+                # frames decode a window at a time, from the run's start, as one pass would
+                window = start + (index - start) // DECODE_WINDOW * DECODE_WINDOW
                 items.append(
                     Item(
                         id=item_id,
-                        image=_centre_crop(frame.image, self.crop),
+                        load=functools.partial(
+                            clip_frame,
+                            str(path),
+                            window,
+                            min(window + DECODE_WINDOW, end),
+                            index,
+                            self.crop,
+                        ),
+                        size=size,
                         group=name,
                         meta={
                             "clip": name,
-                            "frame": frame.index,
-                            "timestamp": frame.timestamp,
+                            "frame": index,
+                            "timestamp": float(timestamp),
                             "previous_id": previous_id,
                         },
                     )
@@ -319,7 +334,7 @@ class VideoTask(Task):
 
         if not hasattr(self, "_flows"):
             self.configure()
-        output, hr = prediction.image, item.image
+        output, hr = prediction.image, item.hr_image()
         if output is None:
             raise SrpipeError("the video task's eval needs predictions made in eval mode")
         if output.shape != hr.shape:
@@ -372,16 +387,19 @@ class VideoTask(Task):
         """
 
         psnrs, ssims, warps, flickers = [], [], [], []
+        previous_hr = None
         for i, (pred, item) in enumerate(zip(predictions, items)):
             shave = int(item.meta.get("scale", 0))
-            psnrs.append(psnr(pred.image, item.image, shave=shave))
-            ssims.append(ssim(pred.image, item.image, shave=shave))
+            hr = item.hr_image()
+            psnrs.append(psnr(pred.image, hr, shave=shave))
+            ssims.append(ssim(pred.image, hr, shave=shave))
             if i and item.meta.get("previous_id") == items[i - 1].id:
-                previous_hr, previous_out = items[i - 1].image, predictions[i - 1].image
-                flow = estimate_flow(previous_hr, item.image)
-                hr_residual = temporal_residual(previous_hr, item.image, flow)
+                previous_out = predictions[i - 1].image
+                flow = estimate_flow(previous_hr, hr)
+                hr_residual = temporal_residual(previous_hr, hr, flow)
                 warps.append(warping_error(previous_out, pred.image, flow))
                 flickers.append(flicker_error(previous_out, pred.image, hr_residual, flow))
+            previous_hr = hr
         return {
             "psnr": _mean(psnrs),
             "ssim": _mean(ssims),
@@ -394,6 +412,24 @@ def _mean(values: Sequence[float]) -> float:
     """Mean of the defined (non-NaN) values; NaN when there are none."""
     finite = [v for v in values if not math.isnan(v)]
     return float(np.mean(finite)) if finite else math.nan
+
+
+#: frames one video item's load decodes together (the next items of the run reuse them)
+DECODE_WINDOW = 8
+
+
+def clip_frame(path: str, start: int, end: int, index: int, crop: int) -> np.ndarray:
+    """HR frame ``index`` of a clip, decoded on demand (a video item's load).
+
+    Frames ``start:end`` (the window holding ``index``) are decoded together and the last
+    window is kept, so a chunk of consecutive items decodes each frame once.
+    """
+    return _centre_crop(_decoded_window(path, start, end)[index - start], crop)
+
+
+@functools.lru_cache(maxsize=1)
+def _decoded_window(path: str, start: int, end: int) -> tuple[np.ndarray, ...]:
+    return tuple(frame.image for frame in FrameSequence(path, start=start, end=end))
 
 
 def _centre_crop(image: np.ndarray, side: int) -> np.ndarray:

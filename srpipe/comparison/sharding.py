@@ -1,6 +1,7 @@
-"""Under torchrun: which chunks of items each rank runs, and a variant's runs gathered back.
+"""Under torchrun: the item index shared, which chunks each rank runs, and runs gathered back.
 
-Each rank scores its share; rank 0 puts every rank's rows and predictions back into item
+Rank 0 alone reads the item index and sends it to the others (:func:`shared_dataset`);
+each rank decodes and scores its share; rank 0 puts every rank's rows and predictions back into item
 order and sums their work, so the statistics it computes are those of one process. A world
 of one (a plain process) has one share, all of it, and gathers nothing.
 """
@@ -8,13 +9,52 @@ of one (a plain process) has one share, all of it, and gathers nothing.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import pickle
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from srpipe.comparison.journal import Journal
 from srpipe.comparison.scoring import VariantRun
-from srpipe.distributed import Workers, assign
-from srpipe.task import Item
+from srpipe.distributed import RankFailed, Workers, assign, one_line
+from srpipe.errors import SrpipeError
+from srpipe.task import Dataset, Item
+
+
+def shared_dataset(ranks: Workers, read: Callable[[], Dataset]) -> Dataset:
+    """The item index, read once by rank 0 (``read()``) and sent to every rank.
+
+    The other ranks never call the reader: listing a set of thousands of files (or finding
+    the faces of LFW) once is enough, and items only describe their images (``Item.load``),
+    so what travels is the index, not pixels. When rank 0 cannot read the set or its items
+    cannot be pickled, every rank stops: rank 0 with its own error, the others quietly.
+    """
+    if not ranks.distributed:
+        return read()
+    payload: bytes | None = None
+    failure: str | None = None
+    error: BaseException | None = None
+    if ranks.is_main:
+        try:
+            dataset = read()
+        except Exception as exc:  # every rank waits on the broadcast below: always send
+            error, failure = exc, one_line(exc)
+        else:
+            try:
+                payload = pickle.dumps(dataset, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:
+                failure = (
+                    f"the items of {dataset.name} cannot be sent to the other ranks ({exc}); "
+                    "give Item.load a picklable callable (an ImageFile, or functools.partial "
+                    "of a module-level function)"
+                )
+                error = SrpipeError(failure)
+    payload, failure = ranks.broadcast((payload, failure))
+    if failure is not None:
+        if error is not None:
+            raise error
+        raise RankFailed(f"rank 0 failed reading the dataset: {failure}", here=False)
+    assert payload is not None
+    return pickle.loads(payload)
 
 
 def units(

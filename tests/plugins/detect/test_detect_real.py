@@ -59,11 +59,18 @@ def one_still(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_items_are_hr_frames_with_pseudo_boxes_grouped_by_source(one_still: Path) -> None:
     dataset = real.load_real_dataset()
     (item,) = dataset.items
-    assert item.group == "coffee" and item.image.shape == (400, 600, 3)
+    assert item.image is None and item.size == (600, 400)  # decoded when scored
+    assert item.group == "coffee" and item.hr_image().shape == (400, 600, 3)
     assert item.target["boxes"].shape == (2, 4) and list(item.target["classes"]) == [1, 0]
     assert "agreement with HR detections" in dataset.description
     assert "mAP" not in dataset.description and "ground truth" not in dataset.name
-    real.load_real_dataset()  # second load: labels from the cache
+    decoded: list[int] = []
+    frame = real.real_frame
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(real, "real_frame", lambda *a: decoded.append(1) or frame(*a))
+        again = real.load_real_dataset()  # second load: labels from the cache, no decoding
+        assert not decoded
+        assert np.array_equal(again.items[0].hr_image(), item.hr_image()) and decoded == [1]
 
 
 def test_labels_are_cached_per_detector_file(one_still: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +45,7 @@ def test_items_are_hr_chips_and_a_faceless_pair_stays_counted(
     assert len(dataset.meta["unscorable_pairs"]) == len(faceless)
     assert f"{len(faceless)} pair(s) unscorable" in dataset.description
     for item in dataset.items:
-        assert item.image.shape[0] == item.image.shape[1] and item.image.shape[0] % 4 == 0
+        assert item.image is None and item.size[0] == item.size[1] and item.size[0] % 4 == 0
         assert item.group == item.target.probe_identity
     scorable = [it for it in dataset.items if it.target.scorable]
     # chips keep the HR resolution: the astronaut's 43 px face stays about 43 px wide
@@ -101,7 +103,7 @@ def test_readers_embed_with_the_task_s_own_models(
     item = next(it for it in dataset.items if it.target.scorable)
     gallery = dict(item.target.gallery[item.target.probe_identity])
     np.testing.assert_allclose(
-        task.predict([item.image])[0], gallery[item.target.probe_key], atol=1e-5
+        task.predict([item.hr_image()])[0], gallery[item.target.probe_key], atol=1e-5
     )
 
 
@@ -120,10 +122,52 @@ def test_prepared_faces_are_cached_on_disk(
             raise AssertionError("detected again")
 
     again = datasets.prepare_image(image, NoDetector(), dlib_embedder, None, 4)
-    assert np.array_equal(again.chip, first.chip) and np.allclose(again.embedding, first.embedding)
+    assert again.geometry.values() == first.geometry.values() and again.side == first.side
+    assert np.array_equal(
+        datasets.chip_loader(image, again)(), datasets.chip_loader(image, first)()
+    ) and np.allclose(again.embedding, first.embedding)
     assert again.box == first.box and again.face_width == pytest.approx(first.face_width)
     faceless = people / "nobody" / "nobody_0001.png"
     missing = datasets.prepare_image(faceless, detector, dlib_embedder, None, 4)
     cached = datasets.prepare_image(faceless, NoDetector(), dlib_embedder, None, 4)
     assert missing.embedding is None and cached.embedding is None
     assert cached.reason == missing.reason != ""
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_items_hold_no_pixels_and_cut_the_aligned_chip_when_loaded(
+    people: Path,
+    detector,
+    dlib_embedder,
+    cached: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reading keeps each chip's geometry, not its pixels; an item decodes its probe image
+    only when loaded (after a trip through pickle, as to another rank), and cuts exactly
+    the chip alignment made, whether the geometry was computed or read from the cache."""
+    monkeypatch.setenv("SRPIPE_CACHE", str(tmp_path / "cache"))
+    pairs = folder_pairs(people)
+    build = functools.partial(
+        build_face_dataset, pairs, name="people", description="", options=BuildOptions(),
+        detector=detector, embedder=dlib_embedder,
+    )  # fmt: skip
+    dataset = build()
+    if cached:
+        dataset = build()
+    read, decoded = datasets.read_rgb, []
+    monkeypatch.setattr(datasets, "read_rgb", lambda path: decoded.append(path) or read(path))
+    items = pickle.loads(pickle.dumps(dataset.items))
+    assert all(it.image is None for it in items) and not decoded
+    for item in items:
+        chip = item.hr_image()
+        probe = Path(item.meta["probe"])
+        assert decoded[-1] == probe and chip.shape[:2] == item.size
+        image = read(probe)
+        faces = detector.detect(image)
+        if not item.target.probe_ok:
+            assert not faces  # the placeholder: the faceless image's centre
+            continue
+        (face,) = faces
+        np.testing.assert_array_equal(chip, dlib_embedder.align(image, face, multiple=1).chip)
+    assert len(decoded) == len(items)

@@ -84,7 +84,7 @@ def test_eval_scores_pairs_and_counts_unscorable_ones(
         detector=detector,
         embedder=dlib_embedder,
     )
-    hr = task.predict([it.image for it in dataset.items])
+    hr = task.predict([it.hr_image() for it in dataset.items])
     assert all(p.shape == (128,) for p in hr)
     metrics = task.evaluate(hr, dataset.items)
     assert set(task.metrics) <= set(metrics)
@@ -95,7 +95,7 @@ def test_eval_scores_pairs_and_counts_unscorable_ones(
     twice = task.evaluate(hr + hr, dataset.items + dataset.items)
     assert twice["unscored_pairs"] == 2 * unscorable
     np.testing.assert_equal(task.evaluate(hr, dataset.items), metrics)  # NaN == NaN here
-    x4 = task.predict([imresize(degrade(it.image, 4), 4) for it in dataset.items])
+    x4 = task.predict([imresize(degrade(it.hr_image(), 4), 4) for it in dataset.items])
     scores = [task.item_scores(p, it) for p, it in zip(x4, dataset.items)]
     genuine = [s for s, it in zip(scores, dataset.items) if it.target.same and it.target.scorable]
     assert genuine and all(0 < s["distance"] < 0.6 for s in genuine)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import sys
 
 import numpy as np
@@ -32,7 +33,30 @@ def test_dataset_is_runs_of_consecutive_frames_grouped_by_clip(cv2_video):
         "street/00009",
         "street/00010",
     ]
-    assert all(item.image.shape == (32, 32, 3) for item in dataset.items)
+    assert all(item.hr_image().shape == (32, 32, 3) for item in dataset.items)
+
+
+def test_frames_are_decoded_only_when_loaded_and_equal_one_pass(cv2_video, monkeypatch):
+    """Reading a clip reads its header only; a loaded item (pickled, as to another rank)
+    decodes its window of frames once, and gives the frame one sequential pass gives."""
+    from srpipe_video import task as video_task
+    from srpipe_video.frames import FrameSequence
+
+    path = cv2_video("street.mp4", count=20)
+    passes: list[tuple[int, int]] = []
+    iterate = FrameSequence.__iter__
+    monkeypatch.setattr(
+        FrameSequence, "__iter__", lambda seq: passes.append((seq.start, seq.end)) or iterate(seq)
+    )
+    video_task._decoded_window.cache_clear()
+    dataset = _task(segments=1, segment_frames=12, crop=32).load_dataset(str(path))
+    assert not passes and all(item.image is None for item in dataset.items)
+    items = pickle.loads(pickle.dumps(dataset.items))
+    frames = [item.hr_image() for item in items]
+    assert passes == [(0, 8), (8, 12)]  # one decode per window, not one per frame
+    whole = [video_task._centre_crop(f.image, 32) for f in iterate(FrameSequence(path, 0, 12))]
+    assert all(np.array_equal(a, b) for a, b in zip(frames, whole, strict=True))
+    assert [item.meta["timestamp"] for item in items] == list(FrameSequence(path, 0, 12).timestamps)
 
 
 def test_folder_of_videos_gives_one_clip_each(tmp_path, cv2_video):
@@ -40,7 +64,7 @@ def test_folder_of_videos_gives_one_clip_each(tmp_path, cv2_video):
     cv2_video("b.avi", count=4, fourcc="MJPG")
     dataset = _task(segments=1, segment_frames=2, crop=0).load_dataset(str(tmp_path))
     assert [item.id for item in dataset.items] == ["a/00000", "a/00001", "b/00000", "b/00001"]
-    assert dataset.items[0].image.shape == (48, 64, 3)
+    assert dataset.items[0].hr_image().shape == (48, 64, 3)
 
 
 def test_bad_data_is_a_one_line_error(tmp_path):
@@ -64,7 +88,7 @@ def test_packaged_clips_resolve(monkeypatch):
 def _score_in_order(task, dataset, make_output):
     rows = []
     for item in dataset.items:
-        (prediction,) = task.predict([make_output(item.image)])
+        (prediction,) = task.predict([make_output(item.hr_image())])
         rows.append(task.item_scores(prediction, item))
     return rows
 
@@ -98,7 +122,7 @@ def test_flickering_output_has_the_larger_warp_error_and_evaluate_agrees(cv2_vid
     assert mean(flickering, "psnr") < 30
     # the pure dataset-level evaluate gives the same means as the streamed item scores
     state["i"] = 0
-    predictions = [task.predict([flicker(item.image)])[0] for item in dataset.items]
+    predictions = [task.predict([flicker(item.hr_image())])[0] for item in dataset.items]
     values = task.evaluate(predictions, dataset.items)
     for metric in task.metrics:
         assert values[metric] == pytest.approx(mean(flickering, metric), rel=1e-6)
