@@ -45,6 +45,8 @@ def _areas(boxes: np.ndarray) -> np.ndarray:
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU matrix (len(a), len(b)) of xyxy boxes, by ``ultralytics.utils.metrics.box_iou``."""
     import torch
+
+    import_ultralytics()
     from ultralytics.utils.metrics import box_iou as _box_iou
 
     if len(a) == 0 or len(b) == 0:
@@ -135,6 +137,7 @@ def match_image(pred: BoxSet, truth: BoxSet) -> ImageMatch:
 def _ap_table(
     tp: np.ndarray, conf: np.ndarray, pred_cls: np.ndarray, target_cls: np.ndarray
 ) -> dict[str, float]:
+    import_ultralytics()
     from ultralytics.utils.metrics import ap_per_class
 
     if len(target_cls) == 0 or len(tp) == 0:

@@ -32,8 +32,20 @@ def import_ultralytics():
     config_dir = Path(os.environ["YOLO_CONFIG_DIR"])
     config_dir.mkdir(parents=True, exist_ok=True)
     _provide_font(config_dir)
+    # ultralytics' import sets OMP_NUM_THREADS=1 when it is unset. torch goes first, so its
+    # OpenMP pool is sized before that (a torch loaded after it would compute on one
+    # thread), and the variable is put back, so the processes srpipe starts (torchrun
+    # ranks, a benchmark's commands) do not inherit one thread either.
+    import torch  # noqa: F401
+
+    preset = os.environ.get("OMP_NUM_THREADS")
     import ultralytics
     from ultralytics.utils import SETTINGS
+
+    if preset is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = preset
 
     if SETTINGS.get("sync", False):
         SETTINGS.update({"sync": False})

@@ -35,6 +35,7 @@ from srpipe_detect.detector import (
     resolve_weights,
 )
 from srpipe_detect.metrics import BoxSet, detection_metrics, match_image
+from srpipe_detect.offline import import_ultralytics
 from srpipe_detect.options import RUN_CONF, DetectOptions, click_options
 from srpipe_detect.real import load_real_dataset
 from srpipe_detect.slicing import sliced_predict
@@ -127,7 +128,7 @@ class DetectTask(Task):
         # Importing ultralytics under torchrun waits at a barrier of the whole group
         # (its settings are written by local rank 0 first), so every rank imports it here,
         # at the same step: the eval's index is read by rank 0 alone, too late for that.
-        import ultralytics  # noqa: F401
+        import_ultralytics()
 
         options = DetectOptions.from_context(ctx)
         self.conf, self.iou, self.imgsz = options.conf, options.iou, options.imgsz

@@ -19,6 +19,7 @@ frame ranges whose parts rank 0 joins; rank 0 alone finishes.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,14 +131,24 @@ def prepare(
 
 
 def _stage_cores(upscaler: Upscaler) -> int | None:
-    """The torch threads an SR model and the task share, running side by side; None (one
-    after the other) for classic methods and ``--sr none``, numpy work that is cheap next
-    to the task's."""
+    """The torch threads an SR model and the task share when they run side by side, or
+    None: one after the other, each on every thread.
+
+    Side by side only when other work already holds the cores (1-minute load average at or
+    above torch's threads): there each stage on a thread of its own waits less for a
+    descheduled partner (measured under load 5-6 on 2 cores). On an idle machine the stages
+    in turn, each on both threads, were faster (``run detect --sr edsr --scale 4``, 16
+    frames: 23.6 s vs 26.6 s on 320x180, 10.1 s vs 10.9 s on 160x90; BENCHMARKS.md). Classic
+    methods and ``--sr none`` are numpy work, cheap next to the task's: always in turn.
+    """
     if upscaler.kind != "model":
         return None
     import torch
 
-    return int(torch.get_num_threads())
+    threads = int(torch.get_num_threads())
+    if os.getloadavg()[0] < threads:
+        return None
+    return threads
 
 
 def _refuse_oversized_output(opened: OpenedInput, input: Path, scale: int) -> None:
