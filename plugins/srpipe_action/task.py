@@ -219,12 +219,14 @@ class ActionTask(Task):
         )
 
     def use_dataset(self, dataset: Dataset) -> None:
-        """The metrics of the set (labeled or not) on every rank, not only the reading one.
-
-        Generic ``class_*`` weights renamed after the data's classes by the reader are
-        renamed on rank 0 only: the index does not carry the class list.
-        """
-        self.metrics = LABELED_METRICS if dataset.meta.get("labeled") else UNLABELED_METRICS
+        """The metrics of the set (labeled or not) and the classifier's class names on every
+        rank, not only the one that read the set: generic ``class_*`` weights are named after
+        the data's classes (carried in the index's meta), or the other ranks could not score
+        a labeled item."""
+        labeled = bool(dataset.meta.get("labeled"))
+        self.metrics = LABELED_METRICS if labeled else UNLABELED_METRICS
+        if labeled and dataset.meta.get("class_names"):
+            self._adopt_classes(list(dataset.meta["class_names"]), dataset.name)
 
     def packaged_dataset(self) -> Dataset:
         """The camera-motion set's test split (:mod:`srpipe_action.camera_motion`).
@@ -248,6 +250,7 @@ class ActionTask(Task):
             videos=dataset.meta["clips"],
             labeled=True,
             classes=len(CAMERA_MOTIONS),
+            class_names=list(CAMERA_MOTIONS),
         )
         return dataset
 
@@ -299,6 +302,8 @@ class ActionTask(Task):
                 "videos": len(entries),
                 "labeled": bool(labeled),
                 "classes": len(classes),
+                # every rank names generic class_* outputs from it (use_dataset)
+                "class_names": list(classes) if labeled else [],
             },
         )
 

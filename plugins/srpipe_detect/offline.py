@@ -39,13 +39,14 @@ def import_ultralytics():
     import torch  # noqa: F401
 
     preset = os.environ.get("OMP_NUM_THREADS")
-    import ultralytics
-    from ultralytics.utils import SETTINGS
-
-    if preset is None:
-        os.environ.pop("OMP_NUM_THREADS", None)
-    else:
-        os.environ["OMP_NUM_THREADS"] = preset
+    try:
+        import ultralytics
+        from ultralytics.utils import SETTINGS
+    finally:  # a failed import may have set it already
+        if preset is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = preset
 
     if SETTINGS.get("sync", False):
         SETTINGS.update({"sync": False})

@@ -67,15 +67,22 @@ class FrameStream:
         aborted when anything fails)."""
         # SR on a thread of its own when the processor has threads planned for it
         staged = self.processor.threads is not None
-        stats = run_pipeline(
-            source,
-            self.processor.finish if staged else self._process,
-            writer,
-            self.batch_size,
-            self.state.result.task,
-            progress=not quiet,
-            prepare_batch=self._upscale if staged else None,
-        )
+        threads = _torch_threads() if staged else None
+        try:
+            stats = run_pipeline(
+                source,
+                self.processor.finish if staged else self._process,
+                writer,
+                self.batch_size,
+                self.state.result.task,
+                progress=not quiet,
+                prepare_batch=self._upscale if staged else None,
+            )
+        finally:
+            if threads is not None:
+                # the split set this thread to the task's share; torch's count is also the
+                # default new threads start with, so later work in this process gets it back
+                _set_torch_threads(threads)
         for stage, seconds in stats.seconds.items():
             self.state.timer.add(stage, seconds)
 
@@ -146,3 +153,15 @@ def _sigterm_as_interrupt(received: list[int]) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
+def _set_torch_threads(count: int) -> None:
+    import torch
+
+    torch.set_num_threads(count)

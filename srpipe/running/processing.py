@@ -60,8 +60,16 @@ class BatchProcessor:
         self._work = {"sr": 0.0, "task": 0.0}
 
     def __call__(self, batch: list[InputFrame]) -> list[np.ndarray | None]:
-        """The annotated frames of ``batch``, in order (None: failed, or context only)."""
-        return self.finish(self.upscale(batch))
+        """The annotated frames of ``batch``, in order (None: failed, or context only).
+
+        The two steps in turn in this thread, each on every thread torch has: the split is
+        for steps that run side by side (a pipeline's prepare stage), not one after the other.
+        """
+        planned, self.threads = self.threads, None
+        try:
+            return self.finish(self.upscale(batch))
+        finally:
+            self.threads = planned
 
     def upscale(self, batch: list[InputFrame]) -> UpscaledBatch:
         """Check each frame's size, list the failed ones, upscale the rest as one batch."""

@@ -146,9 +146,11 @@ def _stage_cores(upscaler: Upscaler) -> int | None:
     import torch
 
     threads = int(torch.get_num_threads())
-    if os.getloadavg()[0] < threads:
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows): the idle machine's way
         return None
-    return threads
+    return threads if load >= threads else None
 
 
 def _refuse_oversized_output(opened: OpenedInput, input: Path, scale: int) -> None:

@@ -94,3 +94,30 @@ def test_steps_in_turn_leave_torch_threads_alone() -> None:
     before = torch.get_num_threads()
     processor([InputFrame(0, "a.png", np.zeros((4, 4, 3), np.uint8))])
     assert processor.threads is None and torch.get_num_threads() == before
+
+
+def test_a_planned_split_is_not_used_when_the_steps_run_in_turn() -> None:
+    # an image folder calls the processor whole: the split is for side-by-side steps only,
+    # in turn each step keeps every thread torch has
+    import torch
+
+    from srpipe.upscaling.upscaler import Upscaler
+
+    threads_seen: dict[str, int] = {}
+
+    class Counting(Mean):
+        def predict(self, images):
+            threads_seen["task"] = torch.get_num_threads()
+            return super().predict(images)
+
+    before = torch.get_num_threads()
+    state = RunState(RunResult("mean", "in", "nearest", 2, "out"))
+    processor = BatchProcessor(Upscaler("nearest", 2, device="cpu"), Counting(), 2, state,
+                               stage_cores=2)  # fmt: skip
+    planned = processor.threads
+    try:
+        processor([InputFrame(0, "a.png", np.zeros((4, 4, 3), np.uint8))])
+        assert threads_seen["task"] == before
+        assert processor.threads == planned  # the plan stays for a pipeline that stages
+    finally:
+        torch.set_num_threads(before)

@@ -186,3 +186,30 @@ def test_a_limit_below_one_clip_of_the_packaged_set_is_refused() -> None:
     task.setup(TaskContext("eval", device="cpu", scales=(4,), limit=4, options={}))
     with pytest.raises(UsageError, match="less than one clip"):
         task.load_dataset(None)
+
+
+def test_a_rank_that_did_not_read_the_set_names_generic_classes_from_its_index(
+    ucf_dir: Path, tiny_weights: Path
+) -> None:
+    # under torchrun only rank 0 reads the set; every rank scores its share, so each must
+    # name the weights' class_* outputs after the data's classes from the shared index
+    from srpipe_action.task import ActionTask, _normal
+
+    from srpipe.task import TaskContext
+    from srpipe.testing import _option_defaults
+
+    def set_up() -> ActionTask:
+        task = ActionTask()
+        options = {**_option_defaults(ActionTask, "eval"), **_options(tiny_weights)}
+        task.setup(TaskContext("eval", device="cpu", scales=(2,), options=options))
+        return task
+
+    reader, other = set_up(), set_up()
+    dataset = reader.load_dataset(str(ucf_dir))
+    assert other.classifier.categories == ("class_0", "class_1")
+    other.use_dataset(dataset)
+    assert other.classifier.categories == reader.classifier.categories
+    assert set(other.classifier.categories) == set(dataset.meta["class_names"])
+    item = next(i for i in dataset.items if i.target is not None)
+    assert other._label_index == reader._label_index
+    assert _normal(item.target) in other._label_index
