@@ -56,13 +56,19 @@ class Span:
 
 def aligned_cuts(length: int, tile: int, align: int) -> list[int]:
     """Cut positions 0 < ... < ``length`` into near-equal cores of at most ``tile`` pixels,
-    interior cuts rounded to multiples of ``align`` (1: no rounding).
+    interior cuts on multiples of ``align`` (1: anywhere).
 
-    Rounding can merge two cuts when a core is shorter than ``align``; the merged cut is
-    dropped, so no core is empty.
+    The cores are counted in whole ``align`` units, so rounding never makes one longer than
+    ``tile`` (a tile that used to grow past its memory plan); a ``tile`` below ``align``
+    gives cores of one unit, the least an aligned cut allows.
     """
-    n = max(1, math.ceil(length / tile))
-    interior = (align * round(k * length / n / align) for k in range(1, n))
+    if align <= 1:
+        n = max(1, math.ceil(length / tile))
+        interior = (round(k * length / n) for k in range(1, n))
+    else:
+        units, per = math.ceil(length / align), max(1, tile // align)
+        n = max(1, math.ceil(units / per))
+        interior = (align * round(k * units / n) for k in range(1, n))
     return sorted({0, length, *(c for c in interior if 0 < c < length)})
 
 

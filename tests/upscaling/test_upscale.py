@@ -428,3 +428,24 @@ def test_image_within_the_overlap_runs_whole(tiny, image, monkeypatch):
     monkeypatch.setattr(upscaler, "upscale_tiled", lambda *a, **k: pytest.fail("tiled"))
     up = Upscaler.from_module(tiny, 2, device="cpu", tile=8, tile_overlap=max(image.shape))
     np.testing.assert_array_equal(up(image), whole)
+
+
+@pytest.mark.parametrize(
+    ("length", "tile", "align"), [(100, 20, 8), (45, 15, 8), (70, 16, 4), (257, 64, 32)]
+)
+def test_aligned_cores_never_exceed_the_tile(length, tile, align):
+    # rounding cuts to the window grid used to make cores longer than the tile that the
+    # memory plan was made for (45 px, tile 15, windows of 8: a 24-px core)
+    from srpipe.upscaling.tiling import aligned_cuts
+
+    cuts = aligned_cuts(length, tile, align)
+    assert cuts[0] == 0 and cuts[-1] == length
+    assert all(c % align == 0 for c in cuts[1:-1])
+    assert max(b - a for a, b in itertools.pairwise(cuts)) <= tile
+
+
+def test_a_tile_below_the_window_gives_one_window_cores():
+    from srpipe.upscaling.tiling import aligned_cuts
+
+    cuts = aligned_cuts(40, 16, 32)
+    assert cuts == [0, 32, 40]
