@@ -108,8 +108,8 @@ class ItemColumns:
 class ItemStream:
     """Every row of one comparison in report order, spooled to a temporary file until written.
 
-    The spool is an anonymous temporary file (removed when the stream is closed or collected),
-    so rows cost disk, not memory, whatever the size of the set.
+    The spool is an anonymous temporary file (removed by :meth:`close`, or when the stream is
+    collected), so rows cost disk, not memory, whatever the size of the set.
     """
 
     def __init__(self) -> None:
@@ -126,10 +126,27 @@ class ItemStream:
             self.rows += 1
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        """The rows as dicts, one at a time, in report order."""
-        self._spool.seek(0)
-        for line in self._spool:
-            yield json.loads(line)
+        """The rows as dicts, one at a time, in report order.
+
+        Each iteration keeps its own read offset and seeks to it before every block, so two
+        iterations (or an iteration and :meth:`write`) interleaved do not move each other.
+        """
+        offset, pending = 0, b""
+        while True:
+            self._spool.seek(offset)
+            block = self._spool.read(1 << 20)
+            if not block:
+                break
+            offset += len(block)
+            *lines, pending = (pending + block).split(b"\n")
+            for line in lines:
+                yield json.loads(line)
+        if pending.strip():
+            yield json.loads(pending)
+
+    def close(self) -> None:
+        """Remove the spool now (it goes with the stream anyway when collected)."""
+        self._spool.close()
 
     def write(self, path: Path) -> str:
         """Write the rows to ``path`` (gzip, no time stamp) atomically; returns its sha256."""

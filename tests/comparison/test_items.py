@@ -47,3 +47,18 @@ def test_the_same_rows_give_the_same_bytes(tmp_path: Path) -> None:
     assert digests[0] == digests[1]
     assert (tmp_path / "a.jsonl.gz").read_bytes() == (tmp_path / "b.jsonl.gz").read_bytes()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_interleaved_reads_of_the_spool_do_not_move_each_other(tmp_path: Path) -> None:
+    # a plugin may iterate the rows while something else reads or writes them: each
+    # iteration keeps its own place
+    stream = ItemStream()
+    stream.append(encode_row(2, "hr", {"id": str(i), "scores": {"psnr": float(i)}})
+                  for i in range(3000))  # fmt: skip
+    first, second = iter(stream), iter(stream)
+    pairs = [(next(first)["id"], next(second)["id"]) for _ in range(1500)]
+    assert pairs == [(str(i), str(i)) for i in range(1500)]
+    stream.write(tmp_path / "items.jsonl.gz")  # in between: reads from the start
+    assert [row["id"] for row in first] == [str(i) for i in range(1500, 3000)]
+    assert sum(1 for _ in read_rows(tmp_path / "items.jsonl.gz")) == 3000
+    stream.close()
