@@ -72,15 +72,14 @@ class BatchProcessor:
             self.threads = planned
 
     def upscale(self, batch: list[InputFrame]) -> UpscaledBatch:
-        """Check each frame's size, list the failed ones, upscale the rest as one batch."""
-        state, timer = self.state, self.state.timer
+        """Check each frame's size and upscale the good ones as one batch; the failed ones
+        are recorded by :meth:`finish`, so a batch upscaled ahead of a stop (Ctrl-C, an
+        error) never lists its frames in the run's records."""
+        timer = self.state.timer
         for f in batch:
             if f.image is not None and f.error is None:
                 f.error = self._too_big(f)
         good = [f for f in batch if f.image is not None and f.error is None]
-        for f in batch:
-            if f.image is None or f.error is not None:
-                state.result.failed.append({"input": f.name, "error": f.error or "unreadable"})
         if not good:
             return UpscaledBatch(batch, [], [])
         threads = self.threads
@@ -96,6 +95,9 @@ class BatchProcessor:
     def finish(self, done: UpscaledBatch) -> list[np.ndarray | None]:
         """Predict, draw and record an upscaled batch; its frames' outputs, in order."""
         state, timer = self.state, self.state.timer
+        for f in done.frames:
+            if f.image is None or f.error is not None:
+                state.result.failed.append({"input": f.name, "error": f.error or "unreadable"})
         if not done.good:
             return [None] * len(done.frames)
         threads = self.threads

@@ -121,3 +121,17 @@ def test_a_planned_split_is_not_used_when_the_steps_run_in_turn() -> None:
         assert processor.threads == planned  # the plan stays for a pipeline that stages
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_batch_upscaled_ahead_lists_its_failures_only_when_finished() -> None:
+    # a staged run upscales the next batch before this one is finished; a stop in between
+    # must not leave that batch's failed frames in the records of what was done
+    processor = _processor(Mean())
+    batch = [
+        InputFrame(0, "good.png", np.zeros((4, 4, 3), np.uint8)),
+        InputFrame(1, "broken.png", None, error="cannot decode"),
+    ]
+    done = processor.upscale(batch)
+    assert processor.state.result.failed == []
+    processor.finish(done)
+    assert processor.state.result.failed == [{"input": "broken.png", "error": "cannot decode"}]
