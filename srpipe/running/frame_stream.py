@@ -24,7 +24,7 @@ from srpipe.frames import Frame, FrameSource, FrameWriter
 from srpipe.plugins import get_plugin_manager
 from srpipe.running.inputs import open_input
 from srpipe.running.pipeline import run_pipeline
-from srpipe.running.processing import BatchProcessor, UpscaledBatch
+from srpipe.running.processing import BatchProcessor, UpscaledBatch, use_threads
 from srpipe.running.records import RunOutputs
 from srpipe.running.state import InputFrame, RunState
 
@@ -82,7 +82,7 @@ class FrameStream:
             if threads is not None:
                 # the split set this thread to the task's share; torch's count is also the
                 # default new threads start with, so later work in this process gets it back
-                _set_torch_threads(threads)
+                use_threads(threads)
         for stage, seconds in stats.seconds.items():
             self.state.timer.add(stage, seconds)
 
@@ -159,9 +159,3 @@ def _torch_threads() -> int:
     import torch
 
     return int(torch.get_num_threads())
-
-
-def _set_torch_threads(count: int) -> None:
-    import torch
-
-    torch.set_num_threads(count)

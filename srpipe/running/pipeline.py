@@ -51,7 +51,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -193,46 +193,37 @@ def run_pipeline(
     write = _writer_call(writer)
     bar = tqdm(total=total, desc=progress_desc, unit="frame", disable=not progress, smoothing=0.1)
 
-    def decode() -> None:
-        batch: list[Any] = []
-        iterator = iter(source)
+    def batches(iterator: Any) -> Iterator[list[Any]]:
+        # the source's batches as they come, or its frames grouped batch_size at a time;
+        # each frame is counted alive as soon as it is decoded
         if batched:
-            return decode_batches(iterator)
-        try:
-            while not stop.is_set():
-                started = time.perf_counter()
-                frame = next(iterator, _END)
-                stats.seconds["decode"] += time.perf_counter() - started
-                if frame is _END:
-                    break
-                tracker.add(1)
-                stats.frames_read += 1
-                batch.append(frame)
-                if len(batch) == batch_size:
-                    if not _put(decoded, batch, stop):
-                        return
-                    batch = []
-            if batch and not _put(decoded, batch, stop):
-                return
-            _put(decoded, _END, stop)
-        except BaseException as exc:  # reaches the main thread, which re-raises it
-            _put(decoded, _Failure(exc), stop)
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()  # releases the decoder's file even when stopped early
+            for batch in iterator:
+                tracker.add(len(batch))
+                stats.frames_read += len(batch)
+                yield list(batch)
+            return
+        batch: list[Any] = []
+        for frame in iterator:
+            tracker.add(1)
+            stats.frames_read += 1
+            batch.append(frame)
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
-    def decode_batches(iterator: Any) -> None:
+    def decode() -> None:
+        iterator = iter(source)
         try:
+            pending = batches(iterator)
             while not stop.is_set():
                 started = time.perf_counter()
-                batch = next(iterator, _END)
+                batch = next(pending, _END)
                 stats.seconds["decode"] += time.perf_counter() - started
                 if batch is _END:
                     break
-                tracker.add(len(batch))
-                stats.frames_read += len(batch)
-                if not _put(decoded, list(batch), stop):
+                if not _put(decoded, batch, stop):
                     return
             _put(decoded, _END, stop)
         except BaseException as exc:  # reaches the main thread, which re-raises it
@@ -240,7 +231,7 @@ def run_pipeline(
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:
-                close()
+                close()  # releases the decoder's file even when stopped early
 
     def prepare() -> None:
         assert prepare_batch is not None

@@ -26,11 +26,27 @@ class Mean(Task):
         return image + 1
 
 
-def _processor(task: Task) -> BatchProcessor:
+def _processor(task: Task, stage_cores: int | None = None) -> BatchProcessor:
     from srpipe.upscaling.upscaler import Upscaler
 
     state = RunState(RunResult("mean", "in", "nearest", 2, "out"))
-    return BatchProcessor(Upscaler("nearest", 2, device="cpu"), task, 2, state)
+    return BatchProcessor(
+        Upscaler("nearest", 2, device="cpu"), task, 2, state, stage_cores=stage_cores
+    )
+
+
+class ThreadsSeen(Mean):
+    """The mean task, noting how many torch threads its predict ran on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: int | None = None
+
+    def predict(self, images):
+        import torch
+
+        self.threads = torch.get_num_threads()
+        return super().predict(images)
 
 
 def test_failed_frames_are_listed_and_the_rest_processed() -> None:
@@ -61,24 +77,15 @@ def test_side_by_side_steps_set_their_threads_and_replan_from_the_work_measured(
     import torch
 
     from srpipe.upscaling.hardware import stage_threads
-    from srpipe.upscaling.upscaler import Upscaler
-
-    threads_seen: dict[str, int] = {}
-
-    class Counting(Mean):
-        def predict(self, images):
-            threads_seen["task"] = torch.get_num_threads()
-            return super().predict(images)
 
     before = torch.get_num_threads()
-    state = RunState(RunResult("mean", "in", "nearest", 2, "out"))
-    up = Upscaler("nearest", 2, device="cpu")
-    processor = BatchProcessor(up, Counting(), 2, state, stage_cores=2)
+    task = ThreadsSeen()
+    processor = _processor(task, stage_cores=2)
     assert processor.threads == stage_threads(2) == (1, 1)
     try:
         done = processor.upscale([InputFrame(0, "a.png", np.zeros((4, 4, 3), np.uint8))])
         processor.finish(done)
-        assert threads_seen["task"] == 1
+        assert task.threads == 1
         work = processor._work
         assert work["sr"] > 0 and work["task"] > 0
         # the next batch's split follows the thread-seconds each step used so far
@@ -101,23 +108,13 @@ def test_a_planned_split_is_not_used_when_the_steps_run_in_turn() -> None:
     # in turn each step keeps every thread torch has
     import torch
 
-    from srpipe.upscaling.upscaler import Upscaler
-
-    threads_seen: dict[str, int] = {}
-
-    class Counting(Mean):
-        def predict(self, images):
-            threads_seen["task"] = torch.get_num_threads()
-            return super().predict(images)
-
     before = torch.get_num_threads()
-    state = RunState(RunResult("mean", "in", "nearest", 2, "out"))
-    processor = BatchProcessor(Upscaler("nearest", 2, device="cpu"), Counting(), 2, state,
-                               stage_cores=2)  # fmt: skip
+    task = ThreadsSeen()
+    processor = _processor(task, stage_cores=2)
     planned = processor.threads
     try:
         processor([InputFrame(0, "a.png", np.zeros((4, 4, 3), np.uint8))])
-        assert threads_seen["task"] == before
+        assert task.threads == before
         assert processor.threads == planned  # the plan stays for a pipeline that stages
     finally:
         torch.set_num_threads(before)
