@@ -4,17 +4,22 @@ Not a test: run it by hand; each step writes a result file under benchmarks/resu
 ``table`` generates BENCHMARKS.md's "run: the headline command" section from them::
 
     python benchmarks/bench_run.py exactness     # bf16 vs fp32 per model and scale
-    python benchmarks/bench_run.py backends      # eager fp32/bf16, torch.compile, ONNX Runtime
+    python benchmarks/bench_run.py detector-exactness  # the detector's bf16 boxes vs fp32's
+    python benchmarks/bench_run.py backends      # eager, torch.compile, ONNX Runtime, OpenVINO
     python benchmarks/bench_run.py end-to-end --frames 120 --naive-frames 24
     python benchmarks/bench_run.py table         # the BENCHMARKS.md section from the files
 
 * **exactness**: each bundled model at each listed scale, fp32 and bf16 autocast on the
   validation photos (bicubic-downscaled, whole): the share of output pixels within one uint8
   level, recorded in ``srpipe.models.zoo.BF16_AGREEMENT`` by hand from this file.
+* **detector-exactness**: the bundled detector in bf16 (fp32 box decode) against fp32 on its
+  validation images, at their size and EDSR x4 upscaled: the detect task's agreement metrics,
+  recorded in ``srpipe_detect.precision.DETECTOR_BF16_AGREEMENT`` by hand from this file.
 * **backends**: EDSR x4 on a batch of 320x180 and of 160x68 frames, and the detector at the
   upscaled size: seconds per frame after warm-up, the warm-up (compilation) itself, the
-  time a 100-frame clip would take, and the exactness against eager fp32. OpenVINO only
-  when it is importable (it is not in requirements.lock).
+  time a 100-frame clip would take, and the exactness against eager fp32. Torch eager
+  (channels_last), torch.compile (inductor), ONNX Runtime and OpenVINO (the ``bench`` extra)
+  for both models.
 * **end-to-end**: ``srpipe run detect --sr edsr --scale 4`` as a subprocess (start-up
   included) on the demo clip (320x180) and on a 160x68 crop of it, against the naive loop
   (decode, ``Upscaler`` fp32, ``YOLO.predict``, one frame at a time) in the same run; the
@@ -46,6 +51,7 @@ from srpipe.upscaling import hardware
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 EXACTNESS = RESULTS / "bf16_exactness.json"
+DETECTOR_EXACTNESS = RESULTS / "detector_bf16_exactness.json"
 BACKENDS = RESULTS / "run_backends.json"
 END_TO_END = RESULTS / "run_cpu.json"
 BATCHING = RESULTS / "run_batching.json"
@@ -109,6 +115,60 @@ def exactness(_: argparse.Namespace) -> dict[str, Any]:
     return {"machine": machine(), "rows": rows}
 
 
+def detector_exactness(args: argparse.Namespace) -> dict[str, Any]:
+    """The bundled detector in bf16 (fp32 decode) against fp32 on its validation images, at
+    their own size and EDSR x4 upscaled: the detect task's agreement metrics."""
+    import cv2
+    import torch
+    from srpipe_detect.precision import (
+        BF16_AGREEMENT_FLOOR,
+        agreement,
+        detector_precision,
+        weights_digest,
+    )
+    from srpipe_detect.synth import ensure_default_dataset
+    from srpipe_detect.task import DetectTask
+
+    from srpipe.task import TaskContext
+    from srpipe.upscaling.upscaler import Upscaler
+
+    torch.set_num_threads(args.threads)
+    paths = sorted((ensure_default_dataset() / "images" / "val").glob("*.png"))
+    images = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in paths]
+    task = DetectTask()
+    # --conf 0.25: the boxes a run draws; fp32 here, the bf16 forward is switched on below
+    options = {"detector": "tiny-objects", "detector_precision": "fp32"}
+    task.setup(TaskContext("run", device="cpu", scales=(4,), options=options))
+    upscaler = Upscaler("edsr", 4, device="cpu", precision="auto")
+    upscaled = upscaler.upscale_batch(images[: args.detector_upscaled])
+    sets = {"320 (validation images)": images, "1280 (EDSR x4 of them)": upscaled}
+    rows = []
+    for label, frames in sets.items():
+        found: dict[str, list[Any]] = {}
+        seconds: dict[str, float] = {}
+        for precision in ("fp32", "bf16"):
+            found[precision], start = [], time.perf_counter()
+            for i in range(0, len(frames), 4):
+                with detector_precision(precision, "cpu"):
+                    found[precision] += task.predict(frames[i : i + 4])
+            seconds[precision] = time.perf_counter() - start
+        rows.append(
+            {"size": label, "images": len(frames), **agreement(found["fp32"], found["bf16"]),
+             # the metric's own ceiling: 101-point AP of boxes scored against themselves
+             "fp32_against_itself": agreement(found["fp32"], found["fp32"])["agree50"],
+             "s_per_image": {k: round(v / len(frames), 3) for k, v in seconds.items()}}
+        )  # fmt: skip
+        print(rows[-1], flush=True)
+    return {
+        "machine": machine(),
+        "detector": task.detector_path.split("/")[-1],
+        "sha256": weights_digest(task.detector_path),
+        "floor": BF16_AGREEMENT_FLOOR,
+        "sr_precision": upscaler.precision,
+        "rows": rows,
+    }
+
+
 # --------------------------------------------------------------------------- backends
 
 
@@ -147,11 +207,12 @@ def _sr_backends(frames: np.ndarray, repeats: int) -> list[dict[str, Any]]:
             return to_pixels(compiled(x).float())
 
     runs["torch.compile fp32 (inductor)"] = run_compiled
-    runs["onnxruntime fp32"] = _onnxruntime(eager.model, x)
-    try:
-        import openvino  # noqa: F401
-    except ImportError:
-        runs["openvino"] = "not importable here (not in requirements.lock)"
+    onnx_path = _onnx_export(eager.model, x, "edsr_x4")
+    runs["onnxruntime fp32"] = _onnxruntime(onnx_path, x.contiguous().numpy(), to_pixels)
+    for hint in ("f32", "bf16"):
+        runs[f"openvino {hint} (inference precision hint)"] = _openvino(
+            onnx_path, x.contiguous().numpy(), hint, to_pixels
+        )
     rows = []
     for name, call in runs.items():
         if isinstance(call, str):
@@ -173,39 +234,147 @@ def _sr_backends(frames: np.ndarray, repeats: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _onnxruntime(model: Any, x: Any) -> Any:
+def _onnx_export(model: Any, x: Any, name: str) -> Path:
+    """The model as ONNX (dynamic batch and size), for ONNX Runtime and OpenVINO alike."""
+    import torch
+
+    path = Path(tempfile.mkdtemp()) / f"{name}.onnx"
+    axes = {0: "batch", 2: "height", 3: "width"}
+    torch.onnx.export(
+        model, (x.contiguous(),), str(path), input_names=["x"], output_names=["y"],
+        dynamic_axes={"x": axes}, dynamo=False,
+    )  # fmt: skip
+    return path
+
+
+def _onnxruntime(path: Path, x: np.ndarray, convert: Any) -> Any:
+    """A call of the ONNX model through ONNX Runtime's CPU provider, as torch does threads."""
     import onnxruntime as ort
     import torch
 
-    from srpipe.upscaling.forward import to_pixels
-
-    path = Path(tempfile.mkdtemp()) / "edsr_x4.onnx"
-    torch.onnx.export(
-        model, (x.contiguous(),), str(path), input_names=["x"], output_names=["y"], dynamo=False
-    )
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feed = {"x": x.contiguous().numpy()}
-    return lambda: to_pixels(torch.from_numpy(session.run(None, feed)[0]))
+    return lambda: convert(torch.from_numpy(session.run(None, {"x": x})[0]))
+
+
+def _openvino(path: Path, x: np.ndarray, hint: str, convert: Any) -> Any:
+    """A call of the ONNX model through OpenVINO's CPU plugin at an inference precision hint
+    (its convolutions may take Winograd-style paths that need fewer multiplications). The
+    model is read from ONNX, not converted from torch: the converter is a separate tool."""
+    try:
+        import openvino as ov
+    except ImportError:
+        return "not importable here (pip install -c requirements.lock 'srpipe[bench]')"
+    import torch
+
+    core = ov.Core()
+    compiled = core.compile_model(
+        core.read_model(str(path)), "CPU",
+        {"INFERENCE_PRECISION_HINT": hint, "INFERENCE_NUM_THREADS": torch.get_num_threads(),
+         "PERFORMANCE_HINT": "LATENCY"},
+    )  # fmt: skip
+    request = compiled.create_infer_request()
+    return lambda: convert(torch.from_numpy(np.asarray(request.infer({0: x})[0])))
 
 
 def _detector_rows(upscaled: list[np.ndarray], repeats: int) -> list[dict[str, Any]]:
+    """The detector on upscaled frames: the task's whole predict (letterbox, forward, NMS) per
+    precision and size, then the network's forward alone per backend, with how far its
+    confident boxes (fp32 score > 0.25) and scores move from eager fp32's."""
     from srpipe_detect.task import DetectTask
 
     from srpipe.task import TaskContext
 
     rows = []
     for label, options in (
-        ("eager, upscaled size (default)", {"detector": "tiny-objects"}),
-        ("eager, --imgsz 640", {"detector": "tiny-objects", "imgsz": 640}),
+        ("task.predict fp32, upscaled size", {"detector_precision": "fp32"}),
+        ("task.predict bf16 (fp32 decode), upscaled size", {"detector_precision": "bf16"}),
+        ("task.predict fp32, --imgsz 640", {"detector_precision": "fp32", "imgsz": 640}),
     ):
         task = DetectTask()
+        options = {"detector": "tiny-objects", **options}
         task.setup(TaskContext("run", device="cpu", scales=(4,), options=options))
         first, best = _timed(lambda t=task: t.predict(upscaled), repeats)
         rows.append(
-            {"backend": f"detector {label}", "first_call_s": round(first, 2),
+            {"backend": f"detector {label} ({task.precision})", "first_call_s": round(first, 2),
              "s_per_frame": round(best / len(upscaled), 3)}
+        )  # fmt: skip
+        print(rows[-1], flush=True)
+    return rows + _detector_forward_rows(task.model.model, upscaled, repeats)
+
+
+def _detector_forward_rows(net: Any, upscaled: list[np.ndarray], repeats: int) -> list[dict]:
+    import copy
+
+    import torch
+    from srpipe_detect.precision import detector_precision
+
+    class Decoded(torch.nn.Module):  # the decoded predictions alone (what NMS takes)
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x: Any) -> Any:
+            return self.inner(x)[0]
+
+    model = Decoded(copy.deepcopy(net).float().fuse().eval())
+    h, w = upscaled[0].shape[:2]
+    side = lambda n: int(np.ceil(n / 32) * 32)  # noqa: E731  (the detector's letterbox)
+    batch = np.full((len(upscaled), side(h), side(w), 3), 114, np.uint8)
+    for i, frame in enumerate(upscaled):
+        batch[i, :h, :w] = frame
+    x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div(255).contiguous()
+    with torch.inference_mode():
+        reference = model(x)
+    confident = reference[:, 4:].amax(1) > 0.25  # (batch, candidates)
+
+    def eager(memory: Any, precision: str) -> Any:
+        xm = x.contiguous(memory_format=memory)
+        net_m = model.to(memory_format=memory)
+
+        def call() -> Any:
+            with torch.inference_mode(), detector_precision(precision, "cpu"):
+                return net_m(xm)
+
+        return call
+
+    compiled = torch.compile(model)
+
+    def run_compiled() -> Any:
+        with torch.inference_mode():
+            return compiled(x)
+
+    runs: dict[str, Any] = {
+        "eager fp32": eager(torch.contiguous_format, "fp32"),
+        "eager fp32 (channels_last)": eager(torch.channels_last, "fp32"),
+        "eager bf16 autocast, fp32 decode (channels_last)": eager(torch.channels_last, "bf16"),
+        "torch.compile fp32 (inductor)": run_compiled,
+    }
+    path = _onnx_export(model.to(memory_format=torch.contiguous_format), x, "detector")
+    runs["onnxruntime fp32"] = _onnxruntime(path, x.numpy(), lambda y: y)
+    for hint in ("f32", "bf16"):
+        runs[f"openvino {hint} (whole graph, decode included)"] = _openvino(
+            path, x.numpy(), hint, lambda y: y
+        )
+    rows = []
+    for name, call in runs.items():
+        label = f"detector forward {name}"
+        if isinstance(call, str):
+            rows.append({"backend": label, "skipped": call})
+            continue
+        try:
+            first, best = _timed(call, repeats)
+            out = call().float()
+        except Exception as exc:  # a backend that cannot run here is reported, not fatal
+            rows.append({"backend": label, "skipped": f"{type(exc).__name__}: {exc}"[:200]})
+            continue
+        moved = (out[:, :4] - reference[:, :4]).abs().amax(1)[confident]
+        rows.append(
+            {"backend": label, "first_call_s": round(first, 2),
+             "s_per_frame": round(best / len(upscaled), 3),
+             "confident_boxes_within_1px": round(float((moved <= 1).float().mean()), 6),
+             "max_score_diff": round(float((out[:, 4:] - reference[:, 4:]).abs().max()), 4)}
         )  # fmt: skip
         print(rows[-1], flush=True)
     return rows
@@ -337,6 +506,7 @@ def _command(video: Path, out: Path, *extra: str) -> dict[str, Any]:
         "seconds": result["seconds"], "batch_size": result.get("batch_size"),
         "precision": result.get("precision"), "precision_reason": result.get("precision_reason"),
         "detections": result["summary"].get("detections"),
+        "detector_precision": result["summary"].get("detector_precision"),
     }  # fmt: skip
 
 
@@ -428,6 +598,12 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
             prepare = command["seconds"].get("prepare", 0.0)
             # the same command without its start-up: what the frames themselves ran at
             row["fps_after_start_up"] = round(command["frames"] / (command["wall_s"] - prepare), 3)
+        if size == (320, 180):  # the detector in bf16 too, asked for: what auto leaves
+            asked = _command(video, work / "out_bf16_detector", "--detector-precision", "bf16")
+            if "fps" in asked:
+                asked["fraction_of_best_peak"] = round(per_frame * asked["fps"] / best_peak, 3)
+                asked["speed_up_vs_naive"] = round(asked["fps"] / naive["fps"], 2)
+            row["with_bf16_detector"] = asked
         clips.append(row)
         print(row, flush=True)
     others = _other_commands(demo, work, args.frames, args.eval_items)
@@ -503,7 +679,8 @@ def table(_: argparse.Namespace) -> None:
     lines = ["## run: the headline command (`benchmarks/bench_run.py`)", ""]
     lines.append(
         "<!-- generated by benchmarks/bench_run.py table from benchmarks/results/"
-        "bf16_exactness.json, run_backends.json, run_batching.json, run_cpu.json; do not edit -->"
+        "bf16_exactness.json, detector_bf16_exactness.json, run_backends.json, run_batching.json, "
+        "run_cpu.json; do not edit -->"
     )
     if END_TO_END.is_file():
         e2e = json.loads(END_TO_END.read_text())
@@ -519,7 +696,8 @@ def table(_: argparse.Namespace) -> None:
                   "loaded before the clock starts; half its frames before the command, half "
                   "after):", "",
                   "| clip | GFLOP/frame (SR + detector) | command frames/s | without start-up "
-                  "| naive frames/s | speed-up | precision, batch | end-to-end GFLOP/s "
+                  "| naive frames/s | speed-up | precision (SR; detector), batch "
+                  "| end-to-end GFLOP/s "
                   "| fraction of best peak | CPU s/frame (command, naive) | stages (s) "
                   "| load average (before, after) |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -534,7 +712,8 @@ def table(_: argparse.Namespace) -> None:
             lines.append(
                 f"| {row['clip']} | {g['sr']} + {g['detector']} | {cmd['fps']} | "
                 f"{row.get('fps_after_start_up', '-')} | {naive['fps']} ({naive['frames']} "
-                f"frames) | {row['speed_up_vs_naive']}x | {cmd['precision']}, "
+                f"frames) | {row['speed_up_vs_naive']}x | {cmd['precision']}; "
+                f"{(cmd.get('detector_precision') or 'fp32').split(' ')[0]}, "
                 f"{cmd.get('batch_size') or '-'} | {row['gflops_end_to_end']} | "
                 f"{100 * row['fraction_of_best_peak']:.0f}% | {cpu} | {stages} | "
                 f"{cmd.get('load_average_before', '-')}, {cmd.get('load_average_after', '-')} |"
@@ -571,10 +750,13 @@ def table(_: argparse.Namespace) -> None:
                 if "skipped" in r:
                     lines.append(f"| {size} | {r['backend']} | skipped: {r['skipped']} |||||")
                     continue
+                within, worst = r.get("within_one_level", "-"), r.get("max_diff", "-")
+                if "confident_boxes_within_1px" in r:
+                    within = f"{r['confident_boxes_within_1px']} (confident boxes within 1 px)"
+                    worst = f"{r['max_score_diff']} (score)"
                 lines.append(
                     f"| {size} | {r['backend']} | {r['first_call_s']} | {r['s_per_frame']} | "
-                    f"{r.get('clip_100_frames_s', '-')} | {r.get('within_one_level', '-')} | "
-                    f"{r.get('max_diff', '-')} |"
+                    f"{r.get('clip_100_frames_s', '-')} | {within} | {worst} |"
                 )
     if EXACTNESS.is_file():
         ex = json.loads(EXACTNESS.read_text())
@@ -586,6 +768,24 @@ def table(_: argparse.Namespace) -> None:
             lines.append(
                 f"| {r['model']} | x{r['scale']} | {100 * r['within_one_level']:.3f}% | "
                 f"{r['max_diff']} |"
+            )
+    if DETECTOR_EXACTNESS.is_file():
+        dx = json.loads(DETECTOR_EXACTNESS.read_text())
+        lines += ["", f"The detector in bf16 (convolutions bf16, box decode fp32) vs fp32 "
+                  f"(`bench_run.py detector-exactness`, {dx['detector']}, --conf 0.25): the "
+                  "detect task's agreement metrics of bf16's boxes scored against fp32's; "
+                  "`--detector-precision auto` uses bf16 in `run` only where bf16 is native "
+                  f"and agree50 / fp32's own agree50 >= {dx['floor']} at every size:", "",
+                  "| images | count | boxes (fp32) | agree50 | fp32 against itself | ratio "
+                  "| agree50-95 | s/image fp32, bf16 |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for r in dx["rows"]:
+            ratio = r["agree50"] / r["fp32_against_itself"]
+            seconds = r["s_per_image"]
+            lines.append(
+                f"| {r['size']} | {r['images']} | {r['boxes']} | {r['agree50']} | "
+                f"{r['fp32_against_itself']} | {ratio:.4f} | {r['agree50-95']} | "
+                f"{seconds['fp32']}, {seconds['bf16']} |"
             )
     _replace_section(BENCHMARKS_MD, "\n".join(lines) + "\n")
 
@@ -631,7 +831,11 @@ def _replace_section(path: Path, section: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "step", choices=("exactness", "backends", "batching", "end-to-end", "table")
+        "step",
+        choices=("exactness", "detector-exactness", "backends", "batching", "end-to-end", "table"),
+    )
+    parser.add_argument(
+        "--detector-upscaled", type=int, default=24, help="detector-exactness: images upscaled"
     )
     parser.add_argument("--threads", type=int, default=1, help="backends: torch threads")
     parser.add_argument("--repeats", type=int, default=2)
@@ -650,6 +854,7 @@ def main() -> None:
         table(args)
         return
     steps = {"exactness": (exactness, EXACTNESS), "backends": (backends, BACKENDS),
+             "detector-exactness": (detector_exactness, DETECTOR_EXACTNESS),
              "batching": (batching, BATCHING), "end-to-end": (end_to_end, END_TO_END)}  # fmt: skip
     step, target = steps[args.step]
     report = step(args)

@@ -28,6 +28,7 @@ from srpipe.upscaling.upscaler import resolve_device
 from srpipe_detect import coco
 from srpipe_detect.boxes import Detections
 from srpipe_detect.offline import import_ultralytics
+from srpipe_detect.precision import detector_precision
 
 #: the bundled detector (trained by experiments/detect/train_detector.py)
 BUNDLED_WEIGHTS = Path(__file__).parent / "weights" / "tiny_objects_yolov8s.pt"
@@ -47,6 +48,8 @@ class LoadedDetector(Protocol):
     iou: float
     class_filter: list[int] | None
     device: Any
+    #: "fp32" or "bf16" (:mod:`srpipe_detect.precision`); an object without it runs fp32
+    precision: str
 
 
 def default_detector(dataset_classes: Iterable[str] | None = None) -> str:
@@ -178,18 +181,19 @@ def _predict(
     # ultralytics' select_device() sets torch to cpu_count - 1 threads on CPU (1 of 2
     # here), which would then slow SR and everything else in the process: put it back.
     threads = torch.get_num_threads()
-    results = detector.model.predict(
-        # ultralytics takes numpy input as BGR
-        [np.ascontiguousarray(image[:, :, ::-1]) for image in images],
-        imgsz=detector_size(w, h, imgsz),
-        conf=detector.conf,
-        iou=detector.iou,
-        classes=detector.class_filter,
-        device=detector.device,
-        verbose=False,
-        max_det=1000,
-        batch=len(images),
-    )
+    with detector_precision(getattr(detector, "precision", "fp32"), detector.device):
+        results = detector.model.predict(
+            # ultralytics takes numpy input as BGR
+            [np.ascontiguousarray(image[:, :, ::-1]) for image in images],
+            imgsz=detector_size(w, h, imgsz),
+            conf=detector.conf,
+            iou=detector.iou,
+            classes=detector.class_filter,
+            device=detector.device,
+            verbose=False,
+            max_det=1000,
+            batch=len(images),
+        )
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     found = []

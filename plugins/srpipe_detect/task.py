@@ -20,6 +20,7 @@ import numpy as np
 
 from srpipe.errors import SrpipeError
 from srpipe.task import Command, Dataset, Item, Task, TaskContext
+from srpipe.upscaling.upscaler import resolve_device
 from srpipe_detect import coco
 from srpipe_detect.boxes import Detections
 from srpipe_detect.datasets import YoloReader
@@ -37,6 +38,7 @@ from srpipe_detect.detector import (
 from srpipe_detect.metrics import BoxSet, detection_metrics, match_image
 from srpipe_detect.offline import import_ultralytics
 from srpipe_detect.options import RUN_CONF, DetectOptions, click_options
+from srpipe_detect.precision import choose_detector_precision
 from srpipe_detect.real import load_real_dataset
 from srpipe_detect.slicing import sliced_predict
 from srpipe_detect.synth import ensure_default_dataset
@@ -104,6 +106,12 @@ class DetectTask(Task):
         self.variant_slice: int = 256
         self.overlap: float = 0.2
         self.device: Any = "cpu"
+        #: the detector's arithmetic (:mod:`srpipe_detect.precision`), chosen when it loads
+        self.precision = "fp32"
+        self.precision_reason = "as asked"
+        self._requested_precision = "auto"
+        self._command: Command = "run"
+        self._device_option = "cpu"
         self.detector_path = ""
         self._trust = False
         self._classes: Sequence[str] | None = None
@@ -114,7 +122,8 @@ class DetectTask(Task):
     # -- configuration -------------------------------------------------------------------
     @classmethod
     def options(cls, command: Command) -> list[click.Parameter]:
-        """``--detector --conf --iou --imgsz --classes --slice --trust-weights --overlap``."""
+        """``--detector --conf --iou --imgsz --classes --slice --trust-weights
+        --detector-precision --overlap``."""
         return click_options(command)
 
     def setup(self, ctx: TaskContext) -> None:
@@ -135,6 +144,8 @@ class DetectTask(Task):
         self.slice, self.variant_slice = options.slice_size, options.variant_slice
         self.overlap = options.overlap
         self.device = device_for_ultralytics(ctx.device)
+        self._device_option = resolve_device(ctx.device)
+        self._requested_precision, self._command = options.precision, ctx.command
         self._trust = options.trust_weights
         self._classes = options.classes
         self.model, self.detector_path, self.names, self.class_filter = None, "", {}, None
@@ -153,6 +164,10 @@ class DetectTask(Task):
         self.model = load_detector(path, trust=self._trust)
         self.names = class_names(self.model)
         self.class_filter = self._class_ids(self._classes) if self._classes else None
+        choice = choose_detector_precision(
+            self._requested_precision, self._device_option, path, self._command
+        )
+        self.precision, self.precision_reason = choice.precision, choice.why
 
     def _class_ids(self, classes: Sequence[str]) -> list[int]:
         by_name = {v: k for k, v in self.names.items()}
@@ -273,6 +288,7 @@ class DetectTask(Task):
             "detections": int(sum(counts.values())),
             "per_class": dict(sorted(counts.items())),
             "detector": Path(self.detector_path).name,
+            "detector_precision": f"{self.precision} ({self.precision_reason})",
         }
         if Path(self.detector_path) == BUNDLED_WEIGHTS:
             summary["detector_knows"] = (
