@@ -225,14 +225,15 @@ def srpipe_register_models() -> list[ModelSpec]:
 #: bf16 autocast before ``--precision auto`` runs it in bf16
 BF16_EXACT_SHARE = 0.999
 
-#: (model, scale) -> share of output pixels within one uint8 level of fp32 under bf16 autocast,
+#: (model, scale) -> share of output pixels within one uint8 level of fp32 under bf16 autocast
+#: (with the last pixel shuffle folded, as the Upscaler runs bf16: srpipe.models.shuffle_fold),
 #: measured on the validation photos (bicubic-downscaled, whole) by
 #: ``benchmarks/bench_run.py --exactness`` (benchmarks/results/bf16_exactness.json) and
 #: re-checked by tests/models/test_zoo.py; a model not listed runs fp32 under ``auto``
 BF16_AGREEMENT: dict[tuple[str, int], float] = {
     ("edsr", 2): 0.999886,
     ("edsr", 4): 0.999647,
-    ("rcan", 4): 0.999921,
+    ("rcan", 4): 0.999894,
     ("dat-light", 4): 0.986519,  # up to 8 levels off: stays fp32 under auto
 }
 

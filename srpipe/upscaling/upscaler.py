@@ -244,10 +244,15 @@ class Upscaler:
 
     def _prepare_module(self, module: nn.Module) -> nn.Module:
         from srpipe.models.layout import to_channels_last
+        from srpipe.models.shuffle_fold import folded_copy
 
         module = module.to(self.device).eval()
         for param in module.parameters():
             param.requires_grad_(False)
+        if self.precision == "bf16":
+            # the last pixel shuffle folded into the conv after it (srpipe.models.shuffle_fold),
+            # measured within bf16's one-level allowance; fp32 keeps the network as written
+            module = folded_copy(module)
         if self.channels_last:
             module = to_channels_last(module)
         return module
