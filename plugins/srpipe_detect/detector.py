@@ -48,8 +48,8 @@ class LoadedDetector(Protocol):
     iou: float
     class_filter: list[int] | None
     device: Any
-    #: "fp32" or "bf16" (:mod:`srpipe_detect.precision`); an object without it runs fp32
-    precision: str
+    # and, optionally, ``precision``: "fp32" or "bf16" (:mod:`srpipe_detect.precision`); an
+    # object without it (the real-footage labeller) runs fp32
 
 
 def default_detector(dataset_classes: Iterable[str] | None = None) -> str:

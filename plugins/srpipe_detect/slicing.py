@@ -50,6 +50,7 @@ from srpipe.errors import SrpipeError
 from srpipe.task import Variant
 from srpipe_detect.boxes import Detections
 from srpipe_detect.detector import LoadedDetector
+from srpipe_detect.precision import detector_precision
 
 #: SAHI's default merge (docs and ``get_sliced_prediction`` defaults)
 MERGE = ("GREEDYNMM", "IOS", 0.5)
@@ -172,7 +173,8 @@ def sahi_predict(
     threads = torch.get_num_threads()
     out = []
     try:
-        with _detector_settings(detector):
+        precision = getattr(detector, "precision", "fp32")
+        with _detector_settings(detector), detector_precision(precision, detector.device):
             for image in images:
                 h, w = image.shape[:2]
                 result = get_sliced_prediction(

@@ -11,6 +11,7 @@ loaded and run: :mod:`srpipe_detect.detector`; the options: :mod:`srpipe_detect.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -46,6 +47,8 @@ from srpipe_detect.training import DetectView
 
 if TYPE_CHECKING:
     import click
+
+log = logging.getLogger(__name__)
 
 #: ``--data real``: the real-footage set (srpipe_detect.real)
 REAL_DATA = "real"
@@ -168,6 +171,8 @@ class DetectTask(Task):
             self._requested_precision, self._device_option, path, self._command
         )
         self.precision, self.precision_reason = choice.precision, choice.why
+        if self._requested_precision == "bf16" and self.precision != "bf16":
+            log.warning("srpipe: --detector-precision bf16: %s", choice.why)
 
     def _class_ids(self, classes: Sequence[str]) -> list[int]:
         by_name = {v: k for k, v in self.names.items()}

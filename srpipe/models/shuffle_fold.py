@@ -90,11 +90,16 @@ def _foldable(conv: nn.Module) -> bool:
     )
 
 
+def _plain_sequential(module: nn.Module) -> bool:
+    """A Sequential that runs its steps in order (a subclass with its own ``forward`` may not)."""
+    return isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward
+
+
 def _ends_with_shuffle(module: nn.Module) -> tuple[nn.Sequential, int] | None:
     """Where ``module``'s last step is a PixelShuffle: (the Sequential holding it, its index)."""
     if isinstance(module, nn.PixelShuffle):
         return None  # handled by the caller, which holds it
-    if isinstance(module, nn.Sequential) and len(module):
+    if _plain_sequential(module) and len(module):
         last = module[len(module) - 1]
         if isinstance(last, nn.PixelShuffle):
             return module, len(module) - 1
@@ -109,7 +114,7 @@ def fold_shuffles(module: nn.Module) -> int:
     folds = 0
     for child in list(module.children()):
         folds += fold_shuffles(child)
-    if not isinstance(module, nn.Sequential):
+    if not _plain_sequential(module):
         return folds
     for index in range(len(module) - 1):
         step, conv = module[index], module[index + 1]

@@ -84,6 +84,7 @@ def _slug(text: str) -> str:
 #: are not served for it
 BF16_PATH = "bf16+fold"
 
+
 class UpscaleCache:
     """A content-addressed store of upscaled images.
 

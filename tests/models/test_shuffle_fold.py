@@ -37,22 +37,33 @@ def test_nothing_to_fold_leaves_the_network_alone() -> None:
     ends_with_shuffle = nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2))
     wide_after = nn.Sequential(nn.PixelShuffle(2), nn.Conv2d(4, 16, 3, padding=1))
     strided_after = nn.Sequential(nn.PixelShuffle(2), nn.Conv2d(4, 3, 3, stride=2, padding=1))
-    for net in (ends_with_shuffle, wide_after, strided_after):
+
+    class Reversed(nn.Sequential):  # a Sequential whose forward is not "each step in order"
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            for step in reversed(self):
+                x = step(x)
+            return x
+
+    own_order = Reversed(nn.PixelShuffle(2), nn.Conv2d(4, 3, 3, padding=1))
+    for net in (ends_with_shuffle, wide_after, strided_after, own_order):
         before = [type(m) for m in net.modules()]
         assert fold_shuffles(net) == 0
         assert [type(m) for m in net.modules()] == before
 
 
-def test_the_upscaler_folds_only_where_it_runs_bf16() -> None:
+def test_the_upscaler_folds_only_where_it_runs_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
     from srpipe.models.networks.edsr import EDSR
     from srpipe.models.shuffle_fold import ShuffleFoldedConv
+    from srpipe.upscaling import hardware
     from srpipe.upscaling.upscaler import Upscaler
 
+    native = hardware.Hardware("test CPU", 2, ("avx512_bf16",), True, False, peaks={})
+    monkeypatch.setattr(hardware, "detect", lambda **_: native)  # bf16 runs here, as asked
     module = EDSR(scale=2, n_resblocks=1, n_feats=8)
     fp32 = Upscaler.from_module(module, 2, precision="fp32", device="cpu")
     assert not any(isinstance(m, ShuffleFoldedConv) for m in fp32.model.modules())
     bf16 = Upscaler.from_module(module, 2, precision="bf16", device="cpu")
-    if bf16.precision == "bf16":  # where bf16 is emulated the Upscaler runs fp32, unfolded
-        assert any(isinstance(m, ShuffleFoldedConv) for m in bf16.model.modules())
+    assert bf16.precision == "bf16"
+    assert any(isinstance(m, ShuffleFoldedConv) for m in bf16.model.modules())
     # the module handed in is never changed (it may still be trained)
     assert not any(isinstance(m, ShuffleFoldedConv) for m in module.modules())

@@ -85,7 +85,7 @@ def test_the_record_is_keyed_by_the_weights_bytes() -> None:
 
 
 def test_the_bundled_detectors_bf16_record_holds_at_its_own_size() -> None:
-    """Re-measured on 8 of the synthetic set's validation images at their own size (the
+    """Re-measured on 24 of the synthetic set's validation images at their own size (the
     record's "320" entry, above the floor): bf16 with the fp32 decode finds what fp32 finds."""
     from srpipe_detect.synth import SynthConfig, _iter_split
     from srpipe_detect.task import DetectTask
@@ -94,7 +94,7 @@ def test_the_bundled_detectors_bf16_record_holds_at_its_own_size() -> None:
 
     recorded = precision.DETECTOR_BF16_AGREEMENT[precision.weights_digest(BUNDLED_WEIGHTS)]
     assert recorded[1]["320"] >= precision.BF16_AGREEMENT_FLOOR
-    images = [image for *_, image, _ in _iter_split("val", 8, SynthConfig())]
+    images = [image for *_, image, _ in _iter_split("val", 24, SynthConfig())]
     task = DetectTask()
     options = {"detector": "tiny-objects", "detector_precision": "fp32"}
     task.setup(TaskContext("run", device="cpu", options=options))
@@ -123,3 +123,20 @@ def test_the_box_decode_stays_fp32_under_bf16() -> None:
     assert len(far_right) > 100
     on_bf16_grid = (torch.remainder(far_right, 8) == 0).float().mean().item()
     assert on_bf16_grid < 0.05
+
+
+def test_asking_bf16_where_it_is_emulated_says_so_in_one_line(
+    emulated: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    from srpipe_detect.task import DetectTask
+
+    from srpipe.task import TaskContext
+
+    task = DetectTask()
+    options = {"detector": "tiny-objects", "detector_precision": "bf16"}
+    with caplog.at_level("WARNING"):
+        task.setup(TaskContext("run", device="cpu", options=options))
+    assert task.precision == "fp32"
+    (line,) = [r.getMessage() for r in caplog.records if "detector-precision" in r.getMessage()]
+    assert "emulated" in line and "\n" not in line
+    assert task.summarize([])["detector_precision"].startswith("fp32 (bf16 is emulated")
