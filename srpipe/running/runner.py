@@ -134,23 +134,58 @@ def _stage_cores(upscaler: Upscaler) -> int | None:
     """The torch threads an SR model and the task share when they run side by side, or
     None: one after the other, each on every thread.
 
-    Side by side only when other work already holds the cores (1-minute load average at or
-    above torch's threads): there each stage on a thread of its own waits less for a
-    descheduled partner (measured under load 5-6 on 2 cores). On an idle machine the stages
-    in turn, each on both threads, were faster (``run detect --sr edsr --scale 4``, 16
-    frames: 23.6 s vs 26.6 s on 320x180, 10.1 s vs 10.9 s on 160x90; BENCHMARKS.md). Classic
-    methods and ``--sr none`` are numpy work, cheap next to the task's: always in turn.
+    Side by side only when other work already holds the cores (as many cores busy as torch
+    has threads, sampled now; the 1-minute load average where that cannot be read): there
+    each stage on a thread of its own waits less for a descheduled partner (measured under
+    load 5-6 on 2 cores). On an idle machine the stages in turn, each on both threads, were
+    faster (``run detect --sr edsr --scale 4``, 16 frames: 23.6 s vs 26.6 s on 320x180, 10.1 s
+    vs 10.9 s on 160x90; BENCHMARKS.md). Sampled now, not averaged: the load average still
+    counts a command that has just finished (a second run straight after a first went side
+    by side on an idle machine and lost a third of its speed). Classic methods and ``--sr
+    none`` are numpy work, cheap next to the task's: always in turn.
     """
     if upscaler.kind != "model":
         return None
     import torch
 
     threads = int(torch.get_num_threads())
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average (Windows): the idle machine's way
+    busy = busy_cores_now()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except (AttributeError, OSError):  # no load average (Windows): the idle machine's way
+            return None
+    # a quarter of a core of slack: a sample of a machine held by other work reads a little
+    # under its full count (the sampler's own wake-ups)
+    return threads if busy >= threads - 0.25 else None
+
+
+def busy_cores_now(seconds: float = 0.2, stat: str = "/proc/stat") -> float | None:
+    """How many cores are busy right now (every process), from two readings of ``stat``
+    ``seconds`` apart; None where there is no such file (macOS, Windows)."""
+
+    def read() -> tuple[int, int, int] | None:
+        try:
+            with open(stat) as handle:
+                lines = handle.read().splitlines()
+            fields = [int(v) for v in lines[0].split()[1:]]
+        except (OSError, ValueError, IndexError):
+            return None
+        if not lines[0].startswith("cpu ") or len(fields) < 4:
+            return None
+        cores = sum(1 for line in lines if line.startswith("cpu") and line[3:4].isdigit())
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields[:8]), idle, cores  # user..steal: guest time is inside user already
+
+    first = read()
+    if first is None:
         return None
-    return threads if load >= threads else None
+    time.sleep(seconds)
+    second = read()
+    if second is None or second[0] <= first[0]:
+        return None
+    total, idle = second[0] - first[0], second[1] - first[1]
+    return (total - idle) / total * max(second[2], 1)
 
 
 def _refuse_oversized_output(opened: OpenedInput, input: Path, scale: int) -> None:

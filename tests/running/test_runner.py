@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -159,3 +160,41 @@ def test_an_output_over_the_pixel_limit_is_one_line_before_the_model_loads(
     assert exited.value.code == 1 and not loaded
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "32000x24000 pixels (768 MP)" in lines[0], err
+
+
+def test_busy_cores_are_sampled_now_not_averaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from srpipe.running import runner
+
+    stat = tmp_path / "stat"
+    header = "cpu0 0 0 0 0\ncpu1 0 0 0 0\n"
+    # user nice system idle iowait irq softirq steal
+    stat.write_text("cpu  100 0 100 800 0 0 0 0\n" + header)
+
+    def later(_: float) -> None:  # 1,000 ticks pass: 1,500 busy of 2 cores' 2,000
+        stat.write_text("cpu  1600 0 100 1300 0 0 0 0\n" + header)
+
+    monkeypatch.setattr(runner.time, "sleep", later)
+    assert runner.busy_cores_now(stat=str(stat)) == pytest.approx(2 * 1500 / 2000)
+    assert runner.busy_cores_now(stat=str(tmp_path / "missing")) is None
+
+
+def test_stages_run_side_by_side_only_while_other_work_holds_the_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+
+    from srpipe.running import runner
+
+    model = SimpleNamespace(kind="model")
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(runner, "busy_cores_now", lambda: float(threads))
+    assert runner._stage_cores(model) == threads
+    monkeypatch.setattr(runner, "busy_cores_now", lambda: 0.1)
+    assert runner._stage_cores(model) is None
+    # where no sample can be taken, the 1-minute load average decides
+    monkeypatch.setattr(runner, "busy_cores_now", lambda: None)
+    monkeypatch.setattr(runner.os, "getloadavg", lambda: (threads + 1.0, 0.0, 0.0))
+    assert runner._stage_cores(model) == threads
+    assert runner._stage_cores(SimpleNamespace(kind="classic")) is None
