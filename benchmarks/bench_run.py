@@ -7,6 +7,7 @@ Not a test: run it by hand; each step writes a result file under benchmarks/resu
     python benchmarks/bench_run.py detector-exactness  # the detector's bf16 boxes vs fp32's
     python benchmarks/bench_run.py backends      # eager, torch.compile, ONNX Runtime, OpenVINO
     python benchmarks/bench_run.py end-to-end --frames 120 --naive-frames 24
+    python benchmarks/bench_run.py default-detector --frames 120  # the command as a user runs it
     python benchmarks/bench_run.py table         # the BENCHMARKS.md section from the files
 
 * **exactness**: each bundled model at each listed scale, fp32 and bf16 autocast on the
@@ -52,6 +53,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 EXACTNESS = RESULTS / "bf16_exactness.json"
 DETECTOR_EXACTNESS = RESULTS / "detector_bf16_exactness.json"
+DEFAULT_DETECTOR = RESULTS / "run_cpu_default_detector.json"
 BACKENDS = RESULTS / "run_backends.json"
 END_TO_END = RESULTS / "run_cpu.json"
 BATCHING = RESULTS / "run_batching.json"
@@ -525,9 +527,13 @@ def _srpipe(*argv: str) -> dict[str, Any]:
             "load_average_after": _load(), "stdout": done.stdout}  # fmt: skip
 
 
-def _command(video: Path, out: Path, *extra: str) -> dict[str, Any]:
-    """``srpipe run detect --sr edsr --scale 4`` as a fresh process: wall includes start-up."""
-    ran = _srpipe("run", "detect", "--sr", "edsr", "--scale", "4", "--detector", "tiny-objects",
+def _command(
+    video: Path, out: Path, *extra: str, detector: str | None = "tiny-objects"
+) -> dict[str, Any]:
+    """``srpipe run detect --sr edsr --scale 4`` as a fresh process: wall includes start-up.
+    ``detector`` None: the command's own default (COCO YOLO11n where srpipe[coco] is in)."""
+    chosen = ("--detector", detector) if detector else ()
+    ran = _srpipe("run", "detect", "--sr", "edsr", "--scale", "4", *chosen,
                   str(video), "-o", str(out), "--json", *extra)  # fmt: skip
     if "failed" in ran:
         return ran
@@ -538,7 +544,60 @@ def _command(video: Path, out: Path, *extra: str) -> dict[str, Any]:
         "precision": result.get("precision"), "precision_reason": result.get("precision_reason"),
         "detections": result["summary"].get("detections"),
         "detector_precision": result["summary"].get("detector_precision"),
+        "detector": result["summary"].get("detector"),
     }  # fmt: skip
+
+
+def _onnx_conv_gflop(path: Path, height: int, width: int) -> float:
+    """Convolution GFLOP (2 per multiply-add) of an ONNX detector on one (height, width) input,
+    from the graph's inferred shapes: what conv_flops counts for a torch model."""
+    import onnx
+
+    model = onnx.load(str(path))
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    for dim, value in zip(dims, (1, 3, height, width)):
+        dim.ClearField("dim_param")
+        dim.dim_value = value
+    model = onnx.shape_inference.infer_shapes(model)
+    typed = (*model.graph.value_info, *model.graph.output, *model.graph.input)
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in typed}
+    weights = {w.name: list(w.dims) for w in model.graph.initializer}
+    total = 0
+    for node in model.graph.node:
+        if node.op_type != "Conv" or node.output[0] not in shapes or node.input[1] not in weights:
+            continue
+        out = shapes[node.output[0]]  # (n, c_out, h, w)
+        kernel = weights[node.input[1]]  # (c_out, c_in / groups, kh, kw)
+        total += 2 * int(np.prod(out)) * int(np.prod(kernel[1:]))
+    return round(total / 1e9, 1)
+
+
+def default_detector_run(args: argparse.Namespace) -> dict[str, Any]:
+    """``srpipe run detect --sr edsr --scale 4 CLIP`` with nothing else: the detector is the
+    command's default (COCO YOLO11n through ONNX Runtime where srpipe[coco] is installed),
+    on the demo clip, peaks measured before and after, the best kept."""
+    from srpipe_detect.coco import coco_detector_path
+
+    work = Path(tempfile.mkdtemp())
+    demo = work / "demo_320x180.mp4"
+    made = make_demo_video(demo, args.frames)
+    info = machine()
+    native = bool(info["native_bf16_cpu"])
+    command = _command(demo, work / "out_default", detector=None)
+    peaks = [{"fp32": info["peaks"].get("cpu fp32"), "bf16": info["peaks"].get("cpu bf16"),
+              "best": info["best_cpu_peak"]}, _peaks_now(native)]  # fmt: skip
+    best_peak = max(p["best"] for p in peaks)
+    sr = _gflop_per_frame((320, 180))["sr"]
+    onnx_path = coco_detector_path()
+    detector = _onnx_conv_gflop(onnx_path, 736, 1280) if onnx_path else None
+    row = {"clip": "320x180", "source": made["source"], "command": command,
+           "gflop_per_frame": {"sr": sr, "detector": detector}}  # fmt: skip
+    if "fps" in command and detector is not None:
+        row["gflops_end_to_end"] = round((sr + detector) * command["fps"], 1)
+        row["fraction_of_best_peak"] = round(row["gflops_end_to_end"] / best_peak, 3)
+    print(row, flush=True)
+    return {"machine": info, "peak_measurements": peaks, "best_peak_gflops": best_peak,
+            "frames": args.frames, "row": row}  # fmt: skip
 
 
 def _other_commands(demo: Path, work: Path, frames: int, eval_items: int) -> list[dict[str, Any]]:
@@ -734,7 +793,7 @@ def table(_: argparse.Namespace) -> None:
     lines.append(
         "<!-- generated by benchmarks/bench_run.py table from benchmarks/results/"
         "bf16_exactness.json, detector_bf16_exactness.json, run_backends.json, run_batching.json, "
-        "run_cpu.json; do not edit -->"
+        "run_cpu.json, run_cpu_default_detector.json; do not edit -->"
     )
     if END_TO_END.is_file():
         e2e = json.loads(END_TO_END.read_text())
@@ -787,6 +846,8 @@ def table(_: argparse.Namespace) -> None:
                       f"(default: {row['command'].get('detections')}); stages (s) {stages}; "
                       f"load average {asked['load_average_before']}, "
                       f"{asked['load_average_after']}."]  # fmt: skip
+        if DEFAULT_DETECTOR.is_file():
+            lines += _default_detector_lines(json.loads(DEFAULT_DETECTOR.read_text()))
         if any(row.get("fraction_of_best_peak", 0) > 1 for row in e2e["clips"]):
             lines += ["", "A fraction over 100% means the peak, measured once at the start, "
                       "was lowered by other load on the machine then: that run's fractions "
@@ -869,6 +930,26 @@ def table(_: argparse.Namespace) -> None:
     _replace_section(BENCHMARKS_MD, "\n".join(lines) + "\n")
 
 
+def _default_detector_lines(report: dict[str, Any]) -> list[str]:
+    """The command with its own default detector (what a user on real footage runs)."""
+    row, cmd = report["row"], report["row"]["command"]
+    if "fps" not in cmd:
+        return ["", f"The command with its default detector: failed: {cmd.get('failed')}"]
+    g = row["gflop_per_frame"]
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in cmd["seconds"].items())
+    peaks = ", ".join(f"{p['fp32']}/{p['bf16']}" for p in report["peak_measurements"])
+    return ["", f"`srpipe run detect --sr edsr --scale 4 CLIP` with nothing else "
+            f"(`bench_run.py default-detector`; its default detector here is {cmd['detector']}, "
+            f"detector precision {cmd.get('detector_precision')}), {row['clip']}, "
+            f"{cmd['frames']} frames, start-up included: {cmd['fps']} frames/s; "
+            f"{g['sr']} + {g['detector']} GFLOP/frame (the ONNX graph's convolutions); "
+            f"{row['gflops_end_to_end']} GFLOP/s end to end, "
+            f"**{100 * row['fraction_of_best_peak']:.0f}% "
+            f"of the best peak** ({report['best_peak_gflops']} GFLOP/s; peaks fp32/bf16 before and "
+            f"after: {peaks}); stages (s) {stages}; load average {cmd['load_average_before']}, "
+            f"{cmd['load_average_after']}."]  # fmt: skip
+
+
 def _peak_list(e2e: dict[str, Any]) -> str:
     """The later peak measurements of an end-to-end run, as 'fp32/bf16' pairs."""
     later = e2e.get("peak_measurements", [])[1:]
@@ -917,7 +998,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "step",
-        choices=("exactness", "detector-exactness", "backends", "batching", "end-to-end", "table"),
+        choices=(
+            "exactness",
+            "detector-exactness",
+            "backends",
+            "batching",
+            "end-to-end",
+            "default-detector",
+            "table",
+        ),
     )
     parser.add_argument(
         "--detector-upscaled", type=int, default=24, help="detector-exactness: images upscaled"
@@ -940,6 +1029,7 @@ def main() -> None:
         return
     steps = {"exactness": (exactness, EXACTNESS), "backends": (backends, BACKENDS),
              "detector-exactness": (detector_exactness, DETECTOR_EXACTNESS),
+             "default-detector": (default_detector_run, DEFAULT_DETECTOR),
              "batching": (batching, BATCHING), "end-to-end": (end_to_end, END_TO_END)}  # fmt: skip
     step, target = steps[args.step]
     report = step(args)

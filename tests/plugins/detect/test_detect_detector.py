@@ -73,3 +73,46 @@ def test_frames_of_one_size_are_detected_as_one_batch() -> None:
 
 def test_device_in_ultralytics_vocabulary() -> None:
     assert device_for_ultralytics("cpu") == "cpu"
+
+
+def test_reading_class_names_keeps_torchs_threads() -> None:
+    """ultralytics sets up an exported model's backend (and torch to cpu_count - 1 threads)
+    when its names are read before the first predict: the count is put back."""
+    import torch
+    from srpipe_detect.detector import class_names
+
+    class Exported:
+        @property
+        def names(self) -> dict[int, str]:
+            torch.set_num_threads(1)
+            return {0: "person"}
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert class_names(Exported()) == {0: "person"}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_the_coco_onnx_detector_leaves_torch_on_every_thread() -> None:
+    """Measured before the fix: set up with the COCO ONNX detector, SR ran on one thread."""
+    import torch
+    from srpipe_detect import coco
+    from srpipe_detect.task import DetectTask
+
+    from srpipe.task import TaskContext
+
+    if coco.coco_detector_path() is None:
+        pytest.skip("srpipe[coco] is not installed")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        task = DetectTask()
+        task.setup(TaskContext("run", device="cpu", options={"detector": "coco"}))
+        assert torch.get_num_threads() == 2
+        task.predict([np.zeros((64, 96, 3), np.uint8)])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
