@@ -47,6 +47,7 @@ from bench_detect import staged  # a sibling script, not a package
 from srpipe_detect.synth import make_demo_video
 
 from srpipe import atomic
+from srpipe.hashing import sha256_file
 from srpipe.upscaling import hardware
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -128,7 +129,6 @@ def detector_exactness(args: argparse.Namespace) -> dict[str, Any]:
         BF16_AGREEMENT_FLOOR,
         agreement,
         detector_precision,
-        weights_digest,
     )
     from srpipe_detect.synth import ensure_default_dataset
     from srpipe_detect.task import DetectTask
@@ -185,7 +185,7 @@ def detector_exactness(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine(),
         "sr_precision_context": context,
         "detector": task.detector_path.split("/")[-1],
-        "sha256": weights_digest(task.detector_path),
+        "sha256": sha256_file(task.detector_path),
         "floor": BF16_AGREEMENT_FLOOR,
         "sr_precision": upscaler.precision,
         "rows": rows,
@@ -584,8 +584,7 @@ def default_detector_run(args: argparse.Namespace) -> dict[str, Any]:
     info = machine()
     native = bool(info["native_bf16_cpu"])
     command = _command(demo, work / "out_default", detector=None)
-    peaks = [{"fp32": info["peaks"].get("cpu fp32"), "bf16": info["peaks"].get("cpu bf16"),
-              "best": info["best_cpu_peak"]}, _peaks_now(native)]  # fmt: skip
+    peaks = [_start_peaks(info), _peaks_now(native)]
     best_peak = max(p["best"] for p in peaks)
     sr = _gflop_per_frame((320, 180))["sr"]
     onnx_path = coco_detector_path()
@@ -667,6 +666,13 @@ def _peaks_now(native_bf16: bool) -> dict[str, Any]:
     return {**peaks, "best": best, "load_average": _load()}
 
 
+def _start_peaks(info: dict[str, Any]) -> dict[str, Any]:
+    """The peaks :func:`machine` measured at the start, shaped as :func:`_peaks_now`'s."""
+    peaks = info["peaks"]
+    return {"fp32": peaks.get("cpu fp32"), "bf16": peaks.get("cpu bf16"),
+            "best": info["best_cpu_peak"], "load_average": info["load_average"]}  # fmt: skip
+
+
 def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
     """The command against the naive loop on each clip; the naive loop runs half its frames
     before the command and half after, so load that comes and goes on a shared machine
@@ -680,9 +686,7 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
     _crop(demo, small, (80, 56, 160, 68))
     info = machine()
     native = bool(info["native_bf16_cpu"])
-    first = info["peaks"]
-    peaks = [{"fp32": first.get("cpu fp32"), "bf16": first.get("cpu bf16"),
-              "best": info["best_cpu_peak"], "load_average": _load()}]  # fmt: skip
+    peaks = [_start_peaks(info)]
     clips = []
     for video, size in ((demo, (320, 180)), (small, (160, 68))):
         flops = _gflop_per_frame(size)

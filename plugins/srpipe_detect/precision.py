@@ -24,12 +24,12 @@ tests/plugins/detect/test_detect_precision.py checks the record again.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from srpipe.hashing import sha256_file
 from srpipe.upscaling.hardware import PrecisionChoice, choose_precision
 from srpipe_detect.metrics import BoxSet, detection_metrics, match_image
 
@@ -40,9 +40,10 @@ TORCH_DETECTORS = (".pt", ".pth", ".yaml", ".yml")
 #: size) a detector must reach in bf16 before ``--detector-precision auto`` runs it in bf16
 BF16_AGREEMENT_FLOOR = 0.99
 
-#: sha256 of a detector's weights file -> (name, {size: agreement}) as measured by
-#: ``benchmarks/bench_run.py detector-exactness`` (benchmarks/results/detector_bf16_exactness.json)
-#: (the ratio defined in the module's notes); a detector not listed runs fp32 under ``auto``
+#: sha256 of a detector's weights file (a record is about those bytes, not a file name) ->
+#: (name, {size: agreement, the ratio defined in the module's notes}) as measured by
+#: ``benchmarks/bench_run.py detector-exactness`` (benchmarks/results/detector_bf16_exactness.json);
+#: a detector not listed runs fp32 under ``auto``
 DETECTOR_BF16_AGREEMENT: dict[str, tuple[str, dict[str, float]]] = {
     # the bundled detector: below the floor on upscaled frames (boxes near --conf 0.25 come and
     # go), so ``auto`` keeps it fp32; ``--detector-precision bf16`` is about 2x faster. For
@@ -55,21 +56,12 @@ DETECTOR_BF16_AGREEMENT: dict[str, tuple[str, dict[str, float]]] = {
 }
 
 
-def weights_digest(path: str | Path) -> str:
-    """sha256 of a weights file (a record is about these bytes, not about a file name)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def bf16_exact(path: str | Path) -> bool | None:
     """Whether the detector at ``path`` reached :data:`BF16_AGREEMENT_FLOOR` in bf16 on every
     measured size (None: never measured)."""
     if not Path(path).is_file():
         return None
-    record = DETECTOR_BF16_AGREEMENT.get(weights_digest(path))
+    record = DETECTOR_BF16_AGREEMENT.get(sha256_file(path))
     if record is None:
         return None
     return min(record[1].values()) >= BF16_AGREEMENT_FLOOR

@@ -49,7 +49,7 @@ from srpipe.environment import distribution_version
 from srpipe.errors import SrpipeError
 from srpipe.task import Variant
 from srpipe_detect.boxes import Detections
-from srpipe_detect.detector import LoadedDetector
+from srpipe_detect.detector import LoadedDetector, keeping_torch_threads
 from srpipe_detect.precision import detector_precision
 
 #: SAHI's default merge (docs and ``get_sliced_prediction`` defaults)
@@ -156,23 +156,22 @@ def sahi_predict(
     """Run SAHI's sliced prediction with ``config`` on RGB uint8 images."""
     if not sahi_available():
         raise SrpipeError(f"sliced inference needs the sahi package: {INSTALL_HINT}")
-    import torch
     from sahi import AutoDetectionModel
     from sahi.predict import get_sliced_prediction
 
-    model = AutoDetectionModel.from_pretrained(
-        model_type="ultralytics",
-        model=detector.model,  # already loaded (local .pt / .onnx / yaml): nothing to download
-        confidence_threshold=config.conf,
-        device=_sahi_device(detector.device),
-        image_size=config.detector_size,
-        category_mapping={str(k): v for k, v in detector.names.items()},
-    )
-    kind, metric, threshold = config.merge
-    # ultralytics' select_device() sets torch to cpu_count - 1 threads on CPU: put it back
-    threads = torch.get_num_threads()
-    out = []
-    try:
+    # ultralytics' select_device() (run by SAHI's model set-up and by each prediction) sets
+    # torch to cpu_count - 1 threads on CPU: the count is put back after all of it
+    with keeping_torch_threads():
+        model = AutoDetectionModel.from_pretrained(
+            model_type="ultralytics",
+            model=detector.model,  # already loaded (local .pt / .onnx / yaml): nothing to download
+            confidence_threshold=config.conf,
+            device=_sahi_device(detector.device),
+            image_size=config.detector_size,
+            category_mapping={str(k): v for k, v in detector.names.items()},
+        )
+        kind, metric, threshold = config.merge
+        out = []
         precision = getattr(detector, "precision", "fp32")
         with _detector_settings(detector), detector_precision(precision, detector.device):
             for image in images:
@@ -205,10 +204,7 @@ def sahi_predict(
                         (w, h),
                     )
                 )
-    finally:
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
-    return out
+        return out
 
 
 def sliced_predict(

@@ -8,6 +8,7 @@ import pytest
 from srpipe_detect import precision
 from srpipe_detect.detector import BUNDLED_WEIGHTS, detect_batch
 
+from srpipe.hashing import sha256_file
 from srpipe.upscaling import hardware
 
 
@@ -32,18 +33,23 @@ def emulated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hardware, "detect", lambda **_: _hardware(False))
 
 
+def _record_bundled_as_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the bundled detector had been measured above the floor at every size."""
+    monkeypatch.setitem(
+        precision.DETECTOR_BF16_AGREEMENT,
+        sha256_file(BUNDLED_WEIGHTS),
+        ("tiny_objects_yolov8s.pt", {"320": 1.0, "1280": 0.995}),
+    )
+
+
 def test_auto_runs_bf16_only_for_a_detector_measured_exact_in_run_on_native_hardware(
     native: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recorded = precision.DETECTOR_BF16_AGREEMENT[precision.weights_digest(BUNDLED_WEIGHTS)]
+    recorded = precision.DETECTOR_BF16_AGREEMENT[sha256_file(BUNDLED_WEIGHTS)]
     below = precision.choose_detector_precision("auto", "cpu", BUNDLED_WEIGHTS, "run")
     if min(recorded[1].values()) < precision.BF16_AGREEMENT_FLOOR:
         assert below.precision == "fp32" and "below the agreement floor" in below.why
-    monkeypatch.setitem(
-        precision.DETECTOR_BF16_AGREEMENT,
-        precision.weights_digest(BUNDLED_WEIGHTS),
-        ("tiny_objects_yolov8s.pt", {"320": 1.0, "1280": 0.995}),
-    )
+    _record_bundled_as_exact(monkeypatch)
     choice = precision.choose_detector_precision("auto", "cpu", BUNDLED_WEIGHTS, "run")
     assert choice.precision == "bf16" and "native" in choice.why
     in_eval = precision.choose_detector_precision("auto", "cpu", BUNDLED_WEIGHTS, "eval")
@@ -58,11 +64,7 @@ def test_auto_runs_bf16_only_for_a_detector_measured_exact_in_run_on_native_hard
 def test_auto_keeps_fp32_where_bf16_is_emulated_or_unmeasured(
     emulated: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(
-        precision.DETECTOR_BF16_AGREEMENT,
-        precision.weights_digest(BUNDLED_WEIGHTS),
-        ("tiny_objects_yolov8s.pt", {"320": 1.0, "1280": 0.995}),
-    )
+    _record_bundled_as_exact(monkeypatch)
     choice = precision.choose_detector_precision("auto", "cpu", BUNDLED_WEIGHTS, "run")
     assert choice.precision == "fp32" and "emulated" in choice.why
     asked = precision.choose_detector_precision("bf16", "cpu", BUNDLED_WEIGHTS, "run")
@@ -77,7 +79,7 @@ def test_auto_keeps_fp32_where_bf16_is_emulated_or_unmeasured(
 
 
 def test_the_record_is_keyed_by_the_weights_bytes() -> None:
-    digest = precision.weights_digest(BUNDLED_WEIGHTS)
+    digest = sha256_file(BUNDLED_WEIGHTS)
     assert digest in precision.DETECTOR_BF16_AGREEMENT
     assert precision.bf16_exact(BUNDLED_WEIGHTS) is (
         min(precision.DETECTOR_BF16_AGREEMENT[digest][1].values()) >= precision.BF16_AGREEMENT_FLOOR
@@ -92,7 +94,7 @@ def test_the_bundled_detectors_bf16_record_holds_at_its_own_size() -> None:
 
     from srpipe.task import TaskContext
 
-    recorded = precision.DETECTOR_BF16_AGREEMENT[precision.weights_digest(BUNDLED_WEIGHTS)]
+    recorded = precision.DETECTOR_BF16_AGREEMENT[sha256_file(BUNDLED_WEIGHTS)]
     assert recorded[1]["320"] >= precision.BF16_AGREEMENT_FLOOR
     images = [image for *_, image, _ in _iter_split("val", 24, SynthConfig())]
     task = DetectTask()
